@@ -1,0 +1,47 @@
+/*
+ * sl_logdir: one log directory (an entry of log.dirs) holding many
+ * partition logs. It owns the directory-wide files of DESIGN.md section 3:
+ * recovery-point-offset-checkpoint, replication-offset-checkpoint (high
+ * watermarks, written by the broker) and the clean-shutdown marker; opens
+ * every partition log found, running recovery where the marker is absent.
+ * Single-threaded, like sl_log.
+ */
+#ifndef SL_LOGDIR_H
+#define SL_LOGDIR_H
+
+#include <stdint.h>
+
+#include "common/st_err.h"
+#include "storage/sl_log.h"
+
+typedef struct sl_logdir sl_logdir_t;
+
+/* Open dir (created if missing). Does not open partitions yet. */
+st_err_t sl_logdir_open(const char *dir, sl_logdir_t **out);
+/* Close every open log, write checkpoints, write the clean-shutdown
+ * marker (when clean is true), free. */
+void sl_logdir_close(sl_logdir_t *ld, bool clean);
+const char *sl_logdir_path(const sl_logdir_t *ld);
+
+/* Open (creating if needed) the log of topic/partition in this dir. The
+ * log stays owned by ld. */
+st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition,
+                            const sl_log_config_t *cfg, sl_log_t **out);
+/* Find an open log; NULL when not open. */
+sl_log_t *sl_logdir_get(sl_logdir_t *ld, const char *topic, int32_t partition);
+/* Close one log (partition moved away). */
+void sl_logdir_close_log(sl_logdir_t *ld, const char *topic, int32_t partition);
+/* Close and delete one log's files (topic deleted). */
+st_err_t sl_logdir_delete_log(sl_logdir_t *ld, const char *topic, int32_t partition);
+/* List partition directories present on disk: callback per topic/partition. */
+st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition),
+                        void *arg);
+
+/* Write recovery-point-offset-checkpoint for all open logs. */
+st_err_t sl_logdir_checkpoint_recovery(sl_logdir_t *ld);
+/* High watermarks: stored in replication-offset-checkpoint. */
+st_err_t sl_logdir_set_hw(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t hw);
+int64_t sl_logdir_get_hw(sl_logdir_t *ld, const char *topic, int32_t partition); /* -1 unknown */
+st_err_t sl_logdir_checkpoint_hw(sl_logdir_t *ld);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * Unit tests of src/common: error names and mapping, CRC32C.
+ */
+#include <string.h>
+
+#include "common/st_crc.h"
+#include "common/st_err.h"
+#include "tu.h"
+
+static void test_err_names(void)
+{
+    CU_ASSERT_STRING_EQUAL(st_err_name(ST_ERR_NOT_LEADER_OR_FOLLOWER), "NOT_LEADER_OR_FOLLOWER");
+    CU_ASSERT_STRING_EQUAL(st_err_name(ST_OK), "NONE");
+    CU_ASSERT_STRING_EQUAL(st_err_name((st_err_t)12345), "UNKNOWN_ERROR_CODE");
+}
+
+static void test_err_wire(void)
+{
+    CU_ASSERT_EQUAL(st_err_to_wire(ST_ERR_NO_SPACE), ST_ERR_KAFKA_STORAGE_ERROR);
+    CU_ASSERT_EQUAL(st_err_to_wire(ST_ERR_CORRUPT), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(st_err_to_wire(ST_ERR_OFFSET_OUT_OF_RANGE), ST_ERR_OFFSET_OUT_OF_RANGE);
+    CU_ASSERT_TRUE(st_err_retriable(ST_ERR_NOT_LEADER_OR_FOLLOWER));
+    CU_ASSERT_FALSE(st_err_retriable(ST_ERR_MESSAGE_TOO_LARGE));
+}
+
+static void test_crc32c(void)
+{
+    /* the standard CRC32C check value */
+    CU_ASSERT_EQUAL(st_crc32c("123456789", 9), 0xE3069283u);
+    CU_ASSERT_EQUAL(st_crc32c_update(st_crc32c("1234", 4), "56789", 5), 0xE3069283u);
+    CU_ASSERT_EQUAL(st_crc32c("", 0), 0u);
+    /* RFC 3720 B.4: 32 bytes of zeros */
+    unsigned char z[32];
+    memset(z, 0, sizeof z);
+    CU_ASSERT_EQUAL(st_crc32c(z, sizeof z), 0x8A9136AAu);
+}
+
+static CU_TestInfo err_tests[] = {
+    {"names", test_err_names},
+    {"wire mapping", test_err_wire},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo crc_tests[] = {
+    {"crc32c vectors", test_crc32c},
+    CU_TEST_INFO_NULL,
+};
+static CU_SuiteInfo suites[] = {
+    {"st_err", NULL, NULL, NULL, NULL, err_tests},
+    {"st_crc", NULL, NULL, NULL, NULL, crc_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+    return tu_main(suites);
+}
