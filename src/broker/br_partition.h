@@ -41,6 +41,9 @@ typedef struct br_part_state {
     size_t n_replicas;
     const int32_t *isr;
     size_t n_isr;
+    /* Topic-level overrides of br_pm_limits_t (0 = the broker's value). */
+    int32_t min_insync_replicas;          /* min.insync.replicas */
+    int64_t timestamp_difference_max_ms;  /* message.timestamp.difference.max.ms */
 } br_part_state_t;
 
 /* Data-plane limits from the broker config. */
@@ -49,6 +52,7 @@ typedef struct br_pm_limits {
     int64_t fetch_max_bytes;       /* fetch.max.bytes (response cap) */
     int64_t max_wait_ms_cap;       /* upper bound on a fetch's max_wait_ms */
     int64_t log_message_timestamp_difference_max_ms;
+    int32_t min_insync_replicas;   /* min.insync.replicas for acks=all (<= 1: no check) */
 } br_pm_limits_t;
 
 /* log_dirs: the open sl_logdir of each log.dirs entry (not owned). */

@@ -1,0 +1,187 @@
+/*
+ * br_pm_int: the internal hub of the partition manager, shared by
+ * br_partition.c (partitions, roles, high watermark, pending calls,
+ * ListOffsets, periodic work), br_produce.c (Produce) and br_fetch.c
+ * (Fetch). Not for use outside those three files: everything else talks
+ * to br_partition.h. Owns nothing by itself; it describes br_pm, br_part
+ * and the pending-call machinery. Core loop only.
+ *
+ * Pending calls. A request that cannot be answered at once (a long-poll
+ * fetch, an acks=all produce) becomes a br_pending: the br_call, an
+ * ev_timer for its deadline and one br_waiter per partition it waits on.
+ * Each partition keeps the list of waiters on it. When the partition's
+ * log end (LEO) or high watermark (HW) advances, or the partition stops
+ * being led here, the partition calls its waiters' ops; a pending call
+ * answers its br_call exactly once and then frees itself through
+ * br_pending_finish().
+ *
+ * Invariants:
+ *   1. A leader's HW only grows and stays within [log start, LEO].
+ *   2. Every waiter is on exactly one partition's list and belongs to one
+ *      live pending call; br_pending_finish() unlinks all of them.
+ *   3. A pending call is on pm->pending until it is finished.
+ */
+#ifndef BR_PM_INT_H
+#define BR_PM_INT_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/br_partition.h"
+#include "common/st_batch.h"
+
+/* Kinds of error worth a log line, rate-limited per partition. */
+typedef enum br_logk {
+    BR_LOGK_UNKNOWN = 0,
+    BR_LOGK_NOT_LEADER,
+    BR_LOGK_TOO_LARGE,
+    BR_LOGK_CORRUPT,
+    BR_LOGK_TIMESTAMP,
+    BR_LOGK_STORAGE,
+    BR_LOGK_RANGE,
+    BR_LOGK_EPOCH,
+    BR_LOGK_INVALID,
+    BR_LOGK__COUNT
+} br_logk_t;
+
+#define BR_LOG_INTERVAL_MS 60000
+
+/* What a partition tells its waiters. */
+typedef enum br_wake {
+    BR_WAKE_LEO = 1, /* log end advanced (replica fetches) */
+    BR_WAKE_HW = 2,  /* high watermark advanced (client fetches, acks=all) */
+} br_wake_t;
+
+typedef struct br_pending br_pending_t;
+typedef struct br_waiter br_waiter_t;
+typedef struct br_part br_part_t;
+
+/* One pending call waiting on one partition. */
+struct br_waiter {
+    br_pending_t *pending;
+    br_part_t *part;          /* NULL once detached */
+    br_waiter_t *prev, *next; /* in part->waiters */
+    size_t slot;              /* the caller's index (fetch item, produce result) */
+};
+
+typedef struct br_pending_ops {
+    /* The partition of w advanced (what: BR_WAKE_*). May finish p. */
+    void (*wake)(br_pending_t *p, br_waiter_t *w, br_wake_t what);
+    /* w's partition stops being served here (stopped, no longer leader,
+     * offline); err says why. w is already detached. May finish p. */
+    void (*detach)(br_pending_t *p, br_waiter_t *w, st_err_t err);
+    /* Deadline passed, or the manager is shutting down: answer now and
+     * finish p. */
+    void (*expire)(br_pending_t *p);
+} br_pending_ops_t;
+
+/* A call kept for later. Embedded first in the fetch/produce structs. */
+struct br_pending {
+    const br_pending_ops_t *ops;
+    br_pm_t *pm;
+    br_call_t *call;
+    ev_timer timer;
+    bool timer_on;
+    br_pending_t *prev, *next; /* pm->pending */
+    br_waiter_t *waiters;      /* n_waiters entries, owned */
+    size_t n_waiters;
+};
+
+/* A follower's position as seen by the leader (replication, issue 4). */
+typedef struct br_replica {
+    int32_t id;
+    int64_t leo;           /* -1: unknown (no fetch since we became leader) */
+    int64_t last_fetch_ms; /* -1: never */
+} br_replica_t;
+
+/* One hosted replica. Core loop only. */
+struct br_part {
+    char *topic;
+    int32_t partition;
+    br_part_t *hnext;              /* hash chain */
+    br_part_t *prev, *next;        /* pm->parts, for iteration */
+    size_t dir_idx;                /* index into pm->dirs */
+    sl_log_t *log;                 /* owned by pm->dirs[dir_idx] */
+    sl_log_config_t cfg;
+    br_role_t role;
+    int32_t leader;                /* broker id, -1 none */
+    int32_t leader_epoch;          /* -1 until a state arrives */
+    br_replica_t *replicas;        /* every assigned replica incl. this broker */
+    size_t n_replicas;
+    int32_t *isr;
+    size_t n_isr;
+    int32_t min_insync;            /* effective min.insync.replicas */
+    int64_t ts_diff_max_ms;        /* effective message.timestamp.difference.max.ms */
+    int64_t hw;                    /* high watermark */
+    int64_t bytes_appended;        /* running total, to size long-poll wake-ups */
+    br_waiter_t *waiters;          /* pending calls on this partition */
+    int64_t last_log_ms[BR_LOGK__COUNT];
+};
+
+typedef struct br_dir {
+    sl_logdir_t *ld;
+    size_t n_parts; /* partitions on disk or hosted in this dir */
+} br_dir_t;
+
+typedef struct br_on_disk {
+    char *topic;
+    int32_t partition;
+    size_t dir_idx;
+} br_on_disk_t;
+
+struct br_pm {
+    struct ev_loop *loop;
+    int32_t broker_id;
+    br_pm_limits_t limits;
+    br_dir_t *dirs;
+    size_t n_dirs;
+    br_on_disk_t *on_disk; /* found by sl_logdir_scan at start */
+    size_t n_on_disk;
+    br_part_t **buckets;
+    size_t n_buckets;
+    size_t n_parts;
+    br_part_t *parts;      /* list of all */
+    br_pending_t *pending; /* list of pending calls */
+    int64_t last_checkpoint_ms;
+    int64_t last_log_ms[BR_LOGK__COUNT]; /* for partitions not hosted */
+    bool closing;
+    st_buf_t scratch;       /* produce: frames of one partition */
+    st_buf_t scratch_wire;  /* fetch: wire batches */
+    st_buf_t scratch_frames;/* fetch: frames read */
+};
+
+/* ---- br_partition.c --------------------------------------------------- */
+
+int64_t br_now_ms(void);
+br_part_t *br_pm_find(br_pm_t *pm, const char *topic, int32_t partition);
+/* Log one line for (part, kind) unless one was logged in the last minute;
+ * part NULL uses the manager-wide slot. */
+void br_pm_logf(br_pm_t *pm, br_part_t *part, br_logk_t kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* KIP-320 check of a requester's current_leader_epoch (-1 = skip). */
+st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch);
+/* A partition's log end offset. */
+int64_t br_part_leo(const br_part_t *part);
+/* After an append on a leader: wake LEO waiters, recompute the HW, wake
+ * HW waiters when it moved. */
+void br_part_appended(br_pm_t *pm, br_part_t *part, int64_t bytes);
+/* A follower fetched at fetch_offset: record its position, maybe move the
+ * HW. */
+void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
+                             int64_t fetch_offset);
+/* Take the partition offline after a storage error (logged once). */
+void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err);
+
+/* Start a pending call with n_waiters waiter slots and a deadline in
+ * timeout_ms (> 0). Waiters are attached with br_pending_watch(). */
+st_err_t br_pending_start(br_pm_t *pm, br_pending_t *p, const br_pending_ops_t *ops,
+                          br_call_t *call, size_t n_waiters, int64_t timeout_ms);
+void br_pending_watch(br_pending_t *p, size_t i, br_part_t *part, size_t slot);
+/* Unlink every waiter, stop the timer, leave pm->pending. The caller then
+ * frees its struct. The call must have been answered. */
+void br_pending_finish(br_pending_t *p);
+/* True when p still has a waiter attached to a partition. */
+bool br_pending_attached(const br_pending_t *p);
+
+#endif

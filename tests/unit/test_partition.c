@@ -1,0 +1,952 @@
+/*
+ * Unit tests of the broker's data plane (br_partition, br_produce,
+ * br_fetch): a real sl_logdir in a temp dir, a private libev loop and a
+ * test double of br_call (defined below) that captures the encoded reply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/br_partition.h"
+#include "common/st_batch.h"
+#include "raw.pb-c.h"
+#include "record.pb-c.h"
+#include "strata.pb-c.h"
+#include "tu.h"
+
+/* ------------------------------------------------------- br_call double */
+
+struct br_call {
+    uint64_t corr;
+    int32_t replica_id;
+    int replies;
+    int drops;
+    uint8_t *buf;
+    size_t len;
+};
+
+uint64_t br_call_correlation_id(const br_call_t *call)
+{
+    return call->corr;
+}
+
+int32_t br_call_replica_id(const br_call_t *call)
+{
+    return call->replica_id;
+}
+
+const char *br_call_peer(const br_call_t *call)
+{
+    (void)call;
+    return "test";
+}
+
+void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
+{
+    free(call->buf);
+    call->buf = malloc(len ? len : 1);
+    memcpy(call->buf, buf, len);
+    call->len = len;
+    call->replies++;
+}
+
+void br_call_reply(br_call_t *call, Strata__Response *resp)
+{
+    resp->correlation_id = call->corr;
+    size_t n = strata__response__get_packed_size(resp);
+    uint8_t *b = malloc(n ? n : 1);
+    strata__response__pack(resp, b);
+    br_call_reply_bytes(call, b, n);
+    free(b);
+}
+
+void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
+{
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.error = (Strata__ErrorCode)err;
+    resp.error_message = (char *)message;
+    br_call_reply(call, &resp);
+}
+
+void br_call_drop(br_call_t *call)
+{
+    call->drops++;
+}
+
+static void call_init(br_call_t *c, uint64_t corr, int32_t replica_id)
+{
+    memset(c, 0, sizeof *c);
+    c->corr = corr;
+    c->replica_id = replica_id;
+}
+
+static void call_fini(br_call_t *c)
+{
+    free(c->buf);
+    c->buf = NULL;
+}
+
+/* The captured reply, decoded with the public protobuf-c code. */
+static Strata__Response *call_response(const br_call_t *c)
+{
+    CU_ASSERT_FATAL(c->replies == 1);
+    Strata__Response *r = strata__response__unpack(NULL, c->len, c->buf);
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
+    return r;
+}
+
+/* --------------------------------------------------------------- fixture */
+
+static char *g_dir;
+static sl_logdir_t *g_ld;
+static struct ev_loop *g_loop;
+static br_pm_t *g_pm;
+static sl_log_config_t g_cfg;
+static br_pm_limits_t g_limits;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fixture_open(void)
+{
+    CU_ASSERT_FATAL(sl_logdir_open(g_dir, &g_ld) == ST_OK);
+    g_pm = br_pm_new(g_loop, 1, &g_ld, 1, &g_limits);
+    CU_ASSERT_FATAL(g_pm != NULL);
+}
+
+static void fixture_close(void)
+{
+    br_pm_free(g_pm, true);
+    g_pm = NULL;
+    sl_logdir_close(g_ld, true);
+    g_ld = NULL;
+}
+
+static void setup(void)
+{
+    g_dir = tu_tmpdir("test_partition");
+    g_loop = ev_loop_new(EVFLAG_AUTO);
+    sl_log_config_default(&g_cfg);
+    g_limits.message_max_bytes = 1048588;
+    g_limits.fetch_max_bytes = 57671680;
+    g_limits.max_wait_ms_cap = 30000;
+    g_limits.log_message_timestamp_difference_max_ms = INT64_MAX;
+    fixture_open();
+}
+
+static void teardown(void)
+{
+    if (g_pm)
+        fixture_close();
+    ev_loop_destroy(g_loop);
+    tu_rmrf(g_dir);
+    free(g_dir);
+}
+
+static void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch,
+                 const int32_t *isr, size_t n_isr)
+{
+    int32_t replicas[] = {1, 2, 3};
+    br_part_state_t st = {
+        .leader = leader,
+        .leader_epoch = epoch,
+        .controller_epoch = 1,
+        .replicas = replicas,
+        .n_replicas = 3,
+        .isr = isr,
+        .n_isr = n_isr,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, topic, partition, &st, &g_cfg) == ST_OK);
+}
+
+static void host_leader(const char *topic, int32_t partition, int32_t epoch)
+{
+    int32_t isr[] = {1};
+    host(topic, partition, 1, epoch, isr, 1);
+}
+
+/* A batch of n records "v<i>" with the given timestamp: its frame (base
+ * offset 0) and its wire form. */
+static void make_batch(int n, int64_t ts, size_t value_len, st_buf_t *frame, st_buf_t *wire)
+{
+    st_batch_builder_t b;
+    st_batch_builder_init(&b, ST_CODEC_NONE);
+    char *v = malloc(value_len + 16);
+    for (int i = 0; i < n; i++) {
+        memset(v, 'x', value_len + 16);
+        int len = snprintf(v, value_len + 16, "v%d", i);
+        v[len] = 'x';
+        CU_ASSERT_FATAL(st_batch_builder_add(&b, ts + i, "k", 1, v,
+                                             value_len > (size_t)len ? value_len : (size_t)len,
+                                             NULL, 0) == ST_OK);
+    }
+    free(v);
+    st_buf_init(frame);
+    st_buf_init(wire);
+    CU_ASSERT_FATAL(st_batch_builder_finish(&b, frame) == ST_OK);
+    CU_ASSERT_FATAL(st_batch_to_wire(frame->data, frame->len, wire) == ST_OK);
+    st_batch_builder_fini(&b);
+}
+
+/* Produce the given wire batches to one partition. */
+static void produce(br_call_t *c, const char *topic, int32_t partition, st_buf_t *wires, size_t n,
+                    int32_t acks, int32_t timeout_ms)
+{
+    ProtobufCBinaryData *bd = calloc(n ? n : 1, sizeof *bd);
+    for (size_t i = 0; i < n; i++) {
+        bd[i].data = wires[i].data;
+        bd[i].len = wires[i].len;
+    }
+    Strata__Raw__RawProducePartition pp = STRATA__RAW__RAW_PRODUCE_PARTITION__INIT;
+    pp.partition = partition;
+    pp.n_batches = n;
+    pp.batches = bd;
+    Strata__Raw__RawProducePartition *ppp = &pp;
+    Strata__Raw__RawProduceTopic pt = STRATA__RAW__RAW_PRODUCE_TOPIC__INIT;
+    pt.name = (char *)topic;
+    pt.n_partitions = 1;
+    pt.partitions = &ppp;
+    Strata__Raw__RawProduceTopic *ptp = &pt;
+    Strata__Raw__RawProduceRequest req = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
+    req.acks = acks;
+    req.timeout_ms = timeout_ms;
+    req.n_topics = 1;
+    req.topics = &ptp;
+    br_pm_handle_produce(g_pm, c, &req);
+    free(bd);
+}
+
+/* Produce and return the single partition result's error and base offset. */
+static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int64_t *base,
+                       char *msg, size_t msglen)
+{
+    br_call_t c;
+    call_init(&c, 7, -1);
+    produce(&c, topic, partition, wire, 1, 1, 1000);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
+    CU_ASSERT_FATAL(r->produce->n_topics == 1 && r->produce->topics[0]->n_partitions == 1);
+    Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(pr->partition, partition);
+    int err = pr->error;
+    if (base)
+        *base = pr->base_offset;
+    if (msg)
+        snprintf(msg, msglen, "%s", pr->error_message ? pr->error_message : "");
+    if (err != 0)
+        CU_ASSERT(pr->error_message && strlen(pr->error_message) > 0);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    return err;
+}
+
+static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, size_t n_parts,
+                      int64_t offset, int32_t part_max, int32_t max_bytes, int32_t min_bytes,
+                      int32_t max_wait, int32_t epoch)
+{
+    Strata__FetchPartitionRequest *fp = calloc(n_parts, sizeof *fp);
+    Strata__FetchPartitionRequest **fpp = calloc(n_parts, sizeof *fpp);
+    for (size_t i = 0; i < n_parts; i++) {
+        strata__fetch_partition_request__init(&fp[i]);
+        fp[i].partition = parts[i];
+        fp[i].fetch_offset = offset;
+        fp[i].max_bytes = part_max;
+        fp[i].current_leader_epoch = epoch;
+        fpp[i] = &fp[i];
+    }
+    Strata__FetchTopicRequest ft = STRATA__FETCH_TOPIC_REQUEST__INIT;
+    ft.name = (char *)topic;
+    ft.n_partitions = n_parts;
+    ft.partitions = fpp;
+    Strata__FetchTopicRequest *ftp = &ft;
+    Strata__FetchRequest req = STRATA__FETCH_REQUEST__INIT;
+    req.max_wait_ms = max_wait;
+    req.min_bytes = min_bytes;
+    req.max_bytes = max_bytes;
+    req.n_topics = 1;
+    req.topics = &ftp;
+    br_pm_handle_fetch(g_pm, c, &req);
+    free(fp);
+    free(fpp);
+}
+
+static void fetch(br_call_t *c, const char *topic, int32_t partition, int64_t offset,
+                  int32_t epoch)
+{
+    fetch_req(c, topic, &partition, 1, offset, 0, 0, 0, 0, epoch);
+}
+
+/* The single partition of a fetch reply, through the raw view. */
+static Strata__Raw__RawResponse *raw_response(const br_call_t *c)
+{
+    CU_ASSERT_FATAL(c->replies == 1);
+    Strata__Raw__RawResponse *r = strata__raw__raw_response__unpack(NULL, c->len, c->buf);
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RAW__RAW_RESPONSE__BODY_FETCH);
+    CU_ASSERT_FATAL(r->fetch->n_topics == 1);
+    return r;
+}
+
+static int fetch_error(const char *topic, int32_t partition, int64_t offset, int32_t epoch)
+{
+    br_call_t c;
+    call_init(&c, 9, -1);
+    fetch(&c, topic, partition, offset, epoch);
+    Strata__Raw__RawResponse *r = raw_response(&c);
+    CU_ASSERT_FATAL(r->fetch->topics[0]->n_partitions == 1);
+    Strata__Raw__RawFetchPartitionResponse *p = r->fetch->topics[0]->partitions[0];
+    int err = p->error;
+    if (err != 0)
+        CU_ASSERT(p->error_message && strlen(p->error_message) > 0);
+    strata__raw__raw_response__free_unpacked(r, NULL);
+    call_fini(&c);
+    return err;
+}
+
+static void bufs_free(st_buf_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        st_buf_free(&b[i]);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_round_trip(void)
+{
+    host_leader("t", 0, 3);
+    int64_t ts = now_ms();
+    st_buf_t frames[3], wires[3];
+    make_batch(5, ts, 10, &frames[0], &wires[0]);
+    make_batch(1, ts + 10, 100, &frames[1], &wires[1]);
+    make_batch(20, ts + 20, 30, &frames[2], &wires[2]);
+
+    /* two batches in one request, then one more */
+    br_call_t c;
+    call_init(&c, 42, -1);
+    produce(&c, "t", 0, wires, 2, 1, 1000);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
+    Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_STRING_EQUAL(r->produce->topics[0]->name, "t");
+    CU_ASSERT_EQUAL(pr->error, 0);
+    CU_ASSERT_EQUAL(pr->base_offset, 0);
+    CU_ASSERT_EQUAL(pr->log_start_offset, 0);
+    CU_ASSERT_EQUAL(pr->log_append_time, -1);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(produce_one("t", 0, &wires[2], &base, NULL, 0), 0);
+    CU_ASSERT_EQUAL(base, 6);
+
+    /* the frames as the leader stored them: offsets and epoch assigned */
+    st_batch_set_offset_epoch(frames[0].data, 0, 3);
+    st_batch_set_offset_epoch(frames[1].data, 5, 3);
+    st_batch_set_offset_epoch(frames[2].data, 6, 3);
+
+    call_init(&c, 43, -1);
+    fetch(&c, "t", 0, 0, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    Strata__Raw__RawFetchPartitionResponse *rp = raw->fetch->topics[0]->partitions[0];
+    CU_ASSERT_STRING_EQUAL(raw->fetch->topics[0]->name, "t");
+    CU_ASSERT_EQUAL(rp->error, 0);
+    CU_ASSERT_EQUAL(rp->high_watermark, 26);
+    CU_ASSERT_EQUAL(rp->log_start_offset, 0);
+    CU_ASSERT_FATAL(rp->n_batches == 3);
+    for (size_t i = 0; i < 3; i++) {
+        /* byte-identical: the wire form of the stored frame ... */
+        st_buf_t expect;
+        st_buf_init(&expect);
+        CU_ASSERT_FATAL(st_batch_to_wire(frames[i].data, frames[i].len, &expect) == ST_OK);
+        CU_ASSERT_EQUAL(rp->batches[i].len, expect.len);
+        CU_ASSERT(rp->batches[i].len == expect.len &&
+                  memcmp(rp->batches[i].data, expect.data, expect.len) == 0);
+        /* ... and back to the very frame the producer built */
+        st_buf_t back;
+        st_buf_init(&back);
+        const char *why = NULL;
+        CU_ASSERT_FATAL(st_batch_from_wire(rp->batches[i].data, rp->batches[i].len, &back, &why) ==
+                        ST_OK);
+        CU_ASSERT(back.len == frames[i].len && memcmp(back.data, frames[i].data, back.len) == 0);
+        st_buf_free(&back);
+        st_buf_free(&expect);
+    }
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+
+    /* a stock decoder reads the same reply */
+    r = call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_FETCH);
+    Strata__FetchPartitionResponse *fp = r->fetch->topics[0]->partitions[0];
+    CU_ASSERT_FATAL(fp->n_batches == 3);
+    CU_ASSERT_EQUAL(fp->batches[0]->base_offset, 0);
+    CU_ASSERT_EQUAL(fp->batches[1]->base_offset, 5);
+    CU_ASSERT_EQUAL(fp->batches[2]->base_offset, 6);
+    CU_ASSERT_EQUAL(fp->batches[2]->partition_leader_epoch, 3);
+    CU_ASSERT_EQUAL(fp->batches[2]->record_count, 20);
+    CU_ASSERT_FATAL(fp->batches[0]->n_records == 5);
+    CU_ASSERT_EQUAL(fp->batches[0]->records[4]->offset_delta, 4);
+    CU_ASSERT(fp->batches[0]->records[1]->value.len == 10 &&
+              memcmp(fp->batches[0]->records[1]->value.data, "v1", 2) == 0);
+    CU_ASSERT_FATAL(fp->batches[2]->n_records == 20);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+
+    /* fetching from the middle returns the batch holding the offset */
+    call_init(&c, 44, -1);
+    fetch(&c, "t", 0, 7, -1);
+    raw = raw_response(&c);
+    rp = raw->fetch->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(rp->error, 0);
+    CU_ASSERT_EQUAL(rp->n_batches, 1);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+
+    /* at the log end: nothing, no error */
+    call_init(&c, 45, -1);
+    fetch(&c, "t", 0, 26, -1);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    bufs_free(frames, 3);
+    bufs_free(wires, 3);
+}
+
+static void test_max_bytes(void)
+{
+    host_leader("m", 0, 0);
+    host_leader("m", 1, 0);
+    int64_t ts = now_ms();
+    st_buf_t f[4], w[4];
+    for (int i = 0; i < 4; i++) {
+        make_batch(10, ts, 200, &f[i], &w[i]); /* ~2.1 KB each */
+        CU_ASSERT_EQUAL(produce_one("m", i % 2, &w[i], NULL, NULL, 0), 0);
+    }
+    int32_t parts[] = {0, 1};
+    br_call_t c;
+    /* per-partition limit below one batch: still one batch from the first
+     * partition, none from the second */
+    call_init(&c, 1, -1);
+    fetch_req(&c, "m", parts, 2, 0, 100, 0, 0, 0, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_FATAL(raw->fetch->topics[0]->n_partitions == 2);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->error, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    /* overall limit of ~1.5 batches: partition 0 gets one, 1 none */
+    call_init(&c, 2, -1);
+    fetch_req(&c, "m", parts, 2, 0, 0, (int32_t)(f[0].len * 3 / 2), 0, 0, -1);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    /* no limits: everything */
+    call_init(&c, 3, -1);
+    fetch_req(&c, "m", parts, 2, 0, 0, 0, 0, 0, -1);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 2);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 2);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    bufs_free(f, 4);
+    bufs_free(w, 4);
+}
+
+static void test_not_leader_unknown(void)
+{
+    int32_t isr[] = {2, 1};
+    host("f", 0, 2, 1, isr, 2);
+    st_buf_t f, w;
+    make_batch(1, now_ms(), 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("f", 0, &w, NULL, NULL, 0), ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    CU_ASSERT_EQUAL(fetch_error("f", 0, 0, -1), ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    CU_ASSERT_EQUAL(produce_one("nope", 0, &w, NULL, NULL, 0), ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    CU_ASSERT_EQUAL(produce_one("f", 7, &w, NULL, NULL, 0), ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    CU_ASSERT_EQUAL(fetch_error("nope", 0, 0, -1), ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+
+    /* becoming leader makes it writable; losing it again refuses */
+    host("f", 0, 1, 2, isr, 2);
+    int32_t isr1[] = {1};
+    host("f", 0, 1, 2, isr1, 1);
+    CU_ASSERT_EQUAL(produce_one("f", 0, &w, NULL, NULL, 0), 0);
+    br_pm_resign_all(g_pm);
+    CU_ASSERT_EQUAL(produce_one("f", 0, &w, NULL, NULL, 0), ST_ERR_NOT_LEADER_OR_FOLLOWER);
+
+    /* stopped partitions are unknown */
+    br_pm_stop(g_pm, "f", 0, true);
+    CU_ASSERT_EQUAL(fetch_error("f", 0, 0, -1), ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_invalid_acks(void)
+{
+    host_leader("a", 0, 0);
+    st_buf_t f, w;
+    make_batch(1, now_ms(), 10, &f, &w);
+    br_call_t c;
+    call_init(&c, 1, -1);
+    produce(&c, "a", 0, &w, 1, 2, 1000);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_INVALID_REQUIRED_ACKS);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    /* acks=0 still gets a (ignored) reply and appends */
+    call_init(&c, 2, -1);
+    produce(&c, "a", 0, &w, 1, 0, 1000);
+    r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 0);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_too_large(void)
+{
+    g_cfg.max_message_bytes = 1000;
+    host_leader("big", 0, 0);
+    st_buf_t f, w;
+    make_batch(4, now_ms(), 600, &f, &w);
+    char msg[256];
+    CU_ASSERT_EQUAL(produce_one("big", 0, &w, NULL, msg, sizeof msg), ST_ERR_MESSAGE_TOO_LARGE);
+    CU_ASSERT(strstr(msg, "max.message.bytes") != NULL);
+    st_buf_free(&f);
+    st_buf_free(&w);
+    make_batch(1, now_ms(), 100, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("big", 0, &w, NULL, NULL, 0), 0);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_corrupt(void)
+{
+    host_leader("c", 0, 0);
+    st_buf_t f, w;
+    make_batch(3, now_ms(), 40, &f, &w);
+    w.data[w.len - 5] ^= 0x01; /* inside the last record's value */
+    char msg[256];
+    int64_t base = 0;
+    CU_ASSERT_EQUAL(produce_one("c", 0, &w, &base, msg, sizeof msg), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(base, -1);
+    CU_ASSERT(strstr(msg, "corrupt") != NULL);
+    /* garbage that is not even a RecordBatch */
+    st_buf_t g;
+    st_buf_init(&g);
+    st_buf_append(&g, "\xff\xff\xff\xff\xff", 5);
+    CU_ASSERT_EQUAL(produce_one("c", 0, &g, NULL, NULL, 0), ST_ERR_CORRUPT_MESSAGE);
+    st_buf_free(&g);
+    /* nothing was appended */
+    br_call_t c;
+    call_init(&c, 1, -1);
+    fetch(&c, "c", 0, 0, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->high_watermark, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_invalid_timestamp(void)
+{
+    g_limits.log_message_timestamp_difference_max_ms = 60000;
+    fixture_close();
+    fixture_open();
+    host_leader("ts", 0, 0);
+    st_buf_t f, w;
+    make_batch(2, now_ms() - 3600 * 1000, 10, &f, &w);
+    char msg[256];
+    CU_ASSERT_EQUAL(produce_one("ts", 0, &w, NULL, msg, sizeof msg), ST_ERR_INVALID_TIMESTAMP);
+    CU_ASSERT(strstr(msg, "message.timestamp.difference.max.ms") != NULL);
+    st_buf_free(&f);
+    st_buf_free(&w);
+    make_batch(2, now_ms() + 3600 * 1000, 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("ts", 0, &w, NULL, NULL, 0), ST_ERR_INVALID_TIMESTAMP);
+    st_buf_free(&f);
+    st_buf_free(&w);
+    make_batch(2, now_ms(), 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("ts", 0, &w, NULL, NULL, 0), 0);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_out_of_range(void)
+{
+    host_leader("r", 0, 0);
+    st_buf_t f, w;
+    make_batch(3, now_ms(), 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("r", 0, &w, NULL, NULL, 0), 0);
+    br_call_t c;
+    call_init(&c, 1, -1);
+    fetch(&c, "r", 0, 100, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    Strata__Raw__RawFetchPartitionResponse *p = raw->fetch->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(p->error, ST_ERR_OFFSET_OUT_OF_RANGE);
+    CU_ASSERT_EQUAL(p->log_start_offset, 0);
+    CU_ASSERT_EQUAL(p->high_watermark, 3);
+    CU_ASSERT(strlen(p->error_message) > 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    CU_ASSERT_EQUAL(fetch_error("r", 0, -5, -1), ST_ERR_OFFSET_OUT_OF_RANGE);
+    /* negative request-level sizes: envelope INVALID_REQUEST, no crash */
+    int32_t part = 0;
+    call_init(&c, 2, -1);
+    fetch_req(&c, "r", &part, 1, 0, 0, -1, 0, 0, -1);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->error, ST_ERR_INVALID_REQUEST);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    call_init(&c, 3, -1);
+    fetch_req(&c, "r", &part, 1, 0, -7, 0, 0, 0, -1);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_INVALID_REQUEST);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_fenced_epochs(void)
+{
+    host_leader("e", 0, 5);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, 4), ST_ERR_FENCED_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, 6), ST_ERR_UNKNOWN_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, 5), 0);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, -1), 0);
+    /* a stale state does not roll the epoch back */
+    host_leader("e", 0, 4);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, 5), 0);
+    host_leader("e", 0, 6);
+    CU_ASSERT_EQUAL(fetch_error("e", 0, 0, 5), ST_ERR_FENCED_LEADER_EPOCH);
+}
+
+static Strata__ListOffsetsPartitionResult *list_offsets(br_call_t *c, Strata__Response **rout,
+                                                       const char *topic, int64_t ts)
+{
+    Strata__ListOffsetsPartition lp = STRATA__LIST_OFFSETS_PARTITION__INIT;
+    lp.partition = 0;
+    lp.timestamp = ts;
+    lp.current_leader_epoch = -1;
+    Strata__ListOffsetsPartition *lpp = &lp;
+    Strata__ListOffsetsTopic lt = STRATA__LIST_OFFSETS_TOPIC__INIT;
+    lt.name = (char *)topic;
+    lt.n_partitions = 1;
+    lt.partitions = &lpp;
+    Strata__ListOffsetsTopic *ltp = &lt;
+    Strata__ListOffsetsRequest req = STRATA__LIST_OFFSETS_REQUEST__INIT;
+    req.n_topics = 1;
+    req.topics = &ltp;
+    call_init(c, 5, -1);
+    br_pm_handle_list_offsets(g_pm, c, &req);
+    Strata__Response *r = call_response(c);
+    *rout = r;
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_LIST_OFFSETS);
+    CU_ASSERT_FATAL(r->list_offsets->n_topics == 1 &&
+                    r->list_offsets->topics[0]->n_partitions == 1);
+    return r->list_offsets->topics[0]->partitions[0];
+}
+
+static void test_list_offsets(void)
+{
+    host_leader("lo", 0, 2);
+    int64_t t0 = now_ms() - 10000;
+    st_buf_t f[3], w[3];
+    for (int i = 0; i < 3; i++) {
+        make_batch(4, t0 + i * 1000, 10, &f[i], &w[i]); /* offsets 4i..4i+3 */
+        CU_ASSERT_EQUAL(produce_one("lo", 0, &w[i], NULL, NULL, 0), 0);
+    }
+    br_call_t c;
+    Strata__Response *r;
+    Strata__ListOffsetsPartitionResult *p = list_offsets(&c, &r, "lo", -2);
+    CU_ASSERT_EQUAL(p->error, 0);
+    CU_ASSERT_EQUAL(p->offset, 0);
+    CU_ASSERT_EQUAL(p->leader_epoch, 2);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    p = list_offsets(&c, &r, "lo", -1);
+    CU_ASSERT_EQUAL(p->offset, 12);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    p = list_offsets(&c, &r, "lo", t0 + 1000);
+    CU_ASSERT_EQUAL(p->error, 0);
+    CU_ASSERT_EQUAL(p->offset, 4);
+    CU_ASSERT_EQUAL(p->timestamp, t0 + 1000);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    p = list_offsets(&c, &r, "lo", t0 + 1002); /* inside the second batch */
+    CU_ASSERT_EQUAL(p->offset, 6);
+    CU_ASSERT_EQUAL(p->timestamp, t0 + 1002);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    p = list_offsets(&c, &r, "lo", t0 + 100000);
+    CU_ASSERT_EQUAL(p->error, 0);
+    CU_ASSERT_EQUAL(p->offset, -1);
+    CU_ASSERT_EQUAL(p->timestamp, -1);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    p = list_offsets(&c, &r, "gone", -1);
+    CU_ASSERT_EQUAL(p->error, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    bufs_free(f, 3);
+    bufs_free(w, 3);
+}
+
+static void test_long_poll_produce(void)
+{
+    host_leader("lp", 0, 0);
+    host_leader("lp", 1, 0);
+    br_call_t c;
+    call_init(&c, 77, -1);
+    int32_t parts[] = {0, 1};
+    fetch_req(&c, "lp", parts, 2, 0, 0, 0, 1, 5000, -1);
+    ev_run(g_loop, EVRUN_NOWAIT);
+    CU_ASSERT_EQUAL(c.replies, 0); /* nothing yet: pending */
+    st_buf_t f, w;
+    make_batch(3, now_ms(), 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("lp", 1, &w, NULL, NULL, 0), 0);
+    ev_run(g_loop, EVRUN_NOWAIT);
+    CU_ASSERT_EQUAL_FATAL(c.replies, 1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_FATAL(raw->fetch->topics[0]->n_partitions == 2);
+    CU_ASSERT_STRING_EQUAL(raw->fetch->topics[0]->name, "lp");
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 1);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->high_watermark, 3);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+
+    /* min_bytes larger than one batch: the first append is not enough */
+    call_init(&c, 78, -1);
+    fetch_req(&c, "lp", parts, 1, 0, 0, 0, (int32_t)(f.len * 2 + 10), 5000, -1);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    CU_ASSERT_EQUAL(produce_one("lp", 0, &w, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    CU_ASSERT_EQUAL(produce_one("lp", 0, &w, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    CU_ASSERT_EQUAL(produce_one("lp", 0, &w, NULL, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(c.replies, 1);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 3);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+
+    /* a pending fetch is answered when its partition goes away ... */
+    call_init(&c, 79, -1);
+    fetch_req(&c, "lp", parts, 1, 9, 0, 0, 1, 5000, -1);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    br_pm_stop(g_pm, "lp", 0, false);
+    raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+
+    /* ... and when the manager closes */
+    call_init(&c, 80, -1);
+    fetch_req(&c, "lp", parts + 1, 1, 3, 0, 0, 1, 5000, -1);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    fixture_close();
+    CU_ASSERT_EQUAL(c.replies, 1);
+    call_fini(&c);
+    fixture_open();
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_long_poll_timeout(void)
+{
+    host_leader("lt", 0, 0);
+    br_call_t c;
+    call_init(&c, 5, -1);
+    int32_t part = 0;
+    fetch_req(&c, "lt", &part, 1, 0, 0, 0, 1, 20, -1);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    /* bounded: the 20 ms timer fires well within 5 s */
+    int64_t deadline = now_ms() + 5000;
+    while (c.replies == 0 && now_ms() < deadline)
+        ev_run(g_loop, EVRUN_ONCE);
+    CU_ASSERT_EQUAL_FATAL(c.replies, 1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+}
+
+/* acks=all waits for the ISR: a follower's fetch moves the HW. */
+static void test_acks_all(void)
+{
+    int32_t isr[] = {1, 2};
+    host("aa", 0, 1, 1, isr, 2);
+    st_buf_t f, w;
+    make_batch(2, now_ms(), 10, &f, &w);
+    br_call_t c;
+    call_init(&c, 11, -1);
+    produce(&c, "aa", 0, &w, 1, -1, 5000);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    /* clients do not see the record above the HW */
+    br_call_t fc;
+    call_init(&fc, 12, -1);
+    fetch(&fc, "aa", 0, 0, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&fc);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->high_watermark, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&fc);
+    /* the follower (replica 2) reads it from the log end ... */
+    call_init(&fc, 13, 2);
+    fetch(&fc, "aa", 0, 0, -1);
+    raw = raw_response(&fc);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&fc);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    /* ... and its next fetch at 2 acknowledges it */
+    call_init(&fc, 14, 2);
+    fetch(&fc, "aa", 0, 2, -1);
+    call_fini(&fc);
+    CU_ASSERT_EQUAL_FATAL(c.replies, 1);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 0);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+
+    /* no follower progress: REQUEST_TIMED_OUT at timeout_ms */
+    call_init(&c, 15, -1);
+    produce(&c, "aa", 0, &w, 1, -1, 20);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    int64_t deadline = now_ms() + 5000;
+    while (c.replies == 0 && now_ms() < deadline)
+        ev_run(g_loop, EVRUN_ONCE);
+    r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_REQUEST_TIMED_OUT);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+
+    /* leadership lost while waiting: NOT_LEADER_OR_FOLLOWER */
+    call_init(&c, 16, -1);
+    produce(&c, "aa", 0, &w, 1, -1, 5000);
+    CU_ASSERT_EQUAL(c.replies, 0);
+    host("aa", 0, 2, 2, isr, 2);
+    r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static void test_min_insync(void)
+{
+    g_limits.min_insync_replicas = 2;
+    fixture_close();
+    fixture_open();
+    host_leader("mi", 0, 0);
+    st_buf_t f, w;
+    make_batch(1, now_ms(), 10, &f, &w);
+    br_call_t c;
+    call_init(&c, 1, -1);
+    produce(&c, "mi", 0, &w, 1, -1, 1000);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_ENOUGH_REPLICAS);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    CU_ASSERT_EQUAL(produce_one("mi", 0, &w, NULL, NULL, 0), 0); /* acks=1 is fine */
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+/* Topic-level overrides carried by the partition state. */
+static void test_topic_overrides(void)
+{
+    int32_t replicas[] = {1, 2}, isr[] = {1};
+    br_part_state_t st = {
+        .leader = 1,
+        .leader_epoch = 0,
+        .replicas = replicas,
+        .n_replicas = 2,
+        .isr = isr,
+        .n_isr = 1,
+        .min_insync_replicas = 2,
+        .timestamp_difference_max_ms = 60000,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "ov", 0, &st, &g_cfg) == ST_OK);
+    st_buf_t f, w;
+    make_batch(1, now_ms() - 3600 * 1000, 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("ov", 0, &w, NULL, NULL, 0), ST_ERR_INVALID_TIMESTAMP);
+    br_call_t c;
+    call_init(&c, 1, -1);
+    produce(&c, "ov", 0, &w, 1, -1, 1000);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_ENOUGH_REPLICAS);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+/* Logs survive a restart of the manager and are found in their dir. */
+static void test_restart(void)
+{
+    host_leader("rs", 0, 0);
+    st_buf_t f, w;
+    make_batch(3, now_ms(), 10, &f, &w);
+    CU_ASSERT_EQUAL(produce_one("rs", 0, &w, NULL, NULL, 0), 0);
+    /* the periodic checkpoint records the high watermark */
+    CU_ASSERT_EQUAL(sl_logdir_get_hw(g_ld, "rs", 0), -1);
+    br_pm_tick(g_pm, now_ms() + 10000);
+    CU_ASSERT_EQUAL(sl_logdir_get_hw(g_ld, "rs", 0), 3);
+    fixture_close();
+    fixture_open();
+    CU_ASSERT_EQUAL(sl_logdir_get_hw(g_ld, "rs", 0), 3);
+    host_leader("rs", 0, 1);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(produce_one("rs", 0, &w, &base, NULL, 0), 0);
+    CU_ASSERT_EQUAL(base, 3);
+    st_buf_free(&f);
+    st_buf_free(&w);
+}
+
+static CU_TestInfo tests[] = {
+    {"produce -> fetch round trip", test_round_trip},
+    {"fetch max_bytes", test_max_bytes},
+    {"not leader, unknown partition", test_not_leader_unknown},
+    {"invalid acks, acks=0", test_invalid_acks},
+    {"message too large", test_too_large},
+    {"corrupt batch", test_corrupt},
+    {"invalid timestamp", test_invalid_timestamp},
+    {"offset out of range, negative sizes", test_out_of_range},
+    {"fenced epochs", test_fenced_epochs},
+    {"list offsets", test_list_offsets},
+    {"long poll completed by produce", test_long_poll_produce},
+    {"long poll timeout", test_long_poll_timeout},
+    {"acks=all waits for the ISR", test_acks_all},
+    {"min.insync.replicas", test_min_insync},
+    {"topic-level overrides", test_topic_overrides},
+    {"restart keeps the log", test_restart},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"br_partition", NULL, NULL, setup, teardown, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+    return tu_main(suites);
+}
