@@ -2,7 +2,10 @@
  * br_fetch: the Fetch request. For each requested partition it checks
  * hosting, leader epoch (KIP-320) and role, then reads whole frames from
  * the log (sl_log_read: one read) up to the high watermark for clients or
- * the log end for replicas (replica_id >= 0), within the partition's
+ * the log end for replicas (replica_id >= 0: a broker assigned the
+ * partition; any other broker gets NOT_LEADER_OR_FOLLOWER, and a
+ * replica's fetch offset is its log end, which may move the HW and the
+ * ISR, see br_part_replica_fetched), within the partition's
  * max_bytes and the response's max_bytes (the first batch of the first
  * partition with data is returned even when larger, like Kafka). Each
  * frame becomes a strata.RecordBatch with st_batch_to_wire (one copy) and
@@ -103,6 +106,13 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
             snprintf(it->msg, sizeof it->msg,
                      "broker %d is not the leader of %s-%d (leader %d, epoch %d)", pm->broker_id,
                      it->topic, it->partition, part->leader, part->leader_epoch);
+        } else if (f->replica_id >= 0 &&
+                   (f->replica_id == pm->broker_id || !br_part_replica(part, f->replica_id))) {
+            /* a broker that is not assigned this partition: refuse, so it
+             * neither reads past the HW nor moves it */
+            err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
+            snprintf(it->msg, sizeof it->msg, "broker %d is not a replica of %s-%d",
+                     f->replica_id, it->topic, it->partition);
         }
         if (err != ST_OK) {
             it->err = err;

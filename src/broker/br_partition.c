@@ -7,7 +7,8 @@
  * br_part_replica_fetched), runs the pending-call machinery used by
  * long-poll fetches and acks=all produces, answers ListOffsets and does
  * the periodic work (retention, flush.ms, checkpoints). Produce and Fetch
- * live in br_produce.c and br_fetch.c. Core loop only.
+ * live in br_produce.c and br_fetch.c, replication (OffsetForLeaderEpoch,
+ * the follower side, ISR proposals) in br_replica.c. Core loop only.
  */
 #include "broker/br_partition.h"
 
@@ -302,7 +303,7 @@ st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch
     return ST_OK;
 }
 
-static br_replica_t *br_part_replica(br_part_t *part, int32_t id)
+br_replica_t *br_part_replica(br_part_t *part, int32_t id)
 {
     for (size_t i = 0; i < part->n_replicas; i++)
         if (part->replicas[i].id == id)
@@ -312,7 +313,7 @@ static br_replica_t *br_part_replica(br_part_t *part, int32_t id)
 
 /* Leader: HW = min LEO over the ISR (this broker's LEO is its log end).
  * An ISR member whose position is unknown holds the HW where it is. */
-static void br_part_update_hw(br_pm_t *pm, br_part_t *part)
+void br_part_update_hw(br_pm_t *pm, br_part_t *part)
 {
     if (part->role != BR_ROLE_LEADER)
         return;
@@ -346,11 +347,21 @@ void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
     br_replica_t *r = br_part_replica(part, replica_id);
     if (!r || replica_id == pm->broker_id)
         return;
-    if (fetch_offset < 0 || fetch_offset > br_part_leo(part))
+    int64_t leo = br_part_leo(part), now = br_now_ms();
+    if (fetch_offset < 0 || fetch_offset > leo)
         return;
+    /* Kafka's lastCaughtUpTimeMs: now when it has everything; the time of
+     * its previous fetch when it has what the leader had back then */
+    if (fetch_offset >= leo)
+        r->caught_up_ms = now;
+    else if (r->last_fetch_ms >= 0 && fetch_offset >= r->fetch_leader_leo &&
+             r->last_fetch_ms > r->caught_up_ms)
+        r->caught_up_ms = r->last_fetch_ms;
     r->leo = fetch_offset;
-    r->last_fetch_ms = br_now_ms();
+    r->last_fetch_ms = now;
+    r->fetch_leader_leo = leo;
     br_part_update_hw(pm, part);
+    br_part_maybe_expand_isr(pm, part, r);
 }
 
 void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err)
@@ -428,6 +439,7 @@ static void br_part_free(br_part_t *part)
     free(part->topic);
     free(part->replicas);
     free(part->isr);
+    free(part->isr_proposed);
     free(part);
 }
 
@@ -531,14 +543,23 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
         free(isr);
         return ST_ERR_NOMEM;
     }
+    int64_t now = br_now_ms();
     for (size_t i = 0; i < nr; i++) {
         br_replica_t *old = br_part_replica(part, st->replicas[i]);
         reps[i].id = st->replicas[i];
         reps[i].leo = old ? old->leo : -1;
         reps[i].last_fetch_ms = old ? old->last_fetch_ms : -1;
+        reps[i].fetch_leader_leo = old ? old->fetch_leader_leo : -1;
+        reps[i].caught_up_ms = old ? old->caught_up_ms : now;
     }
-    for (size_t i = 0; i < ni; i++)
+    bool isr_changed = ni != part->n_isr || st->leader_epoch != part->leader_epoch;
+    for (size_t i = 0; i < ni; i++) {
         isr[i] = st->isr[i];
+        if (!isr_changed && part->isr[i] != isr[i])
+            isr_changed = true;
+    }
+    if (isr_changed)
+        br_part_clear_isr_proposal(part);
     part->min_insync = st->min_insync_replicas > 0 ? st->min_insync_replicas
                                                    : pm->limits.min_insync_replicas;
     part->ts_diff_max_ms = st->timestamp_difference_max_ms > 0
@@ -580,14 +601,17 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
         return ST_OK; /* stays offline until the broker restarts */
 
     br_role_t old_role = part->role;
-    bool new_epoch = state->leader_epoch != part->leader_epoch;
+    bool new_epoch = state->leader_epoch != part->leader_epoch || state->leader != part->leader;
     part->leader = state->leader;
     part->leader_epoch = state->leader_epoch;
     if (state->leader == pm->broker_id) {
         if (old_role != BR_ROLE_LEADER || new_epoch) {
+            int64_t now = br_now_ms();
             for (size_t i = 0; i < part->n_replicas; i++) {
                 part->replicas[i].leo = -1;
                 part->replicas[i].last_fetch_ms = -1;
+                part->replicas[i].fetch_leader_leo = -1;
+                part->replicas[i].caught_up_ms = now; /* a fair start, as in Kafka */
             }
             int64_t leo = sl_log_end_offset(part->log);
             if (state->leader_epoch > sl_log_latest_epoch(part->log)) {
@@ -601,6 +625,7 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
                    partition, state->leader_epoch, (long long)leo, (long long)part->hw);
         }
         part->role = BR_ROLE_LEADER;
+        part->fstate = BR_F_NONE;
         int64_t start = sl_log_start_offset(part->log), leo = sl_log_end_offset(part->log);
         if (part->hw < start)
             part->hw = start;
@@ -609,11 +634,12 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
         br_part_update_hw(pm, part);
     } else {
         part->role = BR_ROLE_FOLLOWER;
-        if (old_role == BR_ROLE_LEADER) {
+        if (old_role == BR_ROLE_LEADER)
+            br_part_fail_waiters(part, ST_ERR_NOT_LEADER_OR_FOLLOWER);
+        if (old_role != BR_ROLE_FOLLOWER || new_epoch)
             st_log(ST_LOG_INFO, BR_TAG, "%s-%d: follower at epoch %d (leader %d)", topic,
                    partition, state->leader_epoch, state->leader);
-            br_part_fail_waiters(part, ST_ERR_NOT_LEADER_OR_FOLLOWER);
-        }
+        br_part_become_follower(pm, part, old_role != BR_ROLE_FOLLOWER || new_epoch);
     }
     return ST_OK;
 }
@@ -651,6 +677,7 @@ void br_pm_resign_all(br_pm_t *pm)
         if (part->role != BR_ROLE_LEADER)
             continue;
         part->role = BR_ROLE_NONE;
+        br_part_clear_isr_proposal(part);
         br_part_fail_waiters(part, ST_ERR_NOT_LEADER_OR_FOLLOWER);
     }
 }
@@ -687,6 +714,7 @@ void br_pm_free(br_pm_t *pm, bool clean)
     if (!pm)
         return;
     pm->closing = true;
+    br_pm_free_sources(pm); /* stop fetching before the logs close */
     while (pm->pending)
         pm->pending->ops->expire(pm->pending);
     br_pm_checkpoint(pm);
@@ -728,8 +756,11 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
                    part->topic, part->partition, deleted, (long long)start);
         }
         err = sl_log_maybe_flush(part->log, now_ms);
-        if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE)
+        if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
+            continue;
+        }
+        br_part_maybe_shrink_isr(pm, part, now_ms);
     }
     if (now_ms - pm->last_checkpoint_ms >= BR_CHECKPOINT_INTERVAL_MS ||
         now_ms < pm->last_checkpoint_ms) {

@@ -5,9 +5,12 @@
  * which role; it opens and closes their logs (sl_logdir), answers
  * requests through br_call, keeps long-poll fetches and acks waits
  * pending and completes them when data or the high watermark arrives or
- * their timeout fires. Replication (issue 4) plugs in here: followers'
- * fetches update the leader's view of their log end offsets and the high
- * watermark. Owns: br_pm and every br_part. Core loop only.
+ * their timeout fires. Replication: as leader it tracks each follower's
+ * log end offset from its fetches, advances the high watermark over the
+ * ISR and proposes ISR changes to the control plane; as follower it
+ * copies the leader through one br_fetcher per leader broker (KIP-101
+ * truncation first). Owns: br_pm, every br_part and the fetchers. Core
+ * loop only.
  */
 #ifndef BR_PARTITION_H
 #define BR_PARTITION_H
@@ -53,7 +56,24 @@ typedef struct br_pm_limits {
     int64_t max_wait_ms_cap;       /* upper bound on a fetch's max_wait_ms */
     int64_t log_message_timestamp_difference_max_ms;
     int32_t min_insync_replicas;   /* min.insync.replicas for acks=all (<= 1: no check) */
+    /* Replication; 0 = Kafka's default. */
+    int64_t replica_lag_time_max_ms;       /* replica.lag.time.max.ms (30000) */
+    int32_t replica_fetch_wait_max_ms;     /* replica.fetch.wait.max.ms (500) */
+    int32_t replica_fetch_max_bytes;       /* replica.fetch.max.bytes (1 MiB, per partition) */
+    int32_t replica_fetch_response_max_bytes; /* replica.fetch.response.max.bytes (10 MiB) */
+    int32_t replica_fetch_backoff_ms;      /* replica.fetch.backoff.ms (1000) */
 } br_pm_limits_t;
+
+/* The leader of a partition proposes a new ISR (a follower lagged more
+ * than replica.lag.time.max.ms, or caught up with the high watermark).
+ * The control plane writes it to the partition's state znode (checking
+ * the znode version and that leader_epoch is still current) and then
+ * calls br_pm_apply_state with the new state; until then the leader keeps
+ * using the old ISR. It may ignore a proposal: the leader proposes again
+ * after a few seconds while the condition holds. isr is valid only during
+ * the call. */
+typedef void (*br_pm_isr_change_fn)(void *arg, const char *topic, int32_t partition,
+                                    int32_t leader_epoch, const int32_t *isr, size_t n_isr);
 
 /* log_dirs: the open sl_logdir of each log.dirs entry (not owned). */
 br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs,
@@ -79,6 +99,44 @@ void br_pm_set_config(br_pm_t *pm, const char *topic, const sl_log_config_t *cfg
 void br_pm_handle_produce(br_pm_t *pm, br_call_t *call, const Strata__Raw__RawProduceRequest *req);
 void br_pm_handle_fetch(br_pm_t *pm, br_call_t *call, const Strata__FetchRequest *req);
 void br_pm_handle_list_offsets(br_pm_t *pm, br_call_t *call, const Strata__ListOffsetsRequest *req);
+/* Leader side of KIP-101: for each partition, the largest epoch <= the
+ * one asked and where it ends in this leader's log. Errors per partition
+ * as in Fetch (UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH,
+ * NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR). Answers at once. */
+void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
+                                          const Strata__OffsetForLeaderEpochRequest *req);
+
+/* ---- replication --------------------------------------------------- */
+
+/* The control plane's metadata cache tells where broker id listens (its
+ * first advertised nng URL; NULL: the broker is gone). Followers fetch
+ * from their leader only once its URL is known. */
+void br_pm_set_broker_url(br_pm_t *pm, int32_t broker_id, const char *url);
+/* Set (or clear with fn NULL) the ISR change callback. */
+void br_pm_set_isr_change_fn(br_pm_t *pm, br_pm_isr_change_fn fn, void *arg);
+
+/* Follower requests, for br_fetcher (and tests, which carry the bytes to
+ * a leader themselves). A br_follow_req remembers what one request
+ * asked, to apply its answer. */
+typedef struct br_follow_req br_follow_req_t;
+/* Build the next request to the leader broker `source` for the
+ * partitions this broker follows from it: an OffsetForLeaderEpoch when
+ * some still need the KIP-101 check, else a Fetch at each log end
+ * (Request.replica_id = this broker, current_leader_epoch = the epoch
+ * known here). On ST_OK *buf (malloc'd, encoded strata.Request) and *out
+ * (free with br_follow_req_free) are set. ST_ERR_NOT_FOUND: nothing to
+ * ask now; *retry_ms is then when a back-off ends (ms since the epoch),
+ * or -1 when only new state can make work. */
+st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follow_req_t **out,
+                           uint8_t **buf, size_t *len, int64_t *retry_ms);
+/* Apply the leader's encoded answer to req: append fetched batches,
+ * truncate, move the follower HW, back off partitions in error. An
+ * undecodable answer backs every partition of req off. Does not free req. */
+void br_pm_follow_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,
+                         size_t len);
+/* The request got no answer (transport error or timeout): back off. */
+void br_pm_follow_failed(br_pm_t *pm, const br_follow_req_t *req, st_err_t err);
+void br_follow_req_free(br_follow_req_t *req);
 
 /* Periodic work (retention, flush.ms, checkpoints); the caller's timer
  * calls it about once a second. */

@@ -91,9 +91,18 @@ struct br_pending {
 /* A follower's position as seen by the leader (replication, issue 4). */
 typedef struct br_replica {
     int32_t id;
-    int64_t leo;           /* -1: unknown (no fetch since we became leader) */
-    int64_t last_fetch_ms; /* -1: never */
+    int64_t leo;             /* -1: unknown (no fetch since we became leader) */
+    int64_t last_fetch_ms;   /* -1: never */
+    int64_t fetch_leader_leo;/* the leader's LEO at last_fetch_ms */
+    int64_t caught_up_ms;    /* last time it had everything (Kafka's lastCaughtUpTimeMs) */
 } br_replica_t;
+
+/* Follower state of a replica led elsewhere (br_replica.c). */
+typedef enum br_fstate {
+    BR_F_NONE = 0,  /* not a follower */
+    BR_F_EPOCH,     /* must ask the leader where f_ask_epoch ends (KIP-101) */
+    BR_F_FETCH,     /* fetching from the log end */
+} br_fstate_t;
 
 /* One hosted replica. Core loop only. */
 struct br_part {
@@ -117,12 +126,28 @@ struct br_part {
     int64_t bytes_appended;        /* running total, to size long-poll wake-ups */
     br_waiter_t *waiters;          /* pending calls on this partition */
     int64_t last_log_ms[BR_LOGK__COUNT];
+    /* follower side (br_replica.c) */
+    br_fstate_t fstate;
+    int32_t f_ask_epoch;           /* BR_F_EPOCH: the epoch to ask about */
+    int64_t f_retry_ms;            /* back off until then (0: ready) */
+    bool f_oor;                    /* last fetch was out of range after an epoch check */
+    /* leader side: an ISR change proposed to the control plane */
+    int32_t *isr_proposed;         /* NULL: none outstanding */
+    size_t n_isr_proposed;
+    int64_t isr_proposed_ms;
 };
 
 typedef struct br_dir {
     sl_logdir_t *ld;
     size_t n_parts; /* partitions on disk or hosted in this dir */
 } br_dir_t;
+
+/* A broker this one may fetch from: its URL and its fetcher. */
+typedef struct br_source {
+    int32_t id;
+    char *url;                     /* NULL: unknown */
+    struct br_fetcher *fetcher;    /* NULL until needed */
+} br_source_t;
 
 typedef struct br_on_disk {
     char *topic;
@@ -149,6 +174,12 @@ struct br_pm {
     st_buf_t scratch;       /* produce: frames of one partition */
     st_buf_t scratch_wire;  /* fetch: wire batches */
     st_buf_t scratch_frames;/* fetch: frames read */
+    /* replication (br_replica.c) */
+    br_source_t *sources;
+    size_t n_sources;
+    uint64_t follow_corr;   /* correlation ids of follower requests */
+    br_pm_isr_change_fn isr_fn;
+    void *isr_arg;
 };
 
 /* ---- br_partition.c --------------------------------------------------- */
@@ -170,6 +201,10 @@ void br_part_appended(br_pm_t *pm, br_part_t *part, int64_t bytes);
  * HW. */
 void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
                              int64_t fetch_offset);
+/* The replica entry of broker id, or NULL when id is not a replica. */
+br_replica_t *br_part_replica(br_part_t *part, int32_t id);
+/* Leader: HW = min LEO over the ISR; wakes HW waiters when it moved. */
+void br_part_update_hw(br_pm_t *pm, br_part_t *part);
 /* Take the partition offline after a storage error (logged once). */
 void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err);
 
@@ -183,5 +218,20 @@ void br_pending_watch(br_pending_t *p, size_t i, br_part_t *part, size_t slot);
 void br_pending_finish(br_pending_t *p);
 /* True when p still has a waiter attached to a partition. */
 bool br_pending_attached(const br_pending_t *p);
+
+/* ---- br_replica.c ----------------------------------------------------- */
+
+/* apply_state made part a follower of part->leader (new_epoch: the leader
+ * or epoch changed): start with the KIP-101 epoch check, wake the
+ * fetcher of the leader. */
+void br_part_become_follower(br_pm_t *pm, br_part_t *part, bool new_epoch);
+/* Leader side after a replica's fetch was recorded: ISR expansion. */
+void br_part_maybe_expand_isr(br_pm_t *pm, br_part_t *part, br_replica_t *r);
+/* Leader side, from br_pm_tick: ISR shrink of lagging followers. */
+void br_part_maybe_shrink_isr(br_pm_t *pm, br_part_t *part, int64_t now_ms);
+/* Forget any outstanding ISR proposal (a new state arrived). */
+void br_part_clear_isr_proposal(br_part_t *part);
+/* Free the sources and their fetchers (br_pm_free). */
+void br_pm_free_sources(br_pm_t *pm);
 
 #endif

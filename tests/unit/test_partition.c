@@ -1,7 +1,10 @@
 /*
  * Unit tests of the broker's data plane (br_partition, br_produce,
- * br_fetch): a real sl_logdir in a temp dir, a private libev loop and a
- * test double of br_call (defined below) that captures the encoded reply.
+ * br_fetch, br_replica): a real sl_logdir in a temp dir, a private libev
+ * loop and a test double of br_call (defined below) that captures the
+ * encoded reply. Replication tests run a second manager (broker 2) and
+ * carry its follower requests to the leader by hand: no network. They
+ * look inside br_part through br_pm_int.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include <time.h>
 
 #include "broker/br_partition.h"
+#include "broker/br_pm_int.h"
 #include "common/st_batch.h"
 #include "raw.pb-c.h"
 #include "record.pb-c.h"
@@ -921,6 +925,340 @@ static void test_restart(void)
     st_buf_free(&w);
 }
 
+/* ------------------------------------------------------------ replication */
+
+/* A second manager, broker 2, in its own directory: the follower. */
+typedef struct peer {
+    char *dir;
+    sl_logdir_t *ld;
+    br_pm_t *pm;
+} peer_t;
+
+static void peer_open(peer_t *p, int32_t id)
+{
+    p->dir = tu_tmpdir("test_partition_peer");
+    CU_ASSERT_FATAL(sl_logdir_open(p->dir, &p->ld) == ST_OK);
+    p->pm = br_pm_new(g_loop, id, &p->ld, 1, &g_limits);
+    CU_ASSERT_FATAL(p->pm != NULL);
+}
+
+static void peer_close(peer_t *p)
+{
+    br_pm_free(p->pm, true);
+    sl_logdir_close(p->ld, true);
+    tu_rmrf(p->dir);
+    free(p->dir);
+}
+
+/* Run fn against pm instead of g_pm. */
+#define WITH_PM(pm_, stmt)         \
+    do {                           \
+        br_pm_t *saved_ = g_pm;    \
+        g_pm = (pm_);              \
+        stmt;                      \
+        g_pm = saved_;             \
+    } while (0)
+
+static void produce_n(const char *topic, int n)
+{
+    for (int i = 0; i < n; i++) {
+        st_buf_t f, w;
+        make_batch(1 + i, now_ms(), 10, &f, &w);
+        CU_ASSERT_EQUAL(produce_one(topic, 0, &w, NULL, NULL, 0), 0);
+        st_buf_free(&f);
+        st_buf_free(&w);
+    }
+}
+
+static br_part_t *part_of(br_pm_t *pm, const char *topic)
+{
+    br_part_t *p = br_pm_find(pm, topic, 0);
+    CU_ASSERT_FATAL(p != NULL);
+    return p;
+}
+
+/* One follower request from fpm to the leader lpm, carried by hand:
+ * returns the request's body case, or -1 when there was nothing to ask. */
+static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
+{
+    br_follow_req_t *r;
+    uint8_t *buf;
+    size_t len;
+    int64_t retry;
+    if (br_pm_follow_next(fpm, source, now_ms(), &r, &buf, &len, &retry) != ST_OK)
+        return -1;
+    Strata__Request *req = strata__request__unpack(NULL, len, buf);
+    CU_ASSERT_FATAL(req != NULL);
+    CU_ASSERT_EQUAL(req->replica_id, 2);
+    int kind = (int)req->body_case;
+    br_call_t c;
+    call_init(&c, req->correlation_id, req->replica_id);
+    if (req->body_case == STRATA__REQUEST__BODY_FETCH) {
+        CU_ASSERT(req->fetch->max_wait_ms > 0);
+        br_pm_handle_fetch(lpm, &c, req->fetch);
+    } else {
+        CU_ASSERT_FATAL(req->body_case == STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+        br_pm_handle_offset_for_leader_epoch(lpm, &c, req->offset_for_leader_epoch);
+    }
+    int64_t deadline = now_ms() + 5000;
+    while (c.replies == 0 && now_ms() < deadline)
+        ev_run(g_loop, EVRUN_ONCE);
+    CU_ASSERT_FATAL(c.replies == 1);
+    br_pm_follow_answer(fpm, r, c.buf, c.len);
+    br_follow_req_free(r);
+    strata__request__free_unpacked(req, NULL);
+    free(buf);
+    call_fini(&c);
+    return kind;
+}
+
+/* Leader side of OffsetForLeaderEpoch. */
+static void test_offset_for_leader_epoch(void)
+{
+    host_leader("oe", 0, 1);
+    produce_n("oe", 2); /* offsets 0, 1-2 in epoch 1 */
+    host_leader("oe", 0, 3);
+    produce_n("oe", 1); /* offset 3 in epoch 3 */
+    int32_t asks[] = {1, 2, 3, 0, 3, 3};
+    int32_t cur[] = {-1, 3, 3, -1, 2, 4};
+    int32_t want_epoch[] = {1, 1, 3, -1, -1, -1};
+    int64_t want_end[] = {3, 3, 4, -1, -1, -1};
+    int want_err[] = {0, 0, 0, 0, ST_ERR_FENCED_LEADER_EPOCH, ST_ERR_UNKNOWN_LEADER_EPOCH};
+    for (size_t i = 0; i < 6; i++) {
+        Strata__EpochPartition ep = STRATA__EPOCH_PARTITION__INIT;
+        ep.partition = 0;
+        ep.current_leader_epoch = cur[i];
+        ep.leader_epoch = asks[i];
+        Strata__EpochPartition *epp = &ep;
+        Strata__EpochTopic et = STRATA__EPOCH_TOPIC__INIT;
+        et.name = (char *)"oe";
+        et.n_partitions = 1;
+        et.partitions = &epp;
+        Strata__EpochTopic *etp = &et;
+        Strata__OffsetForLeaderEpochRequest req = STRATA__OFFSET_FOR_LEADER_EPOCH_REQUEST__INIT;
+        req.n_topics = 1;
+        req.topics = &etp;
+        br_call_t c;
+        call_init(&c, 40 + i, 2);
+        br_pm_handle_offset_for_leader_epoch(g_pm, &c, &req);
+        Strata__Response *r = call_response(&c);
+        CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_OFFSET_FOR_LEADER_EPOCH);
+        Strata__EpochPartitionResult *res = r->offset_for_leader_epoch->topics[0]->partitions[0];
+        CU_ASSERT_EQUAL(res->error, want_err[i]);
+        CU_ASSERT_EQUAL(res->leader_epoch, want_epoch[i]);
+        CU_ASSERT_EQUAL(res->end_offset, want_end[i]);
+        strata__response__free_unpacked(r, NULL);
+        call_fini(&c);
+    }
+    /* a follower refuses */
+    int32_t isr[] = {1, 2};
+    host("oe", 0, 2, 4, isr, 2);
+    Strata__EpochPartition ep = STRATA__EPOCH_PARTITION__INIT;
+    ep.leader_epoch = 3;
+    ep.current_leader_epoch = -1;
+    Strata__EpochPartition *epp = &ep;
+    Strata__EpochTopic et = STRATA__EPOCH_TOPIC__INIT;
+    et.name = (char *)"oe";
+    et.n_partitions = 1;
+    et.partitions = &epp;
+    Strata__EpochTopic *etp = &et;
+    Strata__OffsetForLeaderEpochRequest req = STRATA__OFFSET_FOR_LEADER_EPOCH_REQUEST__INIT;
+    req.n_topics = 1;
+    req.topics = &etp;
+    br_call_t c;
+    call_init(&c, 50, 3);
+    br_pm_handle_offset_for_leader_epoch(g_pm, &c, &req);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_EQUAL(r->offset_for_leader_epoch->topics[0]->partitions[0]->error,
+                    ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+}
+
+/* The byte content of a log from offset `from`. */
+static void log_bytes(br_pm_t *pm, const char *topic, int64_t from, st_buf_t *out)
+{
+    st_buf_init(out);
+    br_part_t *p = part_of(pm, topic);
+    CU_ASSERT_FATAL(sl_log_read(p->log, from, 1 << 20, -1, out) == ST_OK);
+}
+
+/* A follower with a divergent suffix truncates it (KIP-101), copies the
+ * leader, moves the leader's HW and completes an acks=all produce. */
+static void test_follower_truncates_and_copies(void)
+{
+    peer_t b2;
+    peer_open(&b2, 2);
+    int32_t isr1[] = {1}, isr2[] = {2}, isr12[] = {1, 2};
+    /* broker 2 led epoch 1 and wrote offsets 0..2 that nobody copied */
+    WITH_PM(b2.pm, host("rt", 0, 2, 1, isr2, 1); produce_n("rt", 3));
+    /* broker 1 has offset 0 of epoch 1, then leads epoch 2: offsets 1..2 */
+    host("rt", 0, 1, 1, isr1, 1);
+    produce_n("rt", 1);
+    host("rt", 0, 1, 2, isr1, 1);
+    produce_n("rt", 2);
+    host("rt", 0, 1, 2, isr12, 2); /* broker 2 joins the ISR */
+    WITH_PM(b2.pm, host("rt", 0, 1, 2, isr12, 2));
+    br_part_t *f = part_of(b2.pm, "rt"), *l = part_of(g_pm, "rt");
+    CU_ASSERT_EQUAL(f->role, BR_ROLE_FOLLOWER);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 6); /* 1 + 2 + 3 records */
+    /* an acks=all produce waits for broker 2 */
+    st_buf_t bf, bw;
+    make_batch(2, now_ms(), 10, &bf, &bw);
+    br_call_t pc;
+    call_init(&pc, 60, -1);
+    produce(&pc, "rt", 0, &bw, 1, -1, 10000);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    int64_t leader_leo = sl_log_end_offset(l->log);
+    CU_ASSERT_EQUAL(leader_leo, 1 + 1 + 2 + 2);
+
+    /* 1: where does epoch 1 end? at 1 on the leader: cut back to 1 */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 1);
+    /* 2: fetch at 1 copies the rest */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), leader_leo);
+    CU_ASSERT_EQUAL(l->hw, 4); /* broker 2 at 1: the HW (4, from the ISR {1} days) holds */
+    CU_ASSERT_EQUAL(br_part_replica(l, 2)->leo, 1);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    /* 3: fetch at the end: the leader's HW reaches it, acks=all answers */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(l->hw, leader_leo);
+    CU_ASSERT_EQUAL_FATAL(pc.replies, 1);
+    Strata__Response *r = call_response(&pc);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 4);
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&pc);
+    CU_ASSERT_EQUAL(f->hw, leader_leo); /* the answer carried the HW */
+    /* same bytes, same epochs from offset 1 (offset 0 of epoch 1 was
+     * written by both "leaders of epoch 1" of this made-up history) */
+    st_buf_t a, b;
+    log_bytes(g_pm, "rt", 1, &a);
+    log_bytes(b2.pm, "rt", 1, &b);
+    CU_ASSERT(a.len > 0);
+    CU_ASSERT_EQUAL(a.len, b.len);
+    CU_ASSERT(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    int32_t e;
+    int64_t end;
+    sl_log_end_offset_for_epoch(f->log, 1, &e, &end);
+    CU_ASSERT_EQUAL(e, 1);
+    CU_ASSERT_EQUAL(end, 1);
+    st_buf_free(&a);
+    st_buf_free(&b);
+    st_buf_free(&bf);
+    st_buf_free(&bw);
+
+    /* a new leader epoch restarts with the epoch check, which finds
+     * nothing to cut */
+    host("rt", 0, 1, 3, isr12, 2);
+    WITH_PM(b2.pm, host("rt", 0, 1, 3, isr12, 2));
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), leader_leo);
+    /* a stale leader: the follower backs off instead of fetching */
+    WITH_PM(b2.pm, host("rt", 0, 1, 4, isr12, 2));
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), -1);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), leader_leo);
+    peer_close(&b2);
+}
+
+/* A follower behind the leader's log start restarts its log there. */
+static void test_follower_behind_log_start(void)
+{
+    peer_t b2;
+    peer_open(&b2, 2);
+    int32_t isr1[] = {1}, isr12[] = {1, 2};
+    host("ls", 0, 1, 1, isr1, 1);
+    produce_n("ls", 3); /* 0, 1-2, 3-5 */
+    br_part_t *l = part_of(g_pm, "ls");
+    CU_ASSERT_FATAL(sl_log_set_start_offset(l->log, 3) == ST_OK);
+    WITH_PM(b2.pm, host("ls", 0, 1, 1, isr12, 2));
+    br_part_t *f = part_of(b2.pm, "ls");
+    /* empty log: no epoch check, straight to fetching, out of range */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(sl_log_start_offset(f->log), 3);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 3);
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 6);
+    peer_close(&b2);
+}
+
+/* Fetches from brokers that are not replicas are refused. */
+static void test_not_a_replica(void)
+{
+    host_leader("nr", 0, 1);
+    produce_n("nr", 1);
+    br_call_t c;
+    call_init(&c, 70, 7);
+    fetch(&c, "nr", 0, 0, -1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+}
+
+static int g_isr_calls;
+static int32_t g_isr[8];
+static size_t g_n_isr;
+
+static void isr_cb(void *arg, const char *topic, int32_t partition, int32_t epoch,
+                   const int32_t *isr, size_t n)
+{
+    (void)arg;
+    CU_ASSERT_STRING_EQUAL(topic, "is");
+    CU_ASSERT_EQUAL(partition, 0);
+    CU_ASSERT_EQUAL(epoch, 1);
+    g_isr_calls++;
+    g_n_isr = n < 8 ? n : 8;
+    memcpy(g_isr, isr, g_n_isr * sizeof *isr);
+}
+
+static void replica_fetch(const char *topic, int32_t id, int64_t offset)
+{
+    br_call_t c;
+    call_init(&c, 80, id);
+    fetch(&c, topic, 0, offset, -1);
+    CU_ASSERT_EQUAL(c.replies, 1);
+    call_fini(&c);
+}
+
+/* ISR proposals: expand on catch-up, shrink after replica.lag.time.max.ms. */
+static void test_isr_proposals(void)
+{
+    g_isr_calls = 0;
+    br_pm_set_isr_change_fn(g_pm, isr_cb, NULL);
+    int32_t isr12[] = {1, 2}, isr1[] = {1};
+    host("is", 0, 1, 1, isr12, 2);
+    produce_n("is", 1);
+    /* replica 3 at offset 0 has reached the HW (0: replica 2 unknown) */
+    replica_fetch("is", 3, 0);
+    CU_ASSERT_EQUAL_FATAL(g_isr_calls, 1);
+    CU_ASSERT_EQUAL(g_n_isr, 3);
+    CU_ASSERT_EQUAL(g_isr[2], 3);
+    /* the same proposal is not repeated at once */
+    replica_fetch("is", 3, 0);
+    CU_ASSERT_EQUAL(g_isr_calls, 1);
+    /* nothing lags yet */
+    br_pm_tick(g_pm, now_ms());
+    CU_ASSERT_EQUAL(g_isr_calls, 1);
+    /* a minute later replica 2 never caught up: ISR {1} */
+    br_pm_tick(g_pm, now_ms() + 60000);
+    CU_ASSERT_EQUAL_FATAL(g_isr_calls, 2);
+    CU_ASSERT_EQUAL(g_n_isr, 1);
+    CU_ASSERT_EQUAL(g_isr[0], 1);
+    /* control applies it: the HW moves to the log end */
+    host("is", 0, 1, 1, isr1, 1);
+    CU_ASSERT_EQUAL(part_of(g_pm, "is")->hw, 1);
+    /* replica 2 catches up: proposed back */
+    replica_fetch("is", 2, 1);
+    CU_ASSERT_EQUAL_FATAL(g_isr_calls, 3);
+    CU_ASSERT_EQUAL(g_n_isr, 2);
+    CU_ASSERT_EQUAL(g_isr[1], 2);
+    br_pm_set_isr_change_fn(g_pm, NULL, NULL);
+}
+
 static CU_TestInfo tests[] = {
     {"produce -> fetch round trip", test_round_trip},
     {"fetch max_bytes", test_max_bytes},
@@ -938,6 +1276,11 @@ static CU_TestInfo tests[] = {
     {"min.insync.replicas", test_min_insync},
     {"topic-level overrides", test_topic_overrides},
     {"restart keeps the log", test_restart},
+    {"OffsetForLeaderEpoch (leader side)", test_offset_for_leader_epoch},
+    {"follower truncates (KIP-101), copies, acks=all", test_follower_truncates_and_copies},
+    {"follower behind the leader's log start", test_follower_behind_log_start},
+    {"fetch from a broker that is not a replica", test_not_a_replica},
+    {"ISR expand and shrink proposals", test_isr_proposals},
     CU_TEST_INFO_NULL,
 };
 
