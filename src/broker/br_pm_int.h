@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "broker/br_partition.h"
+#include "broker/br_pstate.h"
 #include "common/st_batch.h"
 
 /* Kinds of error worth a log line, rate-limited per partition. */
@@ -113,6 +114,7 @@ struct br_part {
     size_t dir_idx;                /* index into pm->dirs */
     sl_log_t *log;                 /* owned by pm->dirs[dir_idx] */
     sl_log_config_t cfg;
+    br_pstate_t *pstate;           /* idempotent producers (br_pstate), follows the log */
     br_role_t role;
     int32_t leader;                /* broker id, -1 none */
     int32_t leader_epoch;          /* -1 until a state arrives */
@@ -169,6 +171,7 @@ struct br_pm {
     br_part_t *parts;      /* list of all */
     br_pending_t *pending; /* list of pending calls */
     int64_t last_checkpoint_ms;
+    int64_t last_pstate_ms;  /* last periodic producer-state snapshot */
     int64_t last_log_ms[BR_LOGK__COUNT]; /* for partitions not hosted */
     bool closing;
     st_buf_t scratch;       /* produce: frames of one partition */
@@ -207,6 +210,9 @@ br_replica_t *br_part_replica(br_part_t *part, int32_t id);
 void br_part_update_hw(br_pm_t *pm, br_part_t *part);
 /* Take the partition offline after a storage error (logged once). */
 void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err);
+/* Write the producer-state snapshot of part at its log end (clean close,
+ * periodic from br_pm_tick). */
+void br_part_snapshot_pstate(br_part_t *part);
 
 /* Start a pending call with n_waiters waiter slots and a deadline in
  * timeout_ms (> 0). Waiters are attached with br_pending_watch(). */

@@ -3,7 +3,10 @@
  * checks hosting, role and acks, turns every batch of the raw request
  * (batches stay bytes: proto/raw.proto) into a frame with one
  * st_batch_from_wire (one copy, CRC and structure checked, records only
- * counted), checks size and timestamps, and appends each frame with one
+ * counted), checks size and timestamps, checks the sequence of batches
+ * from idempotent producers against the partition's br_pstate (a retried
+ * batch already in the log is answered with its original offset and not
+ * appended again, as Kafka does), and appends each frame with one
  * sl_log_append. acks=0 and acks=1 are answered at once (acks=0 still
  * gets a reply: the REQ/REP socket needs one, the client ignores it);
  * acks=-1 waits as a br_pending until the high watermark passes the last
@@ -85,7 +88,66 @@ static void br_produce_reply(br_produce_t *pr)
 
 typedef struct br_span {
     size_t off, len;
+    st_batch_hdr_t h;
+    int64_t dup_offset; /* >= 0: a retried batch, already in the log there */
 } br_span_t;
+
+/* Idempotence check of batch i (producer id >= 0) against the state and
+ * the earlier batches of the same request; false after failing res. */
+static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *res, br_span_t *spans,
+                                 size_t i)
+{
+    br_span_t *sp = &spans[i];
+    const st_batch_hdr_t *h = &sp->h, *prev = NULL;
+    for (size_t j = i; j-- > 0;) {
+        if (spans[j].h.producer_id == h->producer_id && spans[j].dup_offset < 0) {
+            prev = &spans[j].h;
+            break;
+        }
+    }
+    int64_t dup = -1;
+    /* an unknown producer that does not start at 0 is accepted once the
+     * log start moved (its batches may have been deleted: KIP-360) */
+    bool unknown_ok = sl_log_start_offset(part->log) > 0;
+    st_err_t err = br_pstate_check(part->pstate, h, prev, unknown_ok, &dup);
+    if (err == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+        sp->dup_offset = dup;
+        return true;
+    }
+    if (err == ST_OK)
+        return true;
+    const br_pstate_entry_t *e = br_pstate_get(part->pstate, h->producer_id);
+    int32_t last_seq = br_pstate_seq_add(h->base_sequence, h->last_offset_delta);
+    int known_epoch = prev ? prev->producer_epoch : e ? e->epoch : -1;
+    int32_t known_last = prev ? br_pstate_seq_add(prev->base_sequence, prev->last_offset_delta)
+                         : e ? e->batches[e->n_batches - 1].last_seq : -1;
+    switch (err) {
+    case ST_ERR_INVALID_PRODUCER_EPOCH:
+        br_res_fail(res, err, "producer %" PRId64 " epoch %d is fenced: epoch %d is current on %s-%d",
+                    h->producer_id, h->producer_epoch, known_epoch, part->topic, part->partition);
+        break;
+    case ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+        if (h->producer_epoch != known_epoch)
+            br_res_fail(res, err, "producer %" PRId64 ": new epoch %d must start at sequence 0, "
+                        "not %d", h->producer_id, h->producer_epoch, h->base_sequence);
+        else
+            br_res_fail(res, err, "producer %" PRId64 " epoch %d: sequence %d..%d does not follow "
+                        "the last sequence %d on %s-%d", h->producer_id, h->producer_epoch,
+                        h->base_sequence, last_seq, known_last, part->topic, part->partition);
+        break;
+    case ST_ERR_UNKNOWN_PRODUCER_ID:
+        br_res_fail(res, err, "producer %" PRId64 " is unknown on %s-%d and its first sequence is "
+                    "%d, not 0", h->producer_id, part->topic, part->partition, h->base_sequence);
+        break;
+    default:
+        br_res_fail(res, ST_ERR_INVALID_REQUEST, "producer %" PRId64 ": invalid epoch %d or "
+                    "sequence %d", h->producer_id, h->producer_epoch, h->base_sequence);
+        break;
+    }
+    br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: refused a batch of producer %" PRId64 ": %s",
+               part->topic, part->partition, h->producer_id, st_err_name(err));
+    return false;
+}
 
 /* Validate and append the batches of one partition. */
 static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *topic,
@@ -188,6 +250,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
             br_res_fail(res, ST_ERR_CORRUPT_MESSAGE, "batch %zu has a malformed header", i);
             goto out;
         }
+        spans[i].h = h;
+        spans[i].dup_offset = -1;
         if (diff >= 0 && diff < INT64_MAX / 4 && !(h.attributes & ST_BATCH_ATTR_LOG_APPEND_TIME) &&
             (h.first_timestamp < now - diff || h.max_timestamp > now + diff ||
              h.first_timestamp > now + diff || h.max_timestamp < now - diff)) {
@@ -202,12 +266,23 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                        topic, pp->partition, bad);
             goto out;
         }
+        if (h.producer_id >= 0 && !br_produce_check_seq(pm, part, res, spans, i))
+            goto out;
     }
 
-    /* 2. append: one write per batch */
-    int64_t first = -1, appended = 0;
+    /* 2. append: one write per batch; a retried batch is answered with
+     * the offset it got the first time */
+    int64_t first = -1, appended = 0, need_end = -1;
     for (size_t i = 0; i < nb; i++) {
         int64_t base = -1;
+        if (spans[i].dup_offset >= 0) {
+            base = spans[i].dup_offset;
+            if (first < 0)
+                first = base;
+            if (base + spans[i].h.last_offset_delta + 1 > need_end)
+                need_end = base + spans[i].h.last_offset_delta + 1;
+            continue;
+        }
         st_err_t err = sl_log_append(part->log, sb->data + spans[i].off, spans[i].len,
                                      part->leader_epoch, now, &base);
         if (err != ST_OK) {
@@ -224,6 +299,12 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         if (first < 0)
             first = base;
         appended += (int64_t)spans[i].len;
+        need_end = sl_log_end_offset(part->log);
+        if (spans[i].h.producer_id >= 0) {
+            spans[i].h.base_offset = base;
+            if (br_pstate_update(part->pstate, &spans[i].h) != ST_OK)
+                (void)br_pstate_load(part->pstate, part->log); /* out of memory: rebuild */
+        }
     }
     if (appended > 0)
         br_part_appended(pm, part, appended);
@@ -231,7 +312,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         res->r.base_offset = first;
         res->r.log_start_offset = sl_log_start_offset(part->log);
         if (acks == -1)
-            res->need_hw = sl_log_end_offset(part->log);
+            res->need_hw = need_end;
     }
 out:
     if (spans != stack)

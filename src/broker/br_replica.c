@@ -413,6 +413,8 @@ static bool br_part_truncate(br_pm_t *pm, br_part_t *part, int64_t target, const
         br_part_set_offline(pm, part, err);
         return false;
     }
+    /* producer state of the cut batches goes with them */
+    (void)br_pstate_truncated(part->pstate, part->log);
     st_log(ST_LOG_INFO, BR_TAG, "%s-%d: truncated from %" PRId64 " to %" PRId64 " (%s)",
            part->topic, part->partition, leo, sl_log_end_offset(part->log), why);
     br_part_follower_hw(part, -1);
@@ -722,6 +724,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
                 br_part_set_offline(pm, part, e);
                 return;
             }
+            br_pstate_reset(part->pstate, part->log);
             st_log(ST_LOG_INFO, BR_TAG, "%s-%d: behind the leader's log start %" PRId64
                    ": log restarted there", part->topic, part->partition, res->log_start_offset);
             part->hw = res->log_start_offset;
@@ -780,6 +783,13 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
                        part->topic, part->partition, source, st_err_name(err));
             br_part_backoff(pm, part);
             return;
+        }
+        /* the follower keeps the producer state too, for when it leads */
+        err = br_pstate_update_frames(part->pstate, frames->data + pos, frames->len - pos);
+        if (err != ST_OK) {
+            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: producer state: %s, rebuilding from the log",
+                   part->topic, part->partition, st_err_name(err));
+            (void)br_pstate_load(part->pstate, part->log);
         }
         part->bytes_appended += (int64_t)(frames->len - pos);
     }

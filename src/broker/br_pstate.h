@@ -1,0 +1,118 @@
+/*
+ * br_pstate: the idempotent-producer state of one partition (Kafka's
+ * ProducerStateManager, without transactions). For each producer id it
+ * keeps the producer epoch and the last BR_PSTATE_BATCHES batches
+ * appended for it (base/last sequence, base offset), so that the leader
+ * can refuse sequence gaps (OUT_OF_ORDER_SEQUENCE_NUMBER), fence old
+ * epochs (INVALID_PRODUCER_EPOCH) and answer a retried batch with the
+ * offset it got the first time instead of appending it again. The state
+ * is a pure function of the log: leaders update it on append, followers
+ * on every replicated batch, so a new leader already has it.
+ *
+ * Persistence. A snapshot <partition dir>/<offset, 20 digits>.snapshot
+ * holds the state of every batch below <offset> (written temp -> fsync ->
+ * rename through sl_file_write_atomic; the latest BR_PSTATE_KEEP kept).
+ * br_pstate_load rebuilds the state from the latest readable snapshot at
+ * or below the log end, then scans the batch headers of the log from
+ * there; snapshots above the log end (a log tail lost in a crash, or cut
+ * by truncation) are deleted first. Truncation reloads the same way.
+ *
+ * Snapshot file (little-endian): "STPS" | u16 version (1) | u16 0 |
+ * u32 CRC32C of everything after it | u32 count | count entries of
+ * { i64 producer_id | i16 epoch | u8 n | u8 0 | n x { i32 base_seq |
+ * i32 last_seq | i64 base_offset | i32 last_offset_delta } }, sorted by
+ * producer id.
+ *
+ * Owns: the state and the snapshot files. Core loop only.
+ */
+#ifndef BR_PSTATE_H
+#define BR_PSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/st_batch.h"
+#include "common/st_err.h"
+#include "storage/sl_log.h"
+
+#define BR_PSTATE_BATCHES 5 /* batches remembered per producer, as in Kafka */
+#define BR_PSTATE_KEEP 2    /* snapshot files kept */
+
+typedef struct br_pstate_batch {
+    int32_t base_seq;
+    int32_t last_seq;
+    int64_t base_offset;
+    int32_t last_offset_delta;
+} br_pstate_batch_t;
+
+typedef struct br_pstate_entry {
+    int64_t producer_id;
+    int16_t epoch;
+    uint8_t n_batches;                           /* 1..BR_PSTATE_BATCHES */
+    br_pstate_batch_t batches[BR_PSTATE_BATCHES]; /* oldest first */
+} br_pstate_entry_t;
+
+typedef struct br_pstate br_pstate_t;
+
+br_pstate_t *br_pstate_new(void);
+void br_pstate_free(br_pstate_t *ps);
+
+/* Number of producers known; the entry of one producer or NULL. */
+size_t br_pstate_count(const br_pstate_t *ps);
+const br_pstate_entry_t *br_pstate_get(const br_pstate_t *ps, int64_t producer_id);
+
+/* The sequence `count` records after seq, wrapping at INT32_MAX to 0. */
+int32_t br_pstate_seq_add(int32_t seq, int32_t count);
+
+/* Leader check of one client batch whose header h has producer_id >= 0,
+ * before it is appended. prev is the header of an earlier batch of the
+ * same producer accepted in the same request (NULL if none): h must then
+ * follow it. unknown_ok: accept an unknown producer whose first sequence
+ * is not 0 (Kafka 2.5+, KIP-360: its history may be gone, e.g. the log
+ * start moved past it); otherwise UNKNOWN_PRODUCER_ID. Returns:
+ *   ST_OK                               append it;
+ *   ST_ERR_DUPLICATE_SEQUENCE_NUMBER    same epoch and same base and last
+ *        sequence as one of the producer's last batches: do not append,
+ *        *dup_offset is that batch's base offset;
+ *   ST_ERR_INVALID_PRODUCER_EPOCH       epoch older than the producer's;
+ *   ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER a gap, or a new epoch not starting
+ *        at sequence 0;
+ *   ST_ERR_UNKNOWN_PRODUCER_ID          see unknown_ok;
+ *   ST_ERR_INVALID_REQUEST              negative epoch or sequence. */
+st_err_t br_pstate_check(const br_pstate_t *ps, const st_batch_hdr_t *h,
+                         const st_batch_hdr_t *prev, bool unknown_ok, int64_t *dup_offset);
+
+/* Record an appended batch (h->base_offset is its offset in the log).
+ * Batches without a producer id are ignored. No checks: leaders check
+ * first, followers and log scans take what the log holds. A newer epoch
+ * replaces the producer's batches. ST_ERR_NOMEM only. */
+st_err_t br_pstate_update(br_pstate_t *ps, const st_batch_hdr_t *h);
+/* br_pstate_update for every frame of a run of whole frames. */
+st_err_t br_pstate_update_frames(br_pstate_t *ps, const uint8_t *frames, size_t len);
+
+/* Forget everything (in memory only). */
+void br_pstate_clear(br_pstate_t *ps);
+
+/* Snapshot encoding, for the files and for tests. decode replaces the
+ * state; ST_ERR_CORRUPT on anything malformed (state then empty). */
+st_err_t br_pstate_encode(const br_pstate_t *ps, st_buf_t *out);
+st_err_t br_pstate_decode(br_pstate_t *ps, const uint8_t *p, size_t len);
+
+/* Rebuild from the log's directory and contents (see above). The state
+ * then covers the whole log. ST_ERR_IO and the like when the log cannot
+ * be read (state then covers what was read). */
+st_err_t br_pstate_load(br_pstate_t *ps, sl_log_t *log);
+/* After the log was cut (truncate_to): delete snapshots above the new
+ * log end and reload. */
+st_err_t br_pstate_truncated(br_pstate_t *ps, sl_log_t *log);
+/* After the log restarted empty at an offset: delete every snapshot and
+ * clear the state. */
+void br_pstate_reset(br_pstate_t *ps, sl_log_t *log);
+/* Write the snapshot at the log end, keep the latest BR_PSTATE_KEEP. */
+st_err_t br_pstate_snapshot(br_pstate_t *ps, sl_log_t *log);
+/* The offset of the newest snapshot written or loaded, -1 if none: the
+ * caller snapshots again when the log end moved past it. */
+int64_t br_pstate_snapshot_offset(const br_pstate_t *ps);
+
+#endif

@@ -1,0 +1,806 @@
+/*
+ * Unit tests of the idempotent producer, broker side: br_pstate (sequence
+ * rules, snapshot encoding), its use by the partition manager (duplicates
+ * answered with their original offset, gaps and old epochs refused,
+ * state kept across restarts with and without a snapshot, dropped by
+ * truncation, built by followers from replicated batches) and br_pid
+ * (the /latest_producer_id_block JSON, InitProducerId answers from a
+ * block; the ZooKeeper reservation is left to integration tests). Same
+ * br_call double and fixture as test_partition; no network.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/br_partition.h"
+#include "broker/br_pid.h"
+#include "broker/br_pm_int.h"
+#include "broker/br_pstate.h"
+#include "common/st_batch.h"
+#include "raw.pb-c.h"
+#include "record.pb-c.h"
+#include "strata.pb-c.h"
+#include "tu.h"
+
+/* ------------------------------------------------------- br_call double */
+
+struct br_call {
+    uint64_t corr;
+    int32_t replica_id;
+    int replies;
+    int drops;
+    uint8_t *buf;
+    size_t len;
+};
+
+uint64_t br_call_correlation_id(const br_call_t *call)
+{
+    return call->corr;
+}
+
+int32_t br_call_replica_id(const br_call_t *call)
+{
+    return call->replica_id;
+}
+
+const char *br_call_peer(const br_call_t *call)
+{
+    (void)call;
+    return "test";
+}
+
+void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
+{
+    free(call->buf);
+    call->buf = malloc(len ? len : 1);
+    memcpy(call->buf, buf, len);
+    call->len = len;
+    call->replies++;
+}
+
+void br_call_reply(br_call_t *call, Strata__Response *resp)
+{
+    resp->correlation_id = call->corr;
+    size_t n = strata__response__get_packed_size(resp);
+    uint8_t *b = malloc(n ? n : 1);
+    strata__response__pack(resp, b);
+    br_call_reply_bytes(call, b, n);
+    free(b);
+}
+
+void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
+{
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.error = (Strata__ErrorCode)err;
+    resp.error_message = (char *)message;
+    br_call_reply(call, &resp);
+}
+
+void br_call_drop(br_call_t *call)
+{
+    call->drops++;
+}
+
+static void call_init(br_call_t *c, uint64_t corr, int32_t replica_id)
+{
+    memset(c, 0, sizeof *c);
+    c->corr = corr;
+    c->replica_id = replica_id;
+}
+
+static void call_fini(br_call_t *c)
+{
+    free(c->buf);
+    c->buf = NULL;
+}
+
+/* The captured reply, decoded with the public protobuf-c code. */
+static Strata__Response *call_response(const br_call_t *c)
+{
+    CU_ASSERT_FATAL(c->replies == 1);
+    Strata__Response *r = strata__response__unpack(NULL, c->len, c->buf);
+    CU_ASSERT_FATAL(r != NULL);
+    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
+    return r;
+}
+
+/* --------------------------------------------------------------- fixture */
+
+static char *g_dir;
+static sl_logdir_t *g_ld;
+static struct ev_loop *g_loop;
+static br_pm_t *g_pm;
+static sl_log_config_t g_cfg;
+static br_pm_limits_t g_limits;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fixture_open(void)
+{
+    CU_ASSERT_FATAL(sl_logdir_open(g_dir, &g_ld) == ST_OK);
+    g_pm = br_pm_new(g_loop, 1, &g_ld, 1, &g_limits);
+    CU_ASSERT_FATAL(g_pm != NULL);
+}
+
+static void fixture_close(void)
+{
+    br_pm_free(g_pm, true);
+    g_pm = NULL;
+    sl_logdir_close(g_ld, true);
+    g_ld = NULL;
+}
+
+static void setup(void)
+{
+    g_dir = tu_tmpdir("test_idempotence");
+    g_loop = ev_loop_new(EVFLAG_AUTO);
+    sl_log_config_default(&g_cfg);
+    g_limits.message_max_bytes = 1048588;
+    g_limits.fetch_max_bytes = 57671680;
+    g_limits.max_wait_ms_cap = 30000;
+    g_limits.log_message_timestamp_difference_max_ms = INT64_MAX;
+    fixture_open();
+}
+
+static void teardown(void)
+{
+    if (g_pm)
+        fixture_close();
+    ev_loop_destroy(g_loop);
+    tu_rmrf(g_dir);
+    free(g_dir);
+}
+
+static void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch,
+                 const int32_t *isr, size_t n_isr)
+{
+    int32_t replicas[] = {1, 2, 3};
+    br_part_state_t st = {
+        .leader = leader,
+        .leader_epoch = epoch,
+        .controller_epoch = 1,
+        .replicas = replicas,
+        .n_replicas = 3,
+        .isr = isr,
+        .n_isr = n_isr,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, topic, partition, &st, &g_cfg) == ST_OK);
+}
+
+static void host_leader(const char *topic, int32_t partition, int32_t epoch)
+{
+    int32_t isr[] = {1};
+    host(topic, partition, 1, epoch, isr, 1);
+}
+
+
+/* ------------------------------------------------------------ helpers */
+
+/* The wire form of a batch of n records from producer pid. */
+static void pbatch(int n, int64_t pid, int16_t epoch, int32_t seq, st_buf_t *wire)
+{
+    st_batch_builder_t b;
+    st_batch_builder_init(&b, ST_CODEC_NONE);
+    for (int i = 0; i < n; i++) {
+        char v[32];
+        int len = snprintf(v, sizeof v, "p%lld-s%d", (long long)pid, seq + i);
+        CU_ASSERT_FATAL(st_batch_builder_add(&b, now_ms(), "k", 1, v, (size_t)len, NULL, 0) ==
+                        ST_OK);
+    }
+    b.producer_id = pid;
+    b.producer_epoch = epoch;
+    b.base_sequence = seq;
+    st_buf_t frame;
+    st_buf_init(&frame);
+    st_buf_init(wire);
+    CU_ASSERT_FATAL(st_batch_builder_finish(&b, &frame) == ST_OK);
+    CU_ASSERT_FATAL(st_batch_to_wire(frame.data, frame.len, wire) == ST_OK);
+    st_batch_builder_fini(&b);
+    st_buf_free(&frame);
+}
+
+static void produce_many(br_call_t *c, const char *topic, st_buf_t *wires, size_t n)
+{
+    ProtobufCBinaryData *bd = calloc(n, sizeof *bd);
+    for (size_t i = 0; i < n; i++) {
+        bd[i].data = wires[i].data;
+        bd[i].len = wires[i].len;
+    }
+    Strata__Raw__RawProducePartition pp = STRATA__RAW__RAW_PRODUCE_PARTITION__INIT;
+    pp.partition = 0;
+    pp.n_batches = n;
+    pp.batches = bd;
+    Strata__Raw__RawProducePartition *ppp = &pp;
+    Strata__Raw__RawProduceTopic pt = STRATA__RAW__RAW_PRODUCE_TOPIC__INIT;
+    pt.name = (char *)topic;
+    pt.n_partitions = 1;
+    pt.partitions = &ppp;
+    Strata__Raw__RawProduceTopic *ptp = &pt;
+    Strata__Raw__RawProduceRequest req = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
+    req.acks = 1;
+    req.timeout_ms = 1000;
+    req.n_topics = 1;
+    req.topics = &ptp;
+    br_pm_handle_produce(g_pm, c, &req);
+    free(bd);
+}
+
+/* Produce wires[0..n) to topic-0; the error, and the base offset. */
+static int send_n(const char *topic, st_buf_t *wires, size_t n, int64_t *base)
+{
+    br_call_t c;
+    call_init(&c, 11, -1);
+    produce_many(&c, topic, wires, n);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
+    Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
+    int err = pr->error;
+    if (err != 0)
+        CU_ASSERT(pr->error_message && strlen(pr->error_message) > 0);
+    if (base)
+        *base = pr->base_offset;
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    return err;
+}
+
+/* Produce one idempotent batch; the error and base offset. */
+static int send_p(const char *topic, int n, int64_t pid, int16_t epoch, int32_t seq, int64_t *base)
+{
+    st_buf_t w;
+    pbatch(n, pid, epoch, seq, &w);
+    int err = send_n(topic, &w, 1, base);
+    st_buf_free(&w);
+    return err;
+}
+
+static br_part_t *part_of(br_pm_t *pm, const char *topic)
+{
+    br_part_t *p = br_pm_find(pm, topic, 0);
+    CU_ASSERT_FATAL(p != NULL);
+    return p;
+}
+
+static int64_t leo_of(const char *topic)
+{
+    return sl_log_end_offset(part_of(g_pm, topic)->log);
+}
+
+/* Number of *.snapshot files in topic-0's directory. */
+static int snapshot_files(const char *topic, bool remove)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s-0", g_dir, topic);
+    DIR *d = opendir(dir);
+    CU_ASSERT_FATAL(d != NULL);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 9 && strcmp(de->d_name + l - 9, ".snapshot") == 0) {
+            n++;
+            if (remove) {
+                char p[2048];
+                snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                CU_ASSERT(unlink(p) == 0);
+            }
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static st_batch_hdr_t hdr(int64_t pid, int16_t epoch, int32_t seq, int32_t n, int64_t offset)
+{
+    st_batch_hdr_t h;
+    memset(&h, 0, sizeof h);
+    h.producer_id = pid;
+    h.producer_epoch = epoch;
+    h.base_sequence = seq;
+    h.record_count = n;
+    h.last_offset_delta = n - 1;
+    h.base_offset = offset;
+    return h;
+}
+
+/* ------------------------------------------------------------ br_pstate */
+
+/* The sequence rules on the bare state. */
+static void test_rules(void)
+{
+    br_pstate_t *ps = br_pstate_new();
+    CU_ASSERT_FATAL(ps != NULL);
+    int64_t dup = -1;
+    st_batch_hdr_t h = hdr(7, 0, 5, 1, 0);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, true, &dup), ST_OK);
+    h = hdr(7, 0, 0, 3, 10);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_update(ps, &h), ST_OK);
+    /* the same batch again: a duplicate at its offset */
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(dup, 10);
+    /* next in line, a gap, an overlap */
+    st_batch_hdr_t ok = hdr(7, 0, 3, 2, 13), gap = hdr(7, 0, 6, 1, 0), ovl = hdr(7, 0, 2, 2, 0);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &ok, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &gap, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &ovl, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* a later batch of the same request follows the earlier one */
+    st_batch_hdr_t after = hdr(7, 0, 5, 1, 0);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &after, &ok, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &after, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    /* epochs: a new one starts at 0, an old one is fenced */
+    st_batch_hdr_t e1 = hdr(7, 1, 3, 1, 0), e1z = hdr(7, 1, 0, 1, 20);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &e1, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &e1z, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_update(ps, &e1z), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &ok, NULL, false, &dup), ST_ERR_INVALID_PRODUCER_EPOCH);
+    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->epoch, 1);
+    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->n_batches, 1);
+    /* negative sequence: invalid */
+    st_batch_hdr_t neg = hdr(8, 0, -1, 1, 0);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &neg, NULL, false, &dup), ST_ERR_INVALID_REQUEST);
+    /* only the last 5 batches are remembered */
+    for (int i = 1; i <= 6; i++) {
+        st_batch_hdr_t b = hdr(7, 1, i, 1, 20 + i);
+        CU_ASSERT_EQUAL(br_pstate_check(ps, &b, NULL, false, &dup), ST_OK);
+        CU_ASSERT_EQUAL(br_pstate_update(ps, &b), ST_OK);
+    }
+    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->n_batches, BR_PSTATE_BATCHES);
+    st_batch_hdr_t old = hdr(7, 1, 1, 1, 0), recent = hdr(7, 1, 2, 1, 0);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &old, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &recent, NULL, false, &dup),
+                    ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(dup, 22);
+    /* sequences wrap at INT32_MAX */
+    CU_ASSERT_EQUAL(br_pstate_seq_add(INT32_MAX, 1), 0);
+    CU_ASSERT_EQUAL(br_pstate_seq_add(INT32_MAX - 1, 3), 1);
+    st_batch_hdr_t w1 = hdr(9, 0, INT32_MAX - 1, 2, 100), w2 = hdr(9, 0, 0, 1, 102);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &w1, NULL, true, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_update(ps, &w1), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_get(ps, 9)->batches[0].last_seq, INT32_MAX);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &w2, NULL, false, &dup), ST_OK);
+    /* batches without a producer id are not tracked */
+    st_batch_hdr_t plain = hdr(-1, -1, -1, 4, 200);
+    CU_ASSERT_EQUAL(br_pstate_update(ps, &plain), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_count(ps), 2);
+    br_pstate_free(ps);
+}
+
+/* Snapshot bytes round-trip; damage is detected. */
+static void test_encode(void)
+{
+    br_pstate_t *ps = br_pstate_new(), *back = br_pstate_new();
+    for (int64_t pid = 40; pid > 0; pid -= 10)
+        for (int i = 0; i < 7; i++) {
+            st_batch_hdr_t h = hdr(pid, (int16_t)(pid / 10), i * 2, 2, pid * 100 + i * 2);
+            CU_ASSERT_EQUAL(br_pstate_update(ps, &h), ST_OK);
+        }
+    st_buf_t b;
+    st_buf_init(&b);
+    CU_ASSERT_EQUAL_FATAL(br_pstate_encode(ps, &b), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, b.len), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_count(back), 4);
+    for (int64_t pid = 10; pid <= 40; pid += 10) {
+        const br_pstate_entry_t *x = br_pstate_get(ps, pid), *y = br_pstate_get(back, pid);
+        CU_ASSERT_FATAL(x && y);
+        CU_ASSERT(memcmp(x, y, sizeof *x) == 0);
+    }
+    for (size_t i = 0; i < b.len; i += 7) {
+        b.data[i] ^= 0x20;
+        CU_ASSERT_NOT_EQUAL(br_pstate_decode(back, b.data, b.len), ST_OK);
+        CU_ASSERT_EQUAL(br_pstate_count(back), 0);
+        b.data[i] ^= 0x20;
+    }
+    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, b.len - 1), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, 3), ST_ERR_CORRUPT);
+    st_buf_free(&b);
+    br_pstate_free(ps);
+    br_pstate_free(back);
+}
+
+/* ------------------------------------------------------ through produce */
+
+/* A retried batch is answered with its original offset and not appended
+ * again; gaps and old epochs are refused and append nothing. */
+static void test_duplicates(void)
+{
+    host_leader("dup", 0, 0);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_p("dup", 3, 5, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    st_buf_t fr, plain;
+    {
+        st_batch_builder_t b;
+        st_batch_builder_init(&b, ST_CODEC_NONE);
+        CU_ASSERT_FATAL(st_batch_builder_add(&b, now_ms(), NULL, 0, "x", 1, NULL, 0) == ST_OK);
+        st_buf_init(&fr);
+        st_buf_init(&plain);
+        CU_ASSERT_FATAL(st_batch_builder_finish(&b, &fr) == ST_OK);
+        CU_ASSERT_FATAL(st_batch_to_wire(fr.data, fr.len, &plain) == ST_OK);
+        st_batch_builder_fini(&b);
+    }
+    CU_ASSERT_EQUAL(send_n("dup", &plain, 1, &base), 0); /* not idempotent: offset 3 */
+    CU_ASSERT_EQUAL(base, 3);
+    CU_ASSERT_EQUAL(send_n("dup", &plain, 1, &base), 0); /* and appended twice */
+    CU_ASSERT_EQUAL(base, 4);
+    /* the retry of the first batch */
+    CU_ASSERT_EQUAL(send_p("dup", 3, 5, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    CU_ASSERT_EQUAL(leo_of("dup"), 5);
+    CU_ASSERT_EQUAL(send_p("dup", 2, 5, 0, 3, &base), 0);
+    CU_ASSERT_EQUAL(base, 5);
+    CU_ASSERT_EQUAL(send_p("dup", 2, 5, 0, 3, &base), 0);
+    CU_ASSERT_EQUAL(base, 5);
+    CU_ASSERT_EQUAL(leo_of("dup"), 7);
+    /* a gap, an unknown producer not at 0 */
+    CU_ASSERT_EQUAL(send_p("dup", 1, 5, 0, 9, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(send_p("dup", 1, 6, 0, 4, NULL), ST_ERR_UNKNOWN_PRODUCER_ID);
+    CU_ASSERT_EQUAL(leo_of("dup"), 7);
+    /* epoch 1 fences epoch 0 */
+    CU_ASSERT_EQUAL(send_p("dup", 1, 5, 1, 2, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(send_p("dup", 1, 5, 1, 0, &base), 0);
+    CU_ASSERT_EQUAL(base, 7);
+    CU_ASSERT_EQUAL(send_p("dup", 1, 5, 0, 5, NULL), ST_ERR_INVALID_PRODUCER_EPOCH);
+    CU_ASSERT_EQUAL(send_p("dup", 3, 5, 0, 0, NULL), ST_ERR_INVALID_PRODUCER_EPOCH);
+    CU_ASSERT_EQUAL(leo_of("dup"), 8);
+    /* the log holds each idempotent batch once */
+    br_part_t *p = part_of(g_pm, "dup");
+    st_buf_t all;
+    st_buf_init(&all);
+    CU_ASSERT_FATAL(sl_log_read(p->log, 0, 1 << 20, -1, &all) == ST_OK);
+    int batches = 0;
+    for (size_t pos = 0; pos < all.len; batches++) {
+        st_batch_hdr_t h;
+        CU_ASSERT_FATAL(st_batch_hdr_decode(all.data + pos, all.len - pos, &h) == ST_OK);
+        pos += st_batch_frame_size(&h);
+    }
+    CU_ASSERT_EQUAL(batches, 5);
+    st_buf_free(&all);
+    st_buf_free(&fr);
+    st_buf_free(&plain);
+}
+
+/* Several batches of one producer in one request, with a retried one. */
+static void test_multi_batch(void)
+{
+    host_leader("mb", 0, 0);
+    st_buf_t w[3];
+    pbatch(2, 3, 0, 0, &w[0]);
+    pbatch(2, 3, 0, 2, &w[1]);
+    pbatch(2, 3, 0, 4, &w[2]);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_n("mb", w, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    CU_ASSERT_EQUAL(leo_of("mb"), 4);
+    /* [retry of batch 2, new batch 3]: only batch 3 is appended */
+    CU_ASSERT_EQUAL(send_n("mb", &w[1], 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 2);
+    CU_ASSERT_EQUAL(leo_of("mb"), 6);
+    /* [a gap after a good one]: the whole set is refused */
+    st_buf_t x[2];
+    pbatch(1, 3, 0, 6, &x[0]);
+    pbatch(1, 3, 0, 8, &x[1]);
+    CU_ASSERT_EQUAL(send_n("mb", x, 2, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(leo_of("mb"), 6);
+    for (int i = 0; i < 3; i++)
+        st_buf_free(&w[i]);
+    st_buf_free(&x[0]);
+    st_buf_free(&x[1]);
+}
+
+/* The state survives a restart through its snapshot, and is rebuilt from
+ * the log when the snapshot is gone; at most 2 snapshots stay. */
+static void test_restart(void)
+{
+    host_leader("rs", 0, 0);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(send_p("rs", 2, 12, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 4);
+    fixture_close(); /* clean: writes the snapshot */
+    CU_ASSERT_EQUAL(snapshot_files("rs", false), 1);
+    fixture_open();
+    host_leader("rs", 0, 1);
+    CU_ASSERT_EQUAL(br_pstate_count(part_of(g_pm, "rs")->pstate), 2);
+    CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 4);
+    CU_ASSERT_EQUAL(leo_of("rs"), 6);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 11, 0, 6, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 6);
+
+    /* no snapshot at all: rebuilt from the batches in the log */
+    fixture_close();
+    CU_ASSERT_EQUAL(snapshot_files("rs", true), 2);
+    fixture_open();
+    host_leader("rs", 0, 2);
+    CU_ASSERT_EQUAL(br_pstate_count(part_of(g_pm, "rs")->pstate), 2);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 6);
+    CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 4, &base), 0);
+    CU_ASSERT_EQUAL(base, 7);
+    CU_ASSERT_EQUAL(leo_of("rs"), 9);
+
+    /* a damaged newest snapshot: the older one plus the log */
+    fixture_close();
+    fixture_open();
+    host_leader("rs", 0, 3);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 3, &base), 0);
+    br_pm_tick(g_pm, now_ms() + 120000); /* periodic snapshot at 10 */
+    CU_ASSERT_EQUAL(snapshot_files("rs", false), 2);
+    char p[2048];
+    snprintf(p, sizeof p, "%s/rs-0/%020d.snapshot", g_dir, 10);
+    FILE *f = fopen(p, "r+");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs("garbage", f);
+    fclose(f);
+    br_part_t *part = part_of(g_pm, "rs");
+    CU_ASSERT_EQUAL(br_pstate_load(part->pstate, part->log), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_snapshot_offset(part->pstate), 9);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 3, &base), 0);
+    CU_ASSERT_EQUAL(base, 9);
+    CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 4, &base), 0);
+    CU_ASSERT_EQUAL(base, 10);
+}
+
+/* Truncation drops the state of the cut batches, snapshots above the cut
+ * included. */
+static void test_truncation(void)
+{
+    host_leader("tr", 0, 0);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 0, &base), 0);
+    br_part_t *part = part_of(g_pm, "tr");
+    br_part_snapshot_pstate(part); /* at 1 */
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 1, &base), 0);
+    CU_ASSERT_EQUAL(send_p("tr", 1, 22, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 3);
+    br_part_snapshot_pstate(part); /* at 4 */
+    CU_ASSERT_EQUAL(snapshot_files("tr", false), 2);
+    /* what a follower does on a divergent suffix: cut at 2 */
+    CU_ASSERT_EQUAL(sl_log_truncate_to(part->log, 2), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_truncated(part->pstate, part->log), ST_OK);
+    CU_ASSERT_EQUAL(snapshot_files("tr", false), 1);
+    CU_ASSERT_EQUAL(br_pstate_snapshot_offset(part->pstate), 1);
+    CU_ASSERT_PTR_NULL(br_pstate_get(part->pstate, 22));
+    CU_ASSERT_EQUAL(br_pstate_get(part->pstate, 21)->batches[br_pstate_get(part->pstate, 21)->n_batches - 1].last_seq, 1);
+    /* the cut batch of 21 is appended again, not taken as a duplicate */
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 3, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 2);
+    CU_ASSERT_EQUAL(send_p("tr", 1, 22, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(base, 3);
+    /* restarting empty elsewhere forgets everything */
+    CU_ASSERT_EQUAL(sl_log_truncate_fully_and_start_at(part->log, 50), ST_OK);
+    br_pstate_reset(part->pstate, part->log);
+    CU_ASSERT_EQUAL(br_pstate_count(part->pstate), 0);
+    CU_ASSERT_EQUAL(snapshot_files("tr", false), 0);
+    /* the log start moved: an unknown producer in mid-sequence is taken */
+    CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 7, &base), 0);
+    CU_ASSERT_EQUAL(base, 50);
+}
+
+/* ------------------------------------------------------------ followers */
+
+typedef struct peer {
+    char *dir;
+    sl_logdir_t *ld;
+    br_pm_t *pm;
+} peer_t;
+
+static void peer_open(peer_t *p, int32_t id)
+{
+    p->dir = tu_tmpdir("test_idempotence_peer");
+    CU_ASSERT_FATAL(sl_logdir_open(p->dir, &p->ld) == ST_OK);
+    p->pm = br_pm_new(g_loop, id, &p->ld, 1, &g_limits);
+    CU_ASSERT_FATAL(p->pm != NULL);
+}
+
+static void peer_close(peer_t *p)
+{
+    br_pm_free(p->pm, true);
+    sl_logdir_close(p->ld, true);
+    tu_rmrf(p->dir);
+    free(p->dir);
+}
+
+/* One follower request from fpm to lpm, carried by hand. */
+static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
+{
+    br_follow_req_t *r;
+    uint8_t *buf;
+    size_t len;
+    int64_t retry;
+    if (br_pm_follow_next(fpm, source, now_ms(), &r, &buf, &len, &retry) != ST_OK)
+        return -1;
+    Strata__Request *req = strata__request__unpack(NULL, len, buf);
+    CU_ASSERT_FATAL(req != NULL);
+    int kind = (int)req->body_case;
+    br_call_t c;
+    call_init(&c, req->correlation_id, req->replica_id);
+    if (req->body_case == STRATA__REQUEST__BODY_FETCH)
+        br_pm_handle_fetch(lpm, &c, req->fetch);
+    else
+        br_pm_handle_offset_for_leader_epoch(lpm, &c, req->offset_for_leader_epoch);
+    int64_t deadline = now_ms() + 5000;
+    while (c.replies == 0 && now_ms() < deadline)
+        ev_run(g_loop, EVRUN_ONCE);
+    CU_ASSERT_FATAL(c.replies == 1);
+    br_pm_follow_answer(fpm, r, c.buf, c.len);
+    br_follow_req_free(r);
+    strata__request__free_unpacked(req, NULL);
+    free(buf);
+    call_fini(&c);
+    return kind;
+}
+
+/* A follower builds the state from replicated batches; after a leader
+ * change the client's retry is answered with the original offset. */
+static void test_follower(void)
+{
+    peer_t b2;
+    peer_open(&b2, 2);
+    int32_t isr12[] = {1, 2};
+    host("fo", 0, 1, 1, isr12, 2);
+    br_pm_t *lpm = g_pm;
+    g_pm = b2.pm;
+    host("fo", 0, 1, 1, isr12, 2);
+    g_pm = lpm;
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_p("fo", 2, 31, 0, 0, &base), 0);
+    CU_ASSERT_EQUAL(send_p("fo", 3, 31, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 2);
+    for (int i = 0; i < 4 && sl_log_end_offset(part_of(b2.pm, "fo")->log) < 5; i++)
+        (void)follow_step(b2.pm, 1, lpm);
+    br_part_t *f = part_of(b2.pm, "fo");
+    CU_ASSERT_EQUAL_FATAL(sl_log_end_offset(f->log), 5);
+    const br_pstate_entry_t *e = br_pstate_get(f->pstate, 31);
+    CU_ASSERT_FATAL(e != NULL);
+    CU_ASSERT_EQUAL(e->n_batches, 2);
+    CU_ASSERT_EQUAL(e->batches[1].base_offset, 2);
+    CU_ASSERT_EQUAL(e->batches[1].last_seq, 4);
+    /* broker 2 takes over; the client retries its last batch there */
+    int32_t isr2[] = {2};
+    g_pm = b2.pm;
+    host("fo", 0, 2, 2, isr2, 1);
+    CU_ASSERT_EQUAL(send_p("fo", 3, 31, 0, 2, &base), 0);
+    CU_ASSERT_EQUAL(base, 2);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 5);
+    CU_ASSERT_EQUAL(send_p("fo", 1, 31, 0, 6, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(send_p("fo", 1, 31, 0, 5, &base), 0);
+    CU_ASSERT_EQUAL(base, 5);
+    g_pm = lpm;
+    peer_close(&b2);
+}
+
+/* ------------------------------------------------------------ br_pid */
+
+static void test_pid_json(void)
+{
+    br_pid_block_t b = {.broker = 3, .start = 1000, .end = 1999}, back;
+    char *json = NULL;
+    CU_ASSERT_EQUAL_FATAL(br_pid_block_encode(&b, &json), ST_OK);
+    CU_ASSERT_STRING_EQUAL(json,
+                           "{\"version\":1,\"broker\":3,\"block_start\":\"1000\",\"block_end\":\"1999\"}");
+    CU_ASSERT_EQUAL(br_pid_block_decode(json, strlen(json), &back), ST_OK);
+    CU_ASSERT(back.broker == 3 && back.start == 1000 && back.end == 1999);
+    free(json);
+    const char *ints = "{\"version\":1,\"broker\":0,\"block_start\":0,\"block_end\":999}";
+    CU_ASSERT_EQUAL(br_pid_block_decode(ints, strlen(ints), &back), ST_OK);
+    CU_ASSERT(back.start == 0 && back.end == 999);
+    const char *bad[] = {
+        "", "[]", "{\"version\":2,\"broker\":0,\"block_start\":\"0\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":0,\"block_start\":\"10\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":0,\"block_start\":\"-1\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":0,\"block_start\":\"1x\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":0,\"block_start\":\"99999999999999999999\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"block_start\":\"0\",\"block_end\":\"9\"}",
+        "{\"version\":1,\"broker\":-4,\"block_start\":\"0\",\"block_end\":\"9\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(br_pid_block_decode(bad[i], strlen(bad[i]), &back), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(br_pid_block_decode(NULL, 0, &back), ST_ERR_CORRUPT);
+    br_pid_block_t n;
+    CU_ASSERT_EQUAL(br_pid_block_next(NULL, 4, &n), ST_OK);
+    CU_ASSERT(n.broker == 4 && n.start == 0 && n.end == BR_PID_BLOCK_SIZE - 1);
+    CU_ASSERT_EQUAL(br_pid_block_next(&b, 4, &n), ST_OK);
+    CU_ASSERT(n.start == 2000 && n.end == 2999);
+    b.end = INT64_MAX - 5;
+    CU_ASSERT_EQUAL(br_pid_block_next(&b, 4, &n), ST_ERR_STATE);
+}
+
+/* InitProducerId's answer: error, id, epoch. */
+static int init_pid(br_pid_t *pid, const char *txn, int64_t id, int32_t epoch, int64_t *id_out,
+                    int32_t *epoch_out)
+{
+    Strata__InitProducerIdRequest req = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+    req.transactional_id = (char *)(txn ? txn : "");
+    req.producer_id = id;
+    req.producer_epoch = epoch;
+    br_call_t c;
+    call_init(&c, 21, -1);
+    br_pid_handle_init_producer_id(pid, &c, &req);
+    Strata__Response *r = call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_INIT_PRODUCER_ID);
+    int err = r->init_producer_id->error;
+    *id_out = r->init_producer_id->producer_id;
+    *epoch_out = r->init_producer_id->producer_epoch;
+    strata__response__free_unpacked(r, NULL);
+    call_fini(&c);
+    return err;
+}
+
+static void test_pid_handler(void)
+{
+    br_pid_t *pid = br_pid_new(NULL, 1);
+    int64_t id;
+    int32_t ep;
+    /* no block and no ZooKeeper: retriable error */
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), ST_ERR_COORDINATOR_NOT_AVAILABLE);
+    CU_ASSERT_EQUAL(id, -1);
+    br_pid_block_t b = {.broker = 1, .start = 2000, .end = 2001};
+    br_pid_set_block(pid, &b);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
+    CU_ASSERT(id == 2000 && ep == 0);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
+    CU_ASSERT(id == 2001 && ep == 0);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), ST_ERR_COORDINATOR_NOT_AVAILABLE);
+    /* a known producer: same id, next epoch */
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, 2000, 0, &id, &ep), 0);
+    CU_ASSERT(id == 2000 && ep == 1);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, 77, 41, &id, &ep), 0);
+    CU_ASSERT(id == 77 && ep == 42);
+    /* epochs exhausted: a new id */
+    b.start = 5000;
+    b.end = 5999;
+    br_pid_set_block(pid, &b);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, 77, 32766, &id, &ep), 0);
+    CU_ASSERT(id == 5000 && ep == 0);
+    /* invalid */
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, 77, -1, &id, &ep), ST_ERR_INVALID_REQUEST);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, 3, &id, &ep), ST_ERR_INVALID_REQUEST);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, 1, 40000, &id, &ep), ST_ERR_INVALID_REQUEST);
+    CU_ASSERT_EQUAL(init_pid(pid, "txn-1", -1, -1, &id, &ep), ST_ERR_INVALID_REQUEST);
+    CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
+    CU_ASSERT_EQUAL(id, 5001);
+    br_pid_free(pid);
+}
+
+static CU_TestInfo tests[] = {
+    {"sequence rules", test_rules},
+    {"snapshot encoding", test_encode},
+    {"duplicates answered with the original offset", test_duplicates},
+    {"several batches in one request", test_multi_batch},
+    {"state survives restart, rebuilt without snapshot", test_restart},
+    {"truncation drops state", test_truncation},
+    {"followers build state from replicated batches", test_follower},
+    {"producer id block JSON", test_pid_json},
+    {"InitProducerId answers", test_pid_handler},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"idempotence", NULL, NULL, setup, teardown, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+int main(void)
+{
+    return tu_main(suites);
+}
