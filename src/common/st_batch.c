@@ -287,24 +287,29 @@ static st_err_t st_batch_parse_record(const uint8_t *p, size_t len, st_rec_parse
 }
 
 /* Walk a record run (the body of an uncompressed batch): every entry must
- * be field 15, length-delimited, and a well-formed Record whose
- * offset_delta equals its position. *count gets the number of records. */
-static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count)
+ * be field 15, length-delimited, and a well-formed Record; offset_delta
+ * values start at >= 0 and strictly increase. A producer's batch is dense
+ * (delta == position); a batch rewritten by the log cleaner may have gaps
+ * (Kafka's compacted batches). *count gets the number of records,
+ * *last_delta the largest offset_delta (-1 when empty). */
+static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count, int64_t *last_delta)
 {
     st_pb_t c = {p, p + len};
     st_pb_field_t f;
     st_rec_parse_t r;
-    int64_t n = 0;
+    int64_t n = 0, last = -1;
     while (c.p < c.end) {
         if (!st_pb_next(&c, &f) || f.num != 15 || f.wt != 2)
             return ST_ERR_CORRUPT_MESSAGE;
         if (st_batch_parse_record(f.data, f.len, &r, NULL, NULL) != ST_OK)
             return ST_ERR_CORRUPT_MESSAGE;
-        if (r.offset_delta != n)
+        if (r.offset_delta <= last)
             return ST_ERR_CORRUPT_MESSAGE;
+        last = r.offset_delta;
         n++;
     }
     *count = n;
+    *last_delta = last;
     return ST_OK;
 }
 
@@ -365,7 +370,7 @@ st_err_t st_batch_validate(const uint8_t *frame, size_t len)
         return ST_ERR_CORRUPT_MESSAGE;
     if (st_batch_frame_size(&h) != len)
         return ST_ERR_CORRUPT_MESSAGE;
-    if (h.record_count <= 0 || h.last_offset_delta != h.record_count - 1)
+    if (h.record_count <= 0 || h.last_offset_delta < h.record_count - 1)
         return ST_ERR_CORRUPT_MESSAGE;
     int codec = h.attributes & ST_BATCH_ATTR_CODEC_MASK;
     if (codec > ST_CODEC_LZ4)
@@ -386,9 +391,10 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
 /* ==== wire conversion ================================================ */
 
 /* Check that body (as stored in a frame of codec) holds exactly count
- * well-formed records. Compressed bodies are decompressed (bounded). */
+ * well-formed records whose offset deltas do not pass last_delta.
+ * Compressed bodies are decompressed (bounded). */
 static st_err_t st_batch_check_body(int codec, const uint8_t *body, size_t len, int32_t count,
-                                    const char **why)
+                                    int32_t last_delta, const char **why)
 {
     st_buf_t plain;
     st_buf_init(&plain);
@@ -404,14 +410,17 @@ static st_err_t st_batch_check_body(int codec, const uint8_t *body, size_t len, 
         run = plain.data;
         run_len = plain.len;
     }
-    int64_t n = 0;
-    if (st_batch_walk_run(run, run_len, &n) != ST_OK) {
+    int64_t n = 0, last = -1;
+    if (st_batch_walk_run(run, run_len, &n, &last) != ST_OK) {
         *why = "malformed record";
         err = ST_ERR_CORRUPT_MESSAGE;
         goto done;
     }
     if (n != count) {
         *why = "record count does not match the records";
+        err = ST_ERR_CORRUPT_MESSAGE;
+    } else if (last > last_delta) {
+        *why = "record offset_delta past last_offset_delta";
         err = ST_ERR_CORRUPT_MESSAGE;
     }
 done:
@@ -504,8 +513,8 @@ st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const 
         *why = "record_count <= 0";
         return ST_ERR_CORRUPT_MESSAGE;
     }
-    if (h.last_offset_delta != h.record_count - 1) {
-        *why = "last_offset_delta does not match record_count";
+    if (h.last_offset_delta < h.record_count - 1) {
+        *why = "last_offset_delta smaller than record_count - 1";
         return ST_ERR_CORRUPT_MESSAGE;
     }
     const uint8_t *body;
@@ -541,7 +550,7 @@ st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const 
         *why = "crc mismatch";
         return ST_ERR_CORRUPT_MESSAGE;
     }
-    st_err_t err = st_batch_check_body(codec, body, body_len, h.record_count, why);
+    st_err_t err = st_batch_check_body(codec, body, body_len, h.record_count, h.last_offset_delta, why);
     if (err != ST_OK)
         return err;
 
@@ -817,6 +826,8 @@ st_err_t st_batch_iter_next(st_batch_iter_t *it, st_record_t *rec)
     st_err_t err = st_batch_parse_record(f.data, f.len, &r, &it->hdrs, &it->hdrs_cap);
     if (err != ST_OK)
         return err;
+    rec->raw = it->p;
+    rec->raw_len = (size_t)(c.p - it->p);
     it->p = c.p;
     it->seen++;
     rec->offset = it->hdr.base_offset + r.offset_delta;

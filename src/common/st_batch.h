@@ -98,6 +98,10 @@ typedef struct st_record {
     size_t value_len;
     size_t n_headers;
     const st_record_header_t *headers;
+    /* the record's whole encoded entry in the record run (tag 15, length,
+     * Record): what the log cleaner copies into a rewritten batch */
+    const uint8_t *raw;
+    size_t raw_len;
 } st_record_t;
 
 /* ---- frame header ---------------------------------------------------- */
@@ -114,8 +118,10 @@ static inline size_t st_batch_frame_size(const st_batch_hdr_t *h)
 /* CRC32C of frame bytes [21, len). */
 uint32_t st_batch_compute_crc(const uint8_t *frame, size_t len);
 /* Full check of one frame of exactly len bytes: header sane, length
- * matches, CRC matches, record_count > 0, last_offset_delta ==
- * record_count - 1. Returns ST_OK or ST_ERR_CORRUPT_MESSAGE. */
+ * matches, CRC matches, record_count > 0, last_offset_delta >=
+ * record_count - 1 (equal for a producer's batch; larger for a batch the
+ * log cleaner made sparse, which keeps its offset range). Returns ST_OK or
+ * ST_ERR_CORRUPT_MESSAGE. */
 st_err_t st_batch_validate(const uint8_t *frame, size_t len);
 /* Overwrite base_offset and leader_epoch of a frame in place. */
 void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t leader_epoch);
@@ -124,8 +130,9 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
 
 /* Parse an encoded strata.RecordBatch (as carried in a produce request),
  * append its frame to out. Checks the protobuf structure, that the record
- * run is well formed and holds record_count records, and the CRC.
- * Returns ST_ERR_CORRUPT_MESSAGE (with *why set to a static reason) on any
+ * run is well formed and holds record_count records with strictly
+ * increasing offset deltas not past last_offset_delta (a fetched batch of
+ * a compacted topic may be sparse), and the CRC. Returns ST_ERR_CORRUPT_MESSAGE (with *why set to a static reason) on any
  * failure; out is unchanged then. */
 st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const char **why);
 /* Append the strata.RecordBatch encoding of one frame to out. */

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "common/st_log.h"
+#include "storage/sl_cleaner.h"
 #include "storage/sl_epoch.h"
 #include "storage/sl_file.h"
 #include "storage/sl_index.h"
@@ -73,6 +74,7 @@ struct sl_log {
     int64_t lg_unflushed;    /* records appended since the last flush */
     int64_t lg_last_flush_ms;
     bool lg_dir_dirty;       /* directory entries changed since the last fsync */
+    uint64_t lg_gen;         /* bumped when a closed segment is removed/changed */
     sl_epoch_cache_t lg_epochs;
     st_buf_t lg_scratch;
 };
@@ -89,6 +91,10 @@ void sl_log_config_default(sl_log_config_t *c)
     c->flush_ms = -1;
     c->max_message_bytes = 1 << 20;
     c->file_delete_delay_ms = 60000;
+    c->cleanup_policy = SL_CLEANUP_DELETE;
+    c->delete_retention_ms = 24LL * 3600 * 1000;
+    c->min_cleanable_dirty_ratio = 0.5;
+    c->min_compaction_lag_ms = 0;
 }
 
 /* ==== small helpers ================================================== */
@@ -233,6 +239,8 @@ static void sl_seg_destroy(sl_log_t *log, sl_seg_t *sg)
 /* Remove segments [from, nseg) or [0, n) from the array, destroying them. */
 static void sl_log_drop_tail(sl_log_t *log, int from)
 {
+    if (from < log->lg_nseg)
+        log->lg_gen++;
     for (int i = from; i < log->lg_nseg; i++)
         sl_seg_destroy(log, log->lg_segs[i]);
     log->lg_nseg = from;
@@ -240,6 +248,7 @@ static void sl_log_drop_tail(sl_log_t *log, int from)
 
 static void sl_log_drop_head(sl_log_t *log, int n)
 {
+    log->lg_gen++;
     for (int i = 0; i < n; i++)
         sl_seg_destroy(log, log->lg_segs[i]);
     memmove(log->lg_segs, log->lg_segs + n, (size_t)(log->lg_nseg - n) * sizeof *log->lg_segs);
@@ -658,6 +667,9 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
     }
     if ((err = sl_file_mkdirs(dir)) != ST_OK)
         goto fail;
+    /* finish or roll back a log-cleaner swap cut short by a crash */
+    if ((err = sl_cleaner_recover(dir)) != ST_OK)
+        goto fail;
     if ((err = sl_log_list(log, &bases, &nb)) != ST_OK)
         goto fail;
     for (int i = 0; i < nb; i++) {
@@ -979,6 +991,23 @@ static st_err_t sl_log_check_frame(const sl_log_t *log, const uint8_t *frame, si
         return ST_ERR_MESSAGE_TOO_LARGE;
     if (st_batch_validate(frame, len) != ST_OK || st_batch_hdr_decode(frame, len, h) != ST_OK)
         return ST_ERR_CORRUPT_MESSAGE;
+    if (!leader)
+        return ST_OK;
+    /* only the cleaner makes sparse batches; a producer's are dense */
+    if (h->last_offset_delta != h->record_count - 1)
+        return ST_ERR_CORRUPT_MESSAGE;
+    if (log->lg_cfg.cleanup_policy & SL_CLEANUP_COMPACT) {
+        /* compaction is by key: refuse keyless records (Kafka does too) */
+        st_batch_iter_t it;
+        st_record_t r;
+        st_err_t err = st_batch_iter_init(&it, frame, len);
+        while (err == ST_OK && (err = st_batch_iter_next(&it, &r)) == ST_OK)
+            if (!r.key)
+                err = ST_ERR_CORRUPT_MESSAGE;
+        st_batch_iter_fini(&it);
+        if (err != ST_ERR_NOT_FOUND)
+            return err == ST_ERR_NOMEM ? err : ST_ERR_CORRUPT_MESSAGE;
+    }
     return ST_OK;
 }
 
@@ -1212,6 +1241,7 @@ st_err_t sl_log_truncate_to(sl_log_t *log, int64_t offset)
         return ST_OK;
     if (offset < log->lg_start)
         return sl_log_truncate_fully_and_start_at(log, offset);
+    log->lg_gen++;
     int i = sl_log_floor(log, offset);
     if (i < 0)
         i = 0;
@@ -1311,7 +1341,19 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
     if (act->sg_size > 0 && log->lg_cfg.segment_ms > 0 && act->sg_roll_base != SL_NO_TS &&
         now_ms - act->sg_roll_base >= log->lg_cfg.segment_ms && (err = sl_log_roll(log, now_ms)) != ST_OK)
         return err;
-    if (log->lg_cfg.retention_ms >= 0) {
+    /* 0 (a zeroed config from before cleanup.policy existed) means delete */
+    bool del = log->lg_cfg.cleanup_policy == 0 || (log->lg_cfg.cleanup_policy & SL_CLEANUP_DELETE) != 0;
+    {
+        /* empty closed segments at the head (left by the cleaner) hold
+         * nothing: drop them whatever the policy */
+        int k = 0;
+        while (k < log->lg_nseg - 1 && log->lg_segs[k]->sg_size == 0)
+            k++;
+        if (k > 0)
+            sl_log_drop_head(log, k);
+        n += k;
+    }
+    if (del && log->lg_cfg.retention_ms >= 0) {
         int k = 0;
         while (k < log->lg_nseg - 1) {
             sl_seg_t *sg = log->lg_segs[k];
@@ -1329,7 +1371,7 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
             sl_log_drop_head(log, k);
         n += k;
     }
-    if (log->lg_cfg.retention_bytes >= 0) {
+    if (del && log->lg_cfg.retention_bytes >= 0) {
         int64_t excess = sl_log_size_bytes(log) - log->lg_cfg.retention_bytes;
         int k = 0;
         while (k < log->lg_nseg - 1 && excess >= log->lg_segs[k]->sg_size && excess > 0) {
@@ -1371,4 +1413,69 @@ int32_t sl_log_latest_epoch(const sl_log_t *log)
 void sl_log_end_offset_for_epoch(const sl_log_t *log, int32_t epoch, int32_t *epoch_out, int64_t *end_offset)
 {
     sl_epoch_end_offset(&log->lg_epochs, epoch, log->lg_end, epoch_out, end_offset);
+}
+
+/* ==== for the log cleaner ============================================ */
+
+const sl_log_config_t *sl_log_config(const sl_log_t *log)
+{
+    return &log->lg_cfg;
+}
+
+st_err_t sl_log_closed_segments(const sl_log_t *log, sl_seg_info_t **out, int *n)
+{
+    int cnt = log->lg_nseg - 1;
+    *out = NULL;
+    *n = 0;
+    if (cnt <= 0)
+        return ST_OK;
+    sl_seg_info_t *v = calloc((size_t)cnt, sizeof *v);
+    if (!v)
+        return ST_ERR_NOMEM;
+    for (int i = 0; i < cnt; i++) {
+        const sl_seg_t *sg = log->lg_segs[i];
+        v[i] = (sl_seg_info_t){sg->sg_base, sg->sg_next, sg->sg_size, sg->sg_max_ts};
+    }
+    *out = v;
+    *n = cnt;
+    return ST_OK;
+}
+
+uint64_t sl_log_generation(const sl_log_t *log)
+{
+    return log->lg_gen;
+}
+
+st_err_t sl_log_reload_segment(sl_log_t *log, int64_t base)
+{
+    int i = sl_log_floor(log, base);
+    if (i < 0 || i >= log->lg_nseg - 1 || log->lg_segs[i]->sg_base != base)
+        return ST_ERR_NOT_FOUND;
+    sl_seg_t *sg;
+    st_err_t err = sl_seg_open(log, base, false, false, &sg);
+    if (err != ST_OK)
+        return err;
+    if (!sl_seg_check_tail(log, sg)) {
+        int64_t checked = 0, bad;
+        const char *why;
+        ST_WARN(SL_TAG, "%s: cleaned segment %020" PRId64 ": index inconsistent, rebuilding", log->lg_dir,
+                base);
+        err = sl_seg_rebuild(log, sg, &checked, &bad, &why);
+        if (err == ST_OK && why) {
+            ST_ERROR(SL_TAG, "%s: cleaned segment %020" PRId64 " is corrupt at %" PRId64 ": %s",
+                     log->lg_dir, base, bad, why);
+            err = ST_ERR_CORRUPT;
+        }
+        if (err != ST_OK) {
+            st_buf_free(&log->lg_scratch);
+            sl_seg_free(sg);
+            return err;
+        }
+        sl_seg_seal(log, sg);
+    }
+    st_buf_free(&log->lg_scratch);
+    sl_seg_free(log->lg_segs[i]);
+    log->lg_segs[i] = sg;
+    log->lg_gen++;
+    return ST_OK;
 }

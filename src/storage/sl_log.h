@@ -17,6 +17,10 @@
 #include "common/st_batch.h"
 #include "common/st_err.h"
 
+/* cleanup.policy bits: "delete", "compact" or "compact,delete". */
+#define SL_CLEANUP_DELETE 0x1
+#define SL_CLEANUP_COMPACT 0x2
+
 typedef struct sl_log_config {
     int64_t segment_bytes;        /* segment.bytes (1 GiB) */
     int64_t segment_ms;           /* segment.ms (7 days) */
@@ -28,6 +32,10 @@ typedef struct sl_log_config {
     int64_t flush_ms;             /* flush.ms (-1 = never) */
     int32_t max_message_bytes;    /* max.message.bytes: largest frame (1 MiB) */
     int64_t file_delete_delay_ms; /* file.delete.delay.ms (unused: deletes are immediate) */
+    int cleanup_policy;           /* cleanup.policy: SL_CLEANUP_* bits (delete; 0 = delete) */
+    int64_t delete_retention_ms;  /* delete.retention.ms: tombstones kept this long (1 day) */
+    double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio (0.5) */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms (0) */
 } sl_log_config_t;
 
 /* Kafka's defaults. */
@@ -69,7 +77,8 @@ int64_t sl_log_recovery_point(const sl_log_t *log); /* flushed up to here */
 /* Append one validated frame as leader: assign offsets from the log end,
  * stamp leader_epoch, write. On success *base_offset is the first offset.
  * Refuses frames over max_message_bytes (ST_ERR_MESSAGE_TOO_LARGE) or
- * malformed ones (ST_ERR_CORRUPT_MESSAGE). On a write error (ST_ERR_IO,
+ * malformed ones (ST_ERR_CORRUPT_MESSAGE; also a sparse batch, and, with
+ * cleanup.policy compact, any record without a key, as Kafka does). On a write error (ST_ERR_IO,
  * ST_ERR_NO_SPACE) nothing of the frame stays visible. now_ms drives
  * segment.ms rolls and flush.ms. */
 st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
@@ -101,7 +110,9 @@ st_err_t sl_log_truncate_fully_and_start_at(sl_log_t *log, int64_t offset);
 st_err_t sl_log_set_start_offset(sl_log_t *log, int64_t offset);
 
 /* Retention: delete whole closed segments past retention.ms or beyond
- * retention.bytes; the active segment is never deleted. Also rolls the
+ * retention.bytes (only when cleanup.policy has "delete"; empty closed
+ * segments left by the cleaner at the head always go); the active
+ * segment is never deleted. Also rolls the
  * active segment when segment.ms has passed. *deleted may be NULL. */
 st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted);
 
@@ -121,5 +132,30 @@ int32_t sl_log_latest_epoch(const sl_log_t *log);
  * Unknown (older than all) gives epoch -1, offset -1. */
 void sl_log_end_offset_for_epoch(const sl_log_t *log, int32_t epoch, int32_t *epoch_out,
                                  int64_t *end_offset);
+
+/* ---- for sl_cleaner only (owner thread) ------------------------------ */
+
+const sl_log_config_t *sl_log_config(const sl_log_t *log);
+
+/* One closed segment as the cleaner sees it. */
+typedef struct sl_seg_info {
+    int64_t si_base;
+    int64_t si_next;   /* offset after its last batch (si_base when empty) */
+    int64_t si_size;   /* bytes of its .log */
+    int64_t si_max_ts; /* largest timestamp, INT64_MIN when none */
+} sl_seg_info_t;
+
+/* Snapshot of the closed segments (all but the active one), oldest
+ * first, into a malloc'd array (*out NULL when n == 0). */
+st_err_t sl_log_closed_segments(const sl_log_t *log, sl_seg_info_t **out, int *n);
+/* A counter bumped whenever a closed segment is removed, truncated or
+ * replaced: a cleaner plan made at another value is stale. */
+uint64_t sl_log_generation(const sl_log_t *log);
+/* Reopen closed segment `base` from its files (after the cleaner swapped
+ * new ones in): the old descriptors are closed, the new files checked
+ * (index tail, CRCs from the last index entry; full rebuild when that
+ * fails). ST_ERR_NOT_FOUND when base is not a closed segment; on any error
+ * the old segment stays in service. */
+st_err_t sl_log_reload_segment(sl_log_t *log, int64_t base);
 
 #endif
