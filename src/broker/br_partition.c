@@ -21,10 +21,12 @@
 #include <time.h>
 
 #include "broker/br_pm_int.h"
+#include "broker/br_pm_local.h"
 #include "common/st_log.h"
 
 #define BR_TAG "partition"
 #define BR_CHECKPOINT_INTERVAL_MS 5000
+#define BR_PSTATE_SNAPSHOT_INTERVAL_MS 60000 /* producer-state snapshots (and on clean close) */
 #define BR_INITIAL_BUCKETS 64
 
 /* ------------------------------------------------------------------ utils */
@@ -426,6 +428,7 @@ br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_di
     st_buf_init(&pm->scratch_wire);
     st_buf_init(&pm->scratch_frames);
     pm->last_checkpoint_ms = br_now_ms();
+    pm->last_pstate_ms = pm->last_checkpoint_ms;
     return pm;
 fail:
     free(pm->dirs);
@@ -436,6 +439,7 @@ fail:
 
 static void br_part_free(br_part_t *part)
 {
+    br_pstate_free(part->pstate);
     free(part->topic);
     free(part->replicas);
     free(part->isr);
@@ -496,7 +500,7 @@ static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
 {
     st_err_t err = ST_OK;
     br_part_t *part = calloc(1, sizeof *part);
-    if (!part || !(part->topic = strdup(topic))) {
+    if (!part || !(part->topic = strdup(topic)) || !(part->pstate = br_pstate_new())) {
         err = ST_ERR_NOMEM;
         goto fail;
     }
@@ -511,6 +515,9 @@ static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
     }
     if (!existing)
         pm->dirs[di].n_parts++;
+    /* producer state: latest snapshot, then the batches after it (a
+     * failure is logged; producers then see sequence errors, not silence) */
+    (void)br_pstate_load(part->pstate, part->log);
     part->partition = partition;
     part->dir_idx = di;
     part->cfg = *cfg;
@@ -641,6 +648,8 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
                    partition, state->leader_epoch, state->leader);
         br_part_become_follower(pm, part, old_role != BR_ROLE_FOLLOWER || new_epoch);
     }
+    if (old_role != part->role || new_epoch) /* role listeners (br_pm_local.h) */
+        br_pm_local_role_changed(pm, topic, partition, old_role, part->role, part->leader_epoch);
     return ST_OK;
 }
 
@@ -649,6 +658,7 @@ void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_l
     br_part_t *part = pm ? br_pm_find(pm, topic, partition) : NULL;
     if (!part)
         return;
+    br_pm_local_role_changed(pm, topic, partition, part->role, BR_ROLE_NONE, part->leader_epoch);
     br_pm_unlink(pm, part);
     br_part_fail_waiters(part, delete_log ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
                                           : ST_ERR_NOT_LEADER_OR_FOLLOWER);
@@ -663,6 +673,8 @@ void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_l
         br_pm_forget_on_disk(pm, topic, partition);
     } else {
         (void)sl_logdir_set_hw(d->ld, topic, partition, part->hw);
+        if (part->role != BR_ROLE_OFFLINE)
+            br_part_snapshot_pstate(part);
         sl_logdir_close_log(d->ld, topic, partition);
         br_pm_remember_on_disk(pm, topic, partition, part->dir_idx);
     }
@@ -679,6 +691,8 @@ void br_pm_resign_all(br_pm_t *pm)
         part->role = BR_ROLE_NONE;
         br_part_clear_isr_proposal(part);
         br_part_fail_waiters(part, ST_ERR_NOT_LEADER_OR_FOLLOWER);
+        br_pm_local_role_changed(pm, part->topic, part->partition, BR_ROLE_LEADER, BR_ROLE_NONE,
+                                 part->leader_epoch);
     }
 }
 
@@ -721,6 +735,8 @@ void br_pm_free(br_pm_t *pm, bool clean)
     while (pm->parts) {
         br_part_t *part = pm->parts;
         br_pm_unlink(pm, part);
+        if (clean && part->role != BR_ROLE_OFFLINE)
+            br_part_snapshot_pstate(part);
         sl_logdir_close_log(pm->dirs[part->dir_idx].ld, part->topic, part->partition);
         br_part_free(part);
     }
@@ -737,8 +753,24 @@ void br_pm_free(br_pm_t *pm, bool clean)
     free(pm);
 }
 
+void br_part_snapshot_pstate(br_part_t *part)
+{
+    if (!part->log || !part->pstate)
+        return;
+    if (br_pstate_snapshot_offset(part->pstate) == sl_log_end_offset(part->log))
+        return; /* nothing appended since */
+    st_err_t err = br_pstate_snapshot(part->pstate, part->log);
+    if (err != ST_OK)
+        st_log(ST_LOG_WARN, BR_TAG, "%s-%d: producer-state snapshot failed: %s", part->topic,
+               part->partition, st_err_name(err));
+}
+
 void br_pm_tick(br_pm_t *pm, int64_t now_ms)
 {
+    bool snap = now_ms - pm->last_pstate_ms >= BR_PSTATE_SNAPSHOT_INTERVAL_MS ||
+                now_ms < pm->last_pstate_ms;
+    if (snap)
+        pm->last_pstate_ms = now_ms;
     for (br_part_t *part = pm->parts; part; part = part->next) {
         if (part->role == BR_ROLE_OFFLINE || !part->log)
             continue;
@@ -761,6 +793,8 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
             continue;
         }
         br_part_maybe_shrink_isr(pm, part, now_ms);
+        if (snap)
+            br_part_snapshot_pstate(part);
     }
     if (now_ms - pm->last_checkpoint_ms >= BR_CHECKPOINT_INTERVAL_MS ||
         now_ms < pm->last_checkpoint_ms) {
