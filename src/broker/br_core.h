@@ -1,0 +1,99 @@
+/*
+ * br_core: one broker process's state, owned by the core loop (DESIGN.md
+ * section 2). It wires the parts together: configuration, the ZooKeeper
+ * session (zkc), the request server, the partition manager, the metadata
+ * cache, the controller and the admin handlers; and it owns membership:
+ * the persistent parents, /cluster/id, the ephemeral /brokers/ids/<id>
+ * registration and the broker epoch (its czxid). Session life cycle:
+ *
+ *   START -> (CONNECTED, new session) -> REGISTERING -> REGISTERED
+ *   REGISTERED -> (session EXPIRED) -> br_pm_resign_all -> REGISTERING ...
+ *   REGISTERING -> (id held by another live session) -> fatal, exit 1
+ *
+ * Nothing in here is thread-safe: core loop only.
+ */
+#ifndef BR_CORE_H
+#define BR_CORE_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/br_config.h"
+#include "broker/br_partition.h"
+#include "broker/br_server.h"
+#include "coord/zkc.h"
+#include "coord/zkp.h"
+#include "storage/sl_logdir.h"
+
+typedef struct br_md br_md_t;
+typedef struct br_ctl br_ctl_t;
+typedef struct br_admin br_admin_t;
+
+typedef enum br_member_state {
+    BR_MEMBER_START = 0,     /* no session yet */
+    BR_MEMBER_REGISTERING,   /* creating parents, cluster id, /brokers/ids/<id> */
+    BR_MEMBER_WAITING_OLD,   /* our previous session's znode is still there */
+    BR_MEMBER_REGISTERED,    /* ephemeral znode is ours; broker_epoch valid */
+    BR_MEMBER_FATAL,         /* start-up error: exit 1 */
+} br_member_state_t;
+
+typedef struct br_core {
+    struct ev_loop *loop;
+    br_config_t *conf;
+    int32_t broker_id;
+    char **listeners;            /* split `listeners` */
+    size_t n_listeners;
+    char **advertised;           /* split `advertised.listeners` (or listeners) */
+    size_t n_advertised;
+    sl_logdir_t **log_dirs;
+    size_t n_log_dirs;
+    zkc_t *zk;
+    zkc_watcher_t *member_watch;
+    br_server_t *server;
+    br_pm_t *pm;
+    br_md_t *md;
+    br_ctl_t *ctl;
+    br_admin_t *admin;
+    br_member_state_t member;
+    int64_t broker_epoch;        /* czxid of /brokers/ids/<id>, -1 unknown */
+    char cluster_id[32];
+    int64_t prev_session_file;   /* session id found in the session file at start */
+    int64_t register_deadline_ms;
+    int parents_left;            /* persistent parent creates in flight */
+    char **static_values;        /* per br_config_table row: value before dynamic overrides */
+    size_t n_static_values;
+    ev_timer tick;
+    ev_timer connect_timeout;
+    ev_timer register_retry;
+    ev_signal sigterm, sigint, sighup;
+    bool stopping;
+    int exit_code;
+} br_core_t;
+
+/* Build everything from a loaded config: open log dirs, the server
+ * (listening), the ZooKeeper handle. Returns ST_OK or an error with err
+ * filled; on error everything opened so far is closed. */
+st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, char *err, size_t errlen);
+/* Begin a stop: stop accepting requests and break the loop. Safe from
+ * any callback. */
+void br_core_stop(br_core_t *core, int exit_code);
+/* After the loop returned: close partitions cleanly (br_pm_free(clean)),
+ * close the ZooKeeper session (ephemerals vanish at once), close the
+ * server and log dirs, free everything br_core_open built. */
+void br_core_close(br_core_t *core);
+
+/* Milliseconds since the epoch. */
+int64_t br_core_now_ms(void);
+/* Split a comma list into a malloc'd array of malloc'd strings. */
+char **br_split_list(const char *list, size_t *n);
+void br_free_list(char **v, size_t n);
+
+/* /config/brokers/<id> changed: apply its dynamic keys over the static
+ * configuration (a key no longer overridden gets its static value back). */
+void br_core_dynamic_config(br_core_t *core, const zkp_config_t *overrides);
+
+/* Called by br_md whenever its view changes (topic may be NULL: many). */
+void br_core_md_changed(br_core_t *core, const char *topic);
+
+#endif

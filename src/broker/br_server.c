@@ -1,0 +1,400 @@
+/*
+ * br_server: nng raw REP on the core loop (see br_server.h). A raw REP
+ * socket hands each request over with its backtrace in the message header
+ * (pipe id + request id); the reply carries a copy of that header, which
+ * is what lets calls be answered later and in any order. nng's own
+ * threads do the socket I/O; the core only touches the socket through
+ * non-blocking calls, plus an nng_aio send when the pipe's queue is full
+ * (its callback only frees the aio).
+ */
+#include "broker/br_server.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/st_log.h"
+
+#define BR_SRV_TAG "server"
+#define BR_SRV_PEER_SLOTS 64
+#define BR_SRV_LOG_INTERVAL_S 10
+
+struct br_call {
+    br_server_t *srv;
+    uint8_t *hdr;            /* copy of the request's nng header (backtrace) */
+    size_t hdr_len;
+    uint64_t correlation_id;
+    int32_t replica_id;
+    int64_t broker_epoch;
+    char peer[160];
+    struct br_call *prev, *next;
+};
+
+typedef struct br_srv_peer_log {
+    char peer[160];
+    time_t last;
+} br_srv_peer_log_t;
+
+struct br_server {
+    struct ev_loop *loop;
+    nng_socket sock;
+    bool open;
+    bool accepting;
+    bool closing;
+    ev_io rio;
+    br_server_handlers_t h;
+    br_call_t *calls;        /* in flight */
+    size_t n_calls;
+    br_srv_peer_log_t peers[BR_SRV_PEER_SLOTS];
+};
+
+/* ------------------------------------------------------------- calls */
+
+uint64_t br_call_correlation_id(const br_call_t *call)
+{
+    return call ? call->correlation_id : 0;
+}
+
+int32_t br_call_replica_id(const br_call_t *call)
+{
+    return call ? call->replica_id : -1;
+}
+
+int64_t br_call_broker_epoch(const br_call_t *call)
+{
+    return call ? call->broker_epoch : 0;
+}
+
+const char *br_call_peer(const br_call_t *call)
+{
+    return call ? call->peer : "?";
+}
+
+bool br_call_is_closing(const br_call_t *call)
+{
+    return !call || !call->srv || call->srv->closing;
+}
+
+static void br_call_unlink_free(br_call_t *call)
+{
+    br_server_t *s = call->srv;
+    if (s) {
+        if (call->prev)
+            call->prev->next = call->next;
+        else
+            s->calls = call->next;
+        if (call->next)
+            call->next->prev = call->prev;
+        s->n_calls--;
+    }
+    free(call->hdr);
+    free(call);
+}
+
+typedef struct br_srv_send {
+    nng_aio *aio;
+} br_srv_send_t;
+
+/* Runs on an nng thread: touches nothing but its own aio and message. */
+static void br_srv_send_done(void *arg)
+{
+    br_srv_send_t *snd = arg;
+    if (nng_aio_result(snd->aio) != 0) {
+        nng_msg *m = nng_aio_get_msg(snd->aio);
+        if (m)
+            nng_msg_free(m);
+    }
+    nng_aio_free(snd->aio);
+    free(snd);
+}
+
+void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
+{
+    if (!call)
+        return;
+    br_server_t *s = call->srv;
+    nng_msg *m = NULL;
+    if (!s || !s->open)
+        goto out;
+    if (nng_msg_alloc(&m, len) != 0)
+        goto out;
+    if (len)
+        memcpy(nng_msg_body(m), buf, len);
+    if (nng_msg_header_append(m, call->hdr, call->hdr_len) != 0)
+        goto out;
+    int rv = nng_sendmsg(s->sock, m, NNG_FLAG_NONBLOCK);
+    if (rv == 0) {
+        m = NULL;
+    } else if (rv == NNG_EAGAIN) {
+        /* the pipe's queue is full: hand the message to an async send */
+        br_srv_send_t *snd = calloc(1, sizeof *snd);
+        if (snd && nng_aio_alloc(&snd->aio, br_srv_send_done, snd) == 0) {
+            nng_aio_set_msg(snd->aio, m);
+            m = NULL;
+            nng_send_aio(s->sock, snd->aio);
+        } else {
+            free(snd);
+        }
+    } else {
+        ST_DEBUG(BR_SRV_TAG, "reply to %s: %s", call->peer, nng_strerror(rv));
+    }
+out:
+    if (m)
+        nng_msg_free(m);
+    br_call_unlink_free(call);
+}
+
+void br_call_reply(br_call_t *call, Strata__Response *resp)
+{
+    if (!call)
+        return;
+    resp->correlation_id = call->correlation_id;
+    size_t len = strata__response__get_packed_size(resp);
+    uint8_t stackbuf[4096];
+    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (!buf) {
+        br_call_drop(call);
+        return;
+    }
+    strata__response__pack(resp, buf);
+    br_call_reply_bytes(call, buf, len);
+    if (buf != stackbuf)
+        free(buf);
+}
+
+void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
+{
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.error = (Strata__ErrorCode)st_err_to_wire(err);
+    resp.error_message = (char *)(message ? message : "");
+    br_call_reply(call, &resp);
+}
+
+void br_call_drop(br_call_t *call)
+{
+    if (call)
+        br_call_unlink_free(call);
+}
+
+/* ------------------------------------------------------------ decode */
+
+/* Log a malformed request at most once per BR_SRV_LOG_INTERVAL_S per peer. */
+static void br_srv_log_malformed(br_server_t *s, const char *peer, const char *what)
+{
+    if (!s) {
+        return;
+    }
+    unsigned h = 5381;
+    for (const char *p = peer; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    br_srv_peer_log_t *pl = &s->peers[h % BR_SRV_PEER_SLOTS];
+    time_t now = time(NULL);
+    if (strcmp(pl->peer, peer) == 0 && now - pl->last < BR_SRV_LOG_INTERVAL_S)
+        return;
+    snprintf(pl->peer, sizeof pl->peer, "%s", peer);
+    pl->last = now;
+    ST_WARN(BR_SRV_TAG, "malformed request from %s: %s", peer, what);
+}
+
+st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handlers_t *h, br_call_t *call)
+{
+    br_server_t *s = call ? call->srv : NULL;
+    Strata__Raw__RawRequest *raw = strata__raw__raw_request__unpack(NULL, len, buf);
+    if (raw && raw->body_case == STRATA__RAW__RAW_REQUEST__BODY_PRODUCE && raw->produce) {
+        if (call) {
+            call->correlation_id = raw->correlation_id;
+            call->replica_id = raw->replica_id;
+            call->broker_epoch = raw->broker_epoch;
+            if (h && h->produce)
+                h->produce(h->arg, call, raw->produce);
+            else
+                br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "produce is not served here");
+        }
+        strata__raw__raw_request__free_unpacked(raw, NULL);
+        return ST_OK;
+    }
+    Strata__Request *req = strata__request__unpack(NULL, len, buf);
+    if (!req) {
+        if (raw) {
+            /* the envelope decodes but a body does not: we can say so */
+            if (call) {
+                call->correlation_id = raw->correlation_id;
+                br_srv_log_malformed(s, call->peer, "undecodable body");
+                br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed request body");
+            }
+            strata__raw__raw_request__free_unpacked(raw, NULL);
+        } else if (call) {
+            br_srv_log_malformed(s, call->peer, "not a request envelope");
+            br_call_drop(call);
+        }
+        return ST_ERR_INVALID_REQUEST;
+    }
+    if (raw)
+        strata__raw__raw_request__free_unpacked(raw, NULL);
+    st_err_t rc = ST_OK;
+    if (call) {
+        call->correlation_id = req->correlation_id;
+        call->replica_id = req->replica_id;
+        call->broker_epoch = req->broker_epoch;
+        if (req->body_case == STRATA__REQUEST__BODY__NOT_SET) {
+            br_srv_log_malformed(s, call->peer, "no body");
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "request has no body");
+            rc = ST_ERR_INVALID_REQUEST;
+        } else if (h && h->request) {
+            h->request(h->arg, call, req);
+        } else {
+            br_call_reply_error(call, ST_ERR_UNSUPPORTED_VERSION, "no handler");
+        }
+    }
+    strata__request__free_unpacked(req, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------ socket */
+
+static void br_srv_peer_name(nng_msg *msg, char *out, size_t n)
+{
+    snprintf(out, n, "?");
+    nng_pipe p = nng_msg_get_pipe(msg);
+    if (nng_pipe_id(p) <= 0)
+        return;
+    nng_sockaddr sa;
+    if (nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+        return;
+    if (sa.s_family == NNG_AF_INET) {
+        const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
+        unsigned port = ((unsigned)((const uint8_t *)&sa.s_in.sa_port)[0] << 8) |
+                        ((const uint8_t *)&sa.s_in.sa_port)[1];
+        snprintf(out, n, "tcp://%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], port);
+    } else if (sa.s_family == NNG_AF_IPC) {
+        snprintf(out, n, "ipc://%.100s", sa.s_ipc.sa_path);
+    } else if (sa.s_family == NNG_AF_INPROC) {
+        snprintf(out, n, "inproc://%.100s", sa.s_inproc.sa_name);
+    } else {
+        snprintf(out, n, "pipe-%d", nng_pipe_id(p));
+    }
+}
+
+static void br_srv_on_msg(br_server_t *s, nng_msg *msg)
+{
+    br_call_t *call = calloc(1, sizeof *call);
+    if (!call)
+        return;
+    call->srv = s;
+    call->replica_id = -1;
+    call->hdr_len = nng_msg_header_len(msg);
+    call->hdr = malloc(call->hdr_len ? call->hdr_len : 1);
+    if (!call->hdr) {
+        free(call);
+        return;
+    }
+    memcpy(call->hdr, nng_msg_header(msg), call->hdr_len);
+    br_srv_peer_name(msg, call->peer, sizeof call->peer);
+    call->next = s->calls;
+    if (s->calls)
+        s->calls->prev = call;
+    s->calls = call;
+    s->n_calls++;
+    br_server_decode(nng_msg_body(msg), nng_msg_len(msg), &s->h, call);
+}
+
+static void br_srv_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    br_server_t *s = w->data;
+    /* bounded batch per wakeup so ZooKeeper and timers keep running */
+    for (int i = 0; i < 1024 && s->accepting; i++) {
+        nng_msg *msg = NULL;
+        int rv = nng_recvmsg(s->sock, &msg, NNG_FLAG_NONBLOCK);
+        if (rv == NNG_EAGAIN)
+            break;
+        if (rv != 0) {
+            if (rv != NNG_ECLOSED)
+                ST_WARN(BR_SRV_TAG, "nng_recvmsg: %s", nng_strerror(rv));
+            break;
+        }
+        br_srv_on_msg(s, msg);
+        nng_msg_free(msg);
+    }
+}
+
+st_err_t br_server_open(struct ev_loop *loop, char *const *urls, size_t n_urls, size_t recv_max,
+                        const br_server_handlers_t *h, br_server_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    st_err_t rc = ST_OK;
+    br_server_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return ST_ERR_NOMEM;
+    s->loop = loop;
+    if (h)
+        s->h = *h;
+    int rv = nng_rep0_open_raw(&s->sock);
+    if (rv != 0) {
+        snprintf(err, errlen, "nng_rep0_open_raw: %s", nng_strerror(rv));
+        rc = ST_ERR_CONNECTION;
+        goto fail;
+    }
+    s->open = true;
+    nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, recv_max);
+    nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, 1024);
+    nng_socket_set_int(s->sock, NNG_OPT_SENDBUF, 1024);
+    for (size_t i = 0; i < n_urls; i++) {
+        rv = nng_listen(s->sock, urls[i], NULL, 0);
+        if (rv != 0) {
+            snprintf(err, errlen, "listen on %s: %s", urls[i], nng_strerror(rv));
+            rc = rv == NNG_EADDRINUSE ? ST_ERR_EXISTS : ST_ERR_CONNECTION;
+            goto fail;
+        }
+        ST_INFO(BR_SRV_TAG, "listening on %s", urls[i]);
+    }
+    int fd = -1;
+    rv = nng_socket_get_int(s->sock, NNG_OPT_RECVFD, &fd);
+    if (rv != 0) {
+        snprintf(err, errlen, "NNG_OPT_RECVFD: %s", nng_strerror(rv));
+        rc = ST_ERR_CONNECTION;
+        goto fail;
+    }
+    ev_io_init(&s->rio, br_srv_read_cb, fd, EV_READ);
+    s->rio.data = s;
+    ev_io_start(loop, &s->rio);
+    s->accepting = true;
+    *out = s;
+    return ST_OK;
+fail:
+    if (s->open)
+        nng_close(s->sock);
+    free(s);
+    return rc;
+}
+
+void br_server_stop_accepting(br_server_t *s)
+{
+    if (!s || !s->accepting)
+        return;
+    s->accepting = false;
+    ev_io_stop(s->loop, &s->rio);
+}
+
+size_t br_server_in_flight(const br_server_t *s)
+{
+    return s ? s->n_calls : 0;
+}
+
+void br_server_close(br_server_t *s)
+{
+    if (!s)
+        return;
+    br_server_stop_accepting(s);
+    s->closing = true;
+    while (s->calls)
+        br_call_drop(s->calls);
+    if (s->open)
+        nng_close(s->sock);
+    s->open = false;
+    free(s);
+}
