@@ -366,15 +366,49 @@ void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
     br_part_maybe_expand_isr(pm, part, r);
 }
 
+/* storage: one replica stops being served (its directory failed). */
+static void br_part_go_offline(br_part_t *part)
+{
+    part->role = BR_ROLE_OFFLINE;
+    part->fstate = BR_F_NONE; /* the fetcher skips it from now on */
+    br_part_clear_isr_proposal(part);
+    br_part_fail_waiters(part, ST_ERR_KAFKA_STORAGE_ERROR);
+}
+
+/* storage: an I/O error on part's log takes its whole log directory
+ * offline (br_partition.h, "Kafka's KAFKA_STORAGE_ERROR semantics"). */
 void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err)
 {
     if (part->role == BR_ROLE_OFFLINE)
         return;
-    part->role = BR_ROLE_OFFLINE;
-    br_pm_logf(pm, part, BR_LOGK_STORAGE, "%s-%d: storage error %s in %s; partition is offline",
-               part->topic, part->partition, st_err_name(err),
-               part->log ? sl_log_dir(part->log) : "?");
-    br_part_fail_waiters(part, ST_ERR_KAFKA_STORAGE_ERROR);
+    br_dir_t *d = &pm->dirs[part->dir_idx];
+    bool first = !d->offline;
+    d->offline = true;
+    size_t n = 0;
+    for (br_part_t *p = pm->parts; p; p = p->next)
+        if (p->dir_idx == part->dir_idx && p->role != BR_ROLE_OFFLINE)
+            n++;
+    br_pm_tp_t *tps = calloc(n ? n : 1, sizeof *tps);
+    size_t k = 0;
+    if (first)
+        st_log(ST_LOG_ERROR, BR_TAG,
+               "log directory %s is offline: %s on %s-%d (%s); its %zu hosted partition(s) "
+               "answer KAFKA_STORAGE_ERROR until the broker restarts",
+               sl_logdir_path(d->ld), st_err_name(err), part->topic, part->partition,
+               part->log ? sl_log_dir(part->log) : "?", n);
+    else
+        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: offline (log directory %s failed)", part->topic,
+               part->partition, sl_logdir_path(d->ld));
+    for (br_part_t *p = pm->parts; p; p = p->next) {
+        if (p->dir_idx != part->dir_idx || p->role == BR_ROLE_OFFLINE)
+            continue;
+        if (tps && k < n)
+            tps[k++] = (br_pm_tp_t){.topic = p->topic, .partition = p->partition};
+        br_part_go_offline(p);
+    }
+    if (pm->dirfail_fn)
+        pm->dirfail_fn(pm->dirfail_arg, sl_logdir_path(d->ld), err, tps, k);
+    free(tps);
 }
 
 /* ---------------------------------------------------------- lifecycle */
@@ -459,9 +493,9 @@ static size_t br_pm_pick_dir(br_pm_t *pm, const char *topic, int32_t partition, 
         if (pm->on_disk[i].partition == partition && strcmp(pm->on_disk[i].topic, topic) == 0)
             return pm->on_disk[i].dir_idx;
     *existing = false;
-    size_t best = 0;
-    for (size_t i = 1; i < pm->n_dirs; i++)
-        if (pm->dirs[i].n_parts < pm->dirs[best].n_parts)
+    size_t best = SIZE_MAX; /* storage: never place a new replica in an offline dir */
+    for (size_t i = 0; i < pm->n_dirs; i++)
+        if (!pm->dirs[i].offline && (best == SIZE_MAX || pm->dirs[i].n_parts < pm->dirs[best].n_parts))
             best = i;
     return best;
 }
@@ -506,6 +540,12 @@ static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
     }
     bool existing;
     size_t di = br_pm_pick_dir(pm, topic, partition, &existing);
+    if (di == SIZE_MAX || pm->dirs[di].offline) { /* storage: failed log dir */
+        err = ST_ERR_KAFKA_STORAGE_ERROR;
+        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: cannot host: %s", topic, partition,
+               di == SIZE_MAX ? "every log directory is offline" : "its log directory is offline");
+        goto fail;
+    }
     sl_logdir_t *ld = pm->dirs[di].ld;
     err = sl_logdir_open_log(ld, topic, partition, cfg, &part->log);
     if (err != ST_OK) {
@@ -663,6 +703,8 @@ void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_l
     br_part_fail_waiters(part, delete_log ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
                                           : ST_ERR_NOT_LEADER_OR_FOLLOWER);
     br_dir_t *d = &pm->dirs[part->dir_idx];
+    if (pm->closing_fn && part->log) /* storage: the cleaner lets go of the log */
+        pm->closing_fn(pm->closing_arg, part->log);
     if (delete_log) {
         st_err_t err = sl_logdir_delete_log(d->ld, topic, partition);
         if (err != ST_OK)
@@ -711,9 +753,12 @@ void br_pm_set_config(br_pm_t *pm, const char *topic, const sl_log_config_t *cfg
 static void br_pm_checkpoint(br_pm_t *pm)
 {
     for (br_part_t *part = pm->parts; part; part = part->next)
-        (void)sl_logdir_set_hw(pm->dirs[part->dir_idx].ld, part->topic, part->partition,
-                               part->hw);
+        if (!pm->dirs[part->dir_idx].offline)
+            (void)sl_logdir_set_hw(pm->dirs[part->dir_idx].ld, part->topic, part->partition,
+                                   part->hw);
     for (size_t i = 0; i < pm->n_dirs; i++) {
+        if (pm->dirs[i].offline) /* storage: nothing more is written there */
+            continue;
         st_err_t err = sl_logdir_checkpoint_hw(pm->dirs[i].ld);
         if (err == ST_OK)
             err = sl_logdir_checkpoint_recovery(pm->dirs[i].ld);
@@ -737,9 +782,13 @@ void br_pm_free(br_pm_t *pm, bool clean)
         br_pm_unlink(pm, part);
         if (clean && part->role != BR_ROLE_OFFLINE)
             br_part_snapshot_pstate(part);
+        if (pm->closing_fn && part->log) /* storage: the cleaner lets go of the log */
+            pm->closing_fn(pm->closing_arg, part->log);
         sl_logdir_close_log(pm->dirs[part->dir_idx].ld, part->topic, part->partition);
         br_part_free(part);
     }
+    if (pm->closing_fn) /* storage: the manager itself goes away */
+        pm->closing_fn(pm->closing_arg, NULL);
     if (!clean)
         st_log(ST_LOG_INFO, BR_TAG, "partition manager closed (unclean)");
     for (size_t i = 0; i < pm->n_on_disk; i++)
@@ -801,6 +850,68 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
         pm->last_checkpoint_ms = now_ms;
         br_pm_checkpoint(pm);
     }
+}
+
+/* ------------------------------------- storage services (helper "storage") */
+
+static void br_part_ref(br_pm_t *pm, br_part_t *part, br_pm_log_ref_t *out)
+{
+    out->topic = part->topic;
+    out->partition = part->partition;
+    out->log = part->log;
+    out->log_dir = sl_logdir_path(pm->dirs[part->dir_idx].ld);
+    out->role = part->role;
+    out->hw = part->hw;
+}
+
+void br_pm_foreach_log(br_pm_t *pm, br_pm_log_fn fn, void *arg)
+{
+    if (!pm || !fn)
+        return;
+    for (br_part_t *part = pm->parts; part; part = part->next) {
+        if (!part->log)
+            continue;
+        br_pm_log_ref_t ref;
+        br_part_ref(pm, part, &ref);
+        fn(arg, &ref);
+    }
+}
+
+st_err_t br_pm_get_log(br_pm_t *pm, const char *topic, int32_t partition, br_pm_log_ref_t *out)
+{
+    br_part_t *part = pm ? br_pm_find(pm, topic, partition) : NULL;
+    if (!part || !part->log || !out)
+        return ST_ERR_NOT_FOUND;
+    br_part_ref(pm, part, out);
+    return ST_OK;
+}
+
+void br_pm_set_log_closing_fn(br_pm_t *pm, br_pm_log_closing_fn fn, void *arg)
+{
+    if (!pm)
+        return;
+    pm->closing_fn = fn;
+    pm->closing_arg = fn ? arg : NULL;
+}
+
+void br_pm_set_logdir_failure_fn(br_pm_t *pm, br_pm_logdir_failure_fn fn, void *arg)
+{
+    if (!pm)
+        return;
+    pm->dirfail_fn = fn;
+    pm->dirfail_arg = fn ? arg : NULL;
+}
+
+void br_pm_storage_error(br_pm_t *pm, const char *topic, int32_t partition, st_err_t err)
+{
+    br_part_t *part = pm ? br_pm_find(pm, topic, partition) : NULL;
+    if (part)
+        br_part_set_offline(pm, part, err);
+}
+
+bool br_pm_logdir_offline(const br_pm_t *pm, size_t i)
+{
+    return pm && i < pm->n_dirs && pm->dirs[i].offline;
 }
 
 /* ------------------------------------------------------------ ListOffsets */

@@ -142,4 +142,63 @@ void br_follow_req_free(br_follow_req_t *req);
  * calls it about once a second. */
 void br_pm_tick(br_pm_t *pm, int64_t now_ms);
 
+/* ---- storage services (helper "storage"): log cleaner, log-dir failure */
+/* BEGIN storage additions */
+
+/* One hosted replica's log, for br_cleaner and the control plane. All
+ * pointers are valid only during the call that produced them. */
+typedef struct br_pm_log_ref {
+    const char *topic;
+    int32_t partition;
+    sl_log_t *log;
+    const char *log_dir; /* the log.dirs entry holding it */
+    br_role_t role;
+    int64_t hw;          /* high watermark (a follower's as last learnt) */
+} br_pm_log_ref_t;
+
+typedef void (*br_pm_log_fn)(void *arg, const br_pm_log_ref_t *ref);
+/* Call fn for every hosted replica (offline ones included). fn must not
+ * start or stop replicas. */
+void br_pm_foreach_log(br_pm_t *pm, br_pm_log_fn fn, void *arg);
+/* Fill *out for topic/partition: ST_OK, or ST_ERR_NOT_FOUND when it is
+ * not hosted here. */
+st_err_t br_pm_get_log(br_pm_t *pm, const char *topic, int32_t partition, br_pm_log_ref_t *out);
+
+/* Called just before the manager closes or deletes the log of a replica
+ * (br_pm_stop, br_pm_free): whoever works on the log outside the core
+ * loop (br_cleaner) must be done with it and have released it when fn
+ * returns. br_pm_free calls it once more with log NULL after the last
+ * log closed: the manager is gone. One hook; fn NULL clears it. */
+typedef void (*br_pm_log_closing_fn)(void *arg, sl_log_t *log);
+void br_pm_set_log_closing_fn(br_pm_t *pm, br_pm_log_closing_fn fn, void *arg);
+
+/* Kafka's KAFKA_STORAGE_ERROR semantics: an I/O error (ST_ERR_IO,
+ * ST_ERR_NO_SPACE) writing or flushing a log takes its whole log
+ * directory offline: every replica in it becomes BR_ROLE_OFFLINE (Produce,
+ * Fetch, ListOffsets answer KAFKA_STORAGE_ERROR, pending calls on them are
+ * failed, followers stop fetching), no new replica is placed there, the
+ * broker logs one ERROR line naming the directory and the cause, and the
+ * failure callback tells the control plane, which must stop counting this
+ * broker as leader or ISR member of those partitions. It stays so until
+ * the broker restarts. */
+typedef struct br_pm_tp {
+    const char *topic;
+    int32_t partition;
+} br_pm_tp_t;
+/* log_dir failed with err; parts are the replicas it took offline (valid
+ * during the call only). Called once per directory, from inside whatever
+ * call hit the error: fn must not call back into the manager to stop or
+ * apply state (defer that work, e.g. to the next loop iteration). */
+typedef void (*br_pm_logdir_failure_fn)(void *arg, const char *log_dir, st_err_t err,
+                                        const br_pm_tp_t *parts, size_t n_parts);
+void br_pm_set_logdir_failure_fn(br_pm_t *pm, br_pm_logdir_failure_fn fn, void *arg);
+/* Report an I/O error hit on a hosted replica's log outside the manager
+ * (br_cleaner): takes its directory offline as above. No-op when the
+ * replica is not hosted. */
+void br_pm_storage_error(br_pm_t *pm, const char *topic, int32_t partition, st_err_t err);
+/* Whether log.dirs entry i (the order given to br_pm_new) is offline. */
+bool br_pm_logdir_offline(const br_pm_t *pm, size_t i);
+
+/* END storage additions */
+
 #endif

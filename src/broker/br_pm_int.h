@@ -142,6 +142,7 @@ struct br_part {
 typedef struct br_dir {
     sl_logdir_t *ld;
     size_t n_parts; /* partitions on disk or hosted in this dir */
+    bool offline;   /* storage: an I/O error took the directory offline */
 } br_dir_t;
 
 /* A broker this one may fetch from: its URL and its fetcher. */
@@ -183,6 +184,11 @@ struct br_pm {
     uint64_t follow_corr;   /* correlation ids of follower requests */
     br_pm_isr_change_fn isr_fn;
     void *isr_arg;
+    /* storage: the log cleaner's close hook, the log-dir failure callback */
+    br_pm_log_closing_fn closing_fn;
+    void *closing_arg;
+    br_pm_logdir_failure_fn dirfail_fn;
+    void *dirfail_arg;
 };
 
 /* ---- br_partition.c --------------------------------------------------- */
