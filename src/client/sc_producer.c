@@ -1,0 +1,732 @@
+/*
+ * sc_producer: producer handle (see sc_producer.h). Lock discipline: every
+ * field of strata_producer is guarded by p->cl.lock; batches popped into a
+ * request belong to that request until its callback puts them back.
+ */
+#include "client/sc_producer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/sc_accum.h"
+#include "client/sc_client.h"
+#include "raw.pb-c.h"
+
+typedef struct sc_pend {
+    struct sc_pend *next;
+    sc_atopic_t *t;
+    int32_t partition;
+    int64_t timestamp;
+    int64_t deadline_ms;
+    const void *key, *value;
+    size_t key_len, value_len;
+    strata_header_t *headers;
+    size_t n_headers;
+    size_t bytes;
+    strata_delivery_cb cb;
+    void *opaque;
+} sc_pend_t;
+
+struct strata_producer {
+    sc_client_t cl;
+    sc_accum_t acc;
+    int acks;
+    sc_pend_t *pend, *pend_tail;
+    size_t pend_n, pend_bytes;
+    int flushing;
+    bool closing;
+    sc_batch_t *failed;       /* reported by the tick, outside the lock */
+};
+
+typedef struct sc_preq {
+    strata_producer_t *p;
+    sc_batch_t *batches;      /* grouped by topic, then partition, in order */
+    size_t n_batches;
+} sc_preq_t;
+
+/* ----------------------------------------------------------- reports */
+
+static void sc_report(sc_batch_t *b, st_err_t err, int64_t base)
+{
+    strata_delivery_t dr;
+    dr.err = (strata_err_t)err;
+    dr.topic = b->topic->name;
+    dr.partition = b->partition;
+    for (size_t i = 0; i < b->n_refs; i++) {
+        if (b->refs[i].cb == NULL)
+            continue;
+        dr.offset = err == ST_OK && base >= 0 ? base + (int64_t)i : -1;
+        dr.timestamp = b->refs[i].timestamp;
+        b->refs[i].cb(&dr, b->refs[i].opaque);
+    }
+}
+
+static void sc_pend_report(sc_pend_t *pd, st_err_t err)
+{
+    if (pd->cb == NULL)
+        return;
+    strata_delivery_t dr = {(strata_err_t)err, pd->t->name, pd->partition, -1, pd->timestamp};
+    pd->cb(&dr, pd->opaque);
+}
+
+/* Lock held on entry and exit (dropped while callbacks run): report every
+ * batch of list as failed with err, then release them. */
+static void sc_report_failed(strata_producer_t *p, sc_batch_t *list, st_err_t err)
+{
+    if (list == NULL)
+        return;
+    sc_client_unlock(&p->cl);
+    for (sc_batch_t *b = list; b != NULL; b = b->next)
+        sc_report(b, err, -1);
+    sc_client_lock(&p->cl);
+    while (list != NULL) {
+        sc_batch_t *n = list->next;
+        sc_accum_release(&p->acc, list);
+        list = n;
+    }
+    pthread_cond_broadcast(&p->cl.ucond);
+}
+
+/* ------------------------------------------------------- append path */
+
+static st_err_t sc_append(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now,
+                          int64_t ts, const void *key, size_t key_len, const void *value,
+                          size_t value_len, const strata_header_t *h, size_t nh,
+                          strata_delivery_cb cb, void *opaque)
+{
+    int32_t part = partition;
+    if (part < 0)
+        part = key != NULL ? sc_part_for_key(key, key_len, t->n_parts)
+                           : sc_sticky_get(&t->sticky, t->n_parts);
+    bool closed;
+    st_err_t e = sc_accum_append(&p->acc, t, part, now, ts, key, key_len, value, value_len, h, nh,
+                                 cb, opaque, &closed);
+    if (e != ST_OK)
+        return e;
+    if (closed) {
+        if (partition < 0 && key == NULL)
+            sc_sticky_batch_closed(&t->sticky, part, t->n_parts);
+        sc_client_wakeup(&p->cl);
+    } else if (t->parts[part].open != NULL && t->parts[part].open->n_refs == 1) {
+        sc_client_wake_by(&p->cl, now + p->acc.linger_ms);
+    }
+    return ST_OK;
+}
+
+static st_err_t sc_pend_add(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now,
+                            int64_t ts, const void *key, size_t key_len, const void *value,
+                            size_t value_len, const strata_header_t *h, size_t nh,
+                            strata_delivery_cb cb, void *opaque, size_t bytes)
+{
+    size_t n = sizeof(sc_pend_t) + nh * sizeof(strata_header_t) + key_len + value_len;
+    for (size_t i = 0; i < nh; i++)
+        n += h[i].key_len + h[i].value_len;
+    sc_pend_t *pd = malloc(n);
+    if (pd == NULL)
+        return ST_ERR_NOMEM;
+    memset(pd, 0, sizeof *pd);
+    uint8_t *q = (uint8_t *)(pd + 1);
+    pd->headers = (strata_header_t *)q;
+    q += nh * sizeof(strata_header_t);
+    if (key != NULL) {
+        memcpy(q, key, key_len);
+        pd->key = q;
+        q += key_len;
+    }
+    if (value != NULL) {
+        memcpy(q, value, value_len);
+        pd->value = q;
+        q += value_len;
+    }
+    for (size_t i = 0; i < nh; i++) {
+        pd->headers[i] = h[i];
+        if (h[i].key) {
+            memcpy(q, h[i].key, h[i].key_len);
+            pd->headers[i].key = (const char *)q;
+            q += h[i].key_len;
+        }
+        if (h[i].value) {
+            memcpy(q, h[i].value, h[i].value_len);
+            pd->headers[i].value = q;
+            q += h[i].value_len;
+        }
+    }
+    pd->t = t;
+    pd->partition = partition;
+    pd->timestamp = ts;
+    /* like Kafka's send() waiting max.block.ms for metadata */
+    pd->deadline_ms = now + p->cl.conf.max_block_ms;
+    pd->key_len = key_len;
+    pd->value_len = value_len;
+    pd->n_headers = nh;
+    pd->bytes = bytes;
+    pd->cb = cb;
+    pd->opaque = opaque;
+    if (p->pend_tail)
+        p->pend_tail->next = pd;
+    else
+        p->pend = pd;
+    p->pend_tail = pd;
+    p->pend_n++;
+    p->pend_bytes += bytes;
+    sc_client_md_want(&p->cl);
+    return ST_OK;
+}
+
+strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition,
+                                  const void *key, size_t key_len,
+                                  const void *value, size_t value_len,
+                                  const strata_header_t *headers, size_t n_headers,
+                                  int64_t timestamp, strata_delivery_cb cb, void *opaque)
+{
+    if (p == NULL || topic == NULL || topic[0] == '\0' || partition < -1 ||
+        (n_headers > 0 && headers == NULL))
+        return STRATA_ERR_INVALID_ARG;
+    size_t bytes = sc_accum_record_size(key ? key_len : 0, value ? value_len : 0, headers, n_headers);
+    if (bytes > (size_t)p->cl.conf.max_request_size)
+        return STRATA_ERR_MESSAGE_TOO_LARGE;
+    if (key == NULL)
+        key_len = 0;
+    if (value == NULL)
+        value_len = 0;
+    if (timestamp <= 0)
+        timestamp = sc_wall_ms();
+    int64_t now = sc_now_ms();
+    st_err_t e;
+    sc_client_lock(&p->cl);
+    if (p->closing) {
+        sc_client_unlock(&p->cl);
+        return STRATA_ERR_CLOSED;
+    }
+    if (p->acc.bytes + p->pend_bytes + bytes > (size_t)p->cl.conf.buffer_memory) {
+        int64_t deadline = now + p->cl.conf.max_block_ms;
+        while (p->acc.bytes + p->pend_bytes > 0 &&
+               p->acc.bytes + p->pend_bytes + bytes > (size_t)p->cl.conf.buffer_memory) {
+            if (sc_now_ms() >= deadline || p->closing) {
+                sc_client_unlock(&p->cl);
+                return p->closing ? STRATA_ERR_CLOSED : STRATA_ERR_QUEUE_FULL;
+            }
+            sc_client_wakeup(&p->cl);
+            sc_client_wait(&p->cl, deadline);
+        }
+        now = sc_now_ms();
+    }
+    sc_atopic_t *t = sc_accum_topic(&p->acc, topic, true);
+    if (t == NULL) {
+        e = ST_ERR_NOMEM;
+    } else if (t->n_parts == 0 || partition >= t->n_parts) {
+        e = sc_client_md_interest(&p->cl, topic);
+        if (e == ST_OK)
+            e = sc_pend_add(p, t, partition, now, timestamp, key, key_len, value, value_len,
+                            headers, n_headers, cb, opaque, bytes);
+    } else {
+        e = sc_append(p, t, partition, now, timestamp, key, key_len, value, value_len, headers,
+                      n_headers, cb, opaque);
+    }
+    sc_client_unlock(&p->cl);
+    return (strata_err_t)e;
+}
+
+/* ---------------------------------------------------- produce requests */
+
+static st_err_t sc_produce_build(sc_client_t *cl, sc_req_t *rq, nng_msg **out)
+{
+    sc_preq_t *pr = rq->arg;
+    st_err_t e = ST_OK;
+    st_buf_t wire;
+    size_t *offs = NULL;
+    Strata__Raw__RawProduceTopic *topics = NULL, **tptr = NULL;
+    Strata__Raw__RawProducePartition *parts = NULL, **pptr = NULL;
+    ProtobufCBinaryData *bins = NULL;
+    size_t nt = 0, np = 0;
+
+    st_buf_init(&wire);
+    offs = calloc(pr->n_batches + 1, sizeof *offs);
+    topics = calloc(pr->n_batches, sizeof *topics);
+    tptr = calloc(pr->n_batches, sizeof *tptr);
+    parts = calloc(pr->n_batches, sizeof *parts);
+    pptr = calloc(pr->n_batches, sizeof *pptr);
+    bins = calloc(pr->n_batches, sizeof *bins);
+    if (!offs || !topics || !tptr || !parts || !pptr || !bins) {
+        e = ST_ERR_NOMEM;
+        goto out;
+    }
+    size_t i = 0;
+    for (sc_batch_t *b = pr->batches; b != NULL; b = b->next, i++) {
+        if ((e = sc_batch_finish(b)) != ST_OK)
+            goto out;
+        offs[i] = wire.len;
+        if ((e = st_batch_to_wire(b->frame.data, b->frame.len, &wire)) != ST_OK)
+            goto out;
+    }
+    offs[i] = wire.len;
+    i = 0;
+    sc_batch_t *prev = NULL;
+    for (sc_batch_t *b = pr->batches; b != NULL; prev = b, b = b->next, i++) {
+        bins[i].data = wire.data + offs[i];
+        bins[i].len = offs[i + 1] - offs[i];
+        if (prev == NULL || prev->topic != b->topic) {
+            strata__raw__raw_produce_topic__init(&topics[nt]);
+            topics[nt].name = b->topic->name;
+            topics[nt].partitions = &pptr[np];
+            tptr[nt] = &topics[nt];
+            nt++;
+        }
+        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
+            strata__raw__raw_produce_partition__init(&parts[np]);
+            parts[np].partition = b->partition;
+            parts[np].batches = &bins[i];
+            pptr[np] = &parts[np];
+            topics[nt - 1].n_partitions++;
+            np++;
+        }
+        parts[np - 1].n_batches++;
+    }
+    Strata__Raw__RawProduceRequest preq = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
+    Strata__Raw__RawRequest req = STRATA__RAW__RAW_REQUEST__INIT;
+    preq.version = 1;
+    preq.acks = pr->p->acks;
+    preq.timeout_ms = (int32_t)cl->conf.request_timeout_ms;
+    preq.topics = tptr;
+    preq.n_topics = nt;
+    sc_client_lock(cl);
+    req.correlation_id = ++cl->corr;
+    sc_client_unlock(cl);
+    req.client_id = cl->conf.client_id;
+    req.replica_id = -1;
+    req.body_case = STRATA__RAW__RAW_REQUEST__BODY_PRODUCE;
+    req.produce = &preq;
+    size_t n = strata__raw__raw_request__get_packed_size(&req);
+    nng_msg *m;
+    if (nng_msg_alloc(&m, n) != 0) {
+        e = ST_ERR_NOMEM;
+        goto out;
+    }
+    strata__raw__raw_request__pack(&req, nng_msg_body(m));
+    *out = m;
+out:
+    st_buf_free(&wire);
+    free(offs);
+    free(topics);
+    free(tptr);
+    free(parts);
+    free(pptr);
+    free(bins);
+    (void)rq;
+    return e;
+}
+
+static bool sc_produce_retriable(st_err_t e)
+{
+    return e != ST_ERR_CLOSED &&
+           (st_err_retriable(e) || e == ST_ERR_REQUEST_TIMED_OUT ||
+            e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_NOT_LEADER_OR_FOLLOWER ||
+            e == ST_ERR_LEADER_NOT_AVAILABLE || e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
+            e == ST_ERR_NOT_ENOUGH_REPLICAS || e == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+}
+
+static const Strata__ProducePartitionResult *sc_find_result(const Strata__ProduceResponse *r,
+                                                            const char *topic, int32_t part)
+{
+    if (r == NULL)
+        return NULL;
+    for (size_t i = 0; i < r->n_topics; i++) {
+        const Strata__ProduceTopicResult *t = r->topics[i];
+        if (t->name == NULL || strcmp(t->name, topic) != 0)
+            continue;
+        for (size_t k = 0; k < t->n_partitions; k++)
+            if (t->partitions[k]->partition == part)
+                return t->partitions[k];
+    }
+    return NULL;
+}
+
+/* Per batch outcome, computed unlocked. */
+typedef struct sc_outcome {
+    st_err_t err;
+    int64_t base;
+} sc_outcome_t;
+
+static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *reply)
+{
+    sc_preq_t *pr = rq->arg;
+    strata_producer_t *p = pr->p;
+    Strata__Response *resp = NULL;
+    const Strata__ProduceResponse *presp = NULL;
+    sc_outcome_t *oc = calloc(pr->n_batches ? pr->n_batches : 1, sizeof *oc);
+
+    if (err == ST_OK && reply != NULL) {
+        resp = strata__response__unpack(NULL, nng_msg_len(reply), nng_msg_body(reply));
+        if (resp == NULL)
+            err = ST_ERR_CORRUPT_MESSAGE;
+        else if (resp->error != 0)
+            err = (st_err_t)resp->error;
+        else if (resp->body_case != STRATA__RESPONSE__BODY_PRODUCE)
+            err = ST_ERR_CORRUPT_MESSAGE;
+        else
+            presp = resp->produce;
+    }
+    if (reply)
+        nng_msg_free(reply);
+    /* offsets: consecutive across the batches of one partition */
+    size_t i = 0;
+    int64_t next_off = -1;
+    sc_batch_t *prev = NULL;
+    for (sc_batch_t *b = pr->batches; b != NULL; prev = b, b = b->next, i++) {
+        if (oc == NULL)
+            break;
+        if (err != ST_OK) {
+            oc[i].err = err;
+            oc[i].base = -1;
+            continue;
+        }
+        if (presp == NULL) { /* acks=0 */
+            oc[i].err = ST_OK;
+            oc[i].base = -1;
+            continue;
+        }
+        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
+            const Strata__ProducePartitionResult *r = sc_find_result(presp, b->topic->name,
+                                                                     b->partition);
+            if (r == NULL) {
+                oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
+                next_off = -1;
+            } else {
+                oc[i].err = (st_err_t)r->error;
+                next_off = r->error == 0 ? r->base_offset : -1;
+            }
+        } else {
+            oc[i].err = oc[i - 1].err;
+        }
+        oc[i].base = next_off;
+        if (next_off >= 0)
+            next_off += (int64_t)b->n_refs;
+    }
+
+    sc_batch_t *done = NULL, **done_tail = &done;
+    sc_client_lock(cl);
+    rq->br->inflight--;
+    int64_t now = sc_now_ms();
+    /* walk in reverse per partition so requeued batches keep their order:
+     * collect retries per partition first, then push them back */
+    sc_batch_t *b = pr->batches;
+    i = 0;
+    sc_batch_t *retry_head = NULL, *retry_tail = NULL;
+    while (b != NULL) {
+        sc_batch_t *n = b->next;
+        sc_apart_t *ap = &b->topic->parts[b->partition];
+        ap->inflight--;
+        st_err_t be = oc ? oc[i].err : ST_ERR_NOMEM;
+        b->next = NULL;
+        if (be != ST_OK && sc_produce_retriable(be) && !p->closing &&
+            b->attempts < p->cl.conf.retries && now < b->deadline_ms) {
+            b->attempts++;
+            b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
+            if (be != ST_ERR_REQUEST_TIMED_OUT)
+                sc_client_md_want(cl);
+            /* keep for requeue */
+            if (retry_tail)
+                retry_tail->next = b;
+            else
+                retry_head = b;
+            retry_tail = b;
+        } else {
+            b->err = be;
+            b->base_offset = oc ? oc[i].base : -1;
+            *done_tail = b;
+            done_tail = &b->next;
+        }
+        /* end of a partition group: requeue its retries in order */
+        if (n == NULL || n->topic != b->topic || n->partition != b->partition) {
+            sc_batch_t *r = retry_head, *stack = NULL;
+            while (r != NULL) { /* reverse */
+                sc_batch_t *rn = r->next;
+                r->next = stack;
+                stack = r;
+                r = rn;
+            }
+            while (stack != NULL) {
+                sc_batch_t *sn = stack->next;
+                sc_accum_requeue(&p->acc, ap, stack);
+                stack = sn;
+            }
+            retry_head = retry_tail = NULL;
+        }
+        b = n;
+        i++;
+    }
+    sc_client_wakeup(cl);
+    sc_client_unlock(cl);
+
+    for (sc_batch_t *d = done; d != NULL; d = d->next)
+        sc_report(d, d->err, d->base_offset);
+
+    sc_client_lock(cl);
+    while (done != NULL) {
+        sc_batch_t *n = done->next;
+        sc_accum_release(&p->acc, done);
+        done = n;
+    }
+    pthread_cond_broadcast(&cl->ucond);
+    sc_client_unlock(cl);
+    if (resp)
+        strata__response__free_unpacked(resp, NULL);
+    free(oc);
+    free(pr);
+}
+
+/* Lock held: build requests for broker br while it has room. */
+static void sc_produce_drain(strata_producer_t *p, sc_broker_t *br, int64_t now, int64_t *next)
+{
+    while (br->inflight < p->cl.conf.max_in_flight) {
+        sc_preq_t *pr = NULL;
+        sc_batch_t *tail = NULL;
+        size_t bytes = 0;
+        for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next) {
+            for (int32_t i = 0; i < t->n_parts; i++) {
+                sc_apart_t *ap = &t->parts[i];
+                if (ap->leader != br->id || ap->head == NULL)
+                    continue;
+                if (ap->head->retry_at_ms > now) {
+                    if (ap->head->retry_at_ms < *next)
+                        *next = ap->head->retry_at_ms;
+                    continue;
+                }
+                while (ap->head != NULL && ap->head->retry_at_ms <= now &&
+                       (bytes == 0 || bytes + ap->head->bytes <= (size_t)p->cl.conf.max_request_size)) {
+                    if (pr == NULL && (pr = calloc(1, sizeof *pr)) == NULL)
+                        return;
+                    sc_batch_t *b = sc_accum_pop(&p->acc, ap);
+                    bytes += b->bytes;
+                    ap->inflight++;
+                    if (tail)
+                        tail->next = b;
+                    else
+                        pr->batches = b;
+                    tail = b;
+                    pr->n_batches++;
+                }
+            }
+        }
+        if (pr == NULL)
+            return;
+        pr->p = p;
+        sc_req_t *rq = sc_req_new(br, sc_produce_cb, pr, (int)p->cl.conf.request_timeout_ms);
+        if (rq == NULL) {
+            /* put the batches back in order */
+            sc_batch_t *stack = NULL;
+            while (pr->batches) {
+                sc_batch_t *n = pr->batches->next;
+                pr->batches->next = stack;
+                stack = pr->batches;
+                pr->batches = n;
+            }
+            while (stack) {
+                sc_batch_t *n = stack->next;
+                stack->topic->parts[stack->partition].inflight--;
+                sc_accum_requeue(&p->acc, &stack->topic->parts[stack->partition], stack);
+                stack = n;
+            }
+            free(pr);
+            return;
+        }
+        rq->build = sc_produce_build;
+        rq->no_reply = p->acks == 0;
+        br->inflight++;
+        sc_client_submit(&p->cl, rq);
+    }
+}
+
+static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
+{
+    strata_producer_t *p = cl->owner;
+    /* pending records whose topic became known */
+    sc_pend_t **pp = &p->pend;
+    sc_pend_t *expired = NULL;
+    p->pend_tail = NULL;
+    while (*pp != NULL) {
+        sc_pend_t *pd = *pp;
+        sc_atopic_t *t = pd->t;
+        if (t->n_parts > 0 && pd->partition < t->n_parts) {
+            if (sc_append(p, t, pd->partition, now, pd->timestamp, pd->key, pd->key_len, pd->value,
+                          pd->value_len, pd->headers, pd->n_headers, pd->cb, pd->opaque) == ST_OK) {
+                *pp = pd->next;
+                p->pend_n--;
+                p->pend_bytes -= pd->bytes;
+                free(pd);
+                continue;
+            }
+        } else if (now >= pd->deadline_ms || p->closing) {
+            *pp = pd->next;
+            p->pend_n--;
+            p->pend_bytes -= pd->bytes;
+            pd->next = expired;
+            expired = pd;
+            continue;
+        } else {
+            sc_client_md_want(cl);
+        }
+        p->pend_tail = pd;
+        pp = &pd->next;
+    }
+    /* linger */
+    int64_t due = sc_accum_linger(&p->acc, now, p->flushing > 0 || p->closing);
+    if (due < *next)
+        *next = due;
+    /* expire ready batches, send the rest */
+    sc_batch_t *failed = NULL;
+    for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next) {
+        for (int32_t i = 0; i < t->n_parts; i++) {
+            sc_apart_t *ap = &t->parts[i];
+            while (ap->head != NULL && ap->head->deadline_ms <= now) {
+                sc_batch_t *b = sc_accum_pop(&p->acc, ap);
+                b->next = failed;
+                failed = b;
+            }
+            if (ap->head != NULL && (ap->leader < 0 || sc_client_broker(cl, ap->leader) == NULL))
+                sc_client_md_want(cl);
+        }
+    }
+    for (size_t i = 0; i < cl->n_brokers; i++)
+        if (cl->brokers[i]->in_md)
+            sc_produce_drain(p, cl->brokers[i], now, next);
+    if (expired != NULL) {
+        sc_client_unlock(cl);
+        for (sc_pend_t *pd = expired; pd != NULL; pd = pd->next)
+            sc_pend_report(pd, pd->t->md_err != ST_OK ? pd->t->md_err
+                               : pd->t->n_parts > 0 ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                                    : ST_ERR_TIMEOUT);
+        while (expired != NULL) {
+            sc_pend_t *n = expired->next;
+            free(expired);
+            expired = n;
+        }
+        sc_client_lock(cl);
+        pthread_cond_broadcast(&cl->ucond);
+    }
+    sc_report_failed(p, failed, ST_ERR_TIMEOUT);
+}
+
+static void sc_producer_on_metadata(sc_client_t *cl)
+{
+    strata_producer_t *p = cl->owner;
+    for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next) {
+        sc_mdtopic_t *md = sc_client_md_topic(cl, t->name);
+        if (md == NULL) {
+            t->md_err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        t->md_err = md->err;
+        if (md->err != ST_OK || md->n_parts == 0)
+            continue;
+        int32_t *leaders = malloc((size_t)md->n_parts * sizeof *leaders);
+        if (leaders == NULL)
+            continue;
+        for (int32_t i = 0; i < md->n_parts; i++)
+            leaders[i] = md->parts[i].leader;
+        sc_accum_set_partitions(t, md->n_parts, leaders);
+        free(leaders);
+    }
+    sc_client_wakeup(cl);
+}
+
+static const sc_ops_t sc_producer_ops = {
+    .tick = sc_producer_tick,
+    .on_metadata = sc_producer_on_metadata,
+};
+
+/* ----------------------------------------------------------- life cycle */
+
+strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, size_t errlen)
+{
+    strata_producer_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        if (errstr)
+            snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    strata_conf_t *def = conf ? NULL : strata_conf_new();
+    const strata_conf_t *c = conf ? conf : def;
+    if (c == NULL) {
+        free(p);
+        return NULL;
+    }
+    p->acks = sc_conf_acks(c);
+    sc_accum_init(&p->acc, sc_conf_codec(c), (size_t)c->batch_size, c->linger_ms,
+                  c->delivery_timeout_ms);
+    st_err_t e = sc_client_init(&p->cl, c, &sc_producer_ops, p, errstr, errlen);
+    strata_conf_free(def);
+    if (e != ST_OK) {
+        sc_accum_fini(&p->acc);
+        free(p);
+        return NULL;
+    }
+    sc_client_lock(&p->cl);
+    p->cl.allow_auto_create = true;
+    sc_client_unlock(&p->cl);
+    return p;
+}
+
+size_t strata_producer_outstanding(strata_producer_t *p)
+{
+    sc_client_lock(&p->cl);
+    size_t n = p->acc.records + p->pend_n;
+    sc_client_unlock(&p->cl);
+    return n;
+}
+
+strata_err_t strata_producer_flush(strata_producer_t *p, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : sc_now_ms() + timeout_ms;
+    strata_err_t e = STRATA_OK;
+    sc_client_lock(&p->cl);
+    p->flushing++;
+    sc_client_wakeup(&p->cl);
+    while (p->acc.records + p->pend_n > 0) {
+        if (deadline >= 0 && sc_now_ms() >= deadline) {
+            e = STRATA_ERR_TIMEOUT;
+            break;
+        }
+        sc_client_wait(&p->cl, deadline);
+    }
+    p->flushing--;
+    sc_client_unlock(&p->cl);
+    return e;
+}
+
+strata_err_t strata_producer_close(strata_producer_t *p, int timeout_ms)
+{
+    if (p == NULL)
+        return STRATA_OK;
+    strata_err_t e = strata_producer_flush(p, timeout_ms);
+    sc_client_lock(&p->cl);
+    p->closing = true;
+    /* fail what is still queued (in-flight requests end when the sockets
+     * close in sc_client_fini and report their own error) */
+    sc_batch_t *failed = NULL;
+    sc_accum_linger(&p->acc, sc_now_ms(), true);
+    for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next)
+        for (int32_t i = 0; i < t->n_parts; i++)
+            while (t->parts[i].head != NULL) {
+                sc_batch_t *b = sc_accum_pop(&p->acc, &t->parts[i]);
+                b->next = failed;
+                failed = b;
+            }
+    sc_pend_t *pend = p->pend;
+    p->pend = p->pend_tail = NULL;
+    p->pend_n = 0;
+    p->pend_bytes = 0;
+    sc_report_failed(p, failed, ST_ERR_TIMEOUT);
+    pthread_cond_broadcast(&p->cl.ucond);
+    sc_client_unlock(&p->cl);
+    while (pend != NULL) {
+        sc_pend_t *n = pend->next;
+        sc_pend_report(pend, ST_ERR_TIMEOUT);
+        free(pend);
+        pend = n;
+    }
+    sc_client_fini(&p->cl);
+    sc_accum_fini(&p->acc);
+    free(p);
+    return e;
+}

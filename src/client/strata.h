@@ -1,0 +1,322 @@
+/*
+ * strata.h: the public C API of libstrata, the client library of the
+ * strata event-streaming broker (pkg-config: libstrata). Three handle
+ * types share one configuration object: a producer (asynchronous,
+ * batching, Kafka's default partitioner), a consumer with explicit
+ * assignment (no groups yet) and an admin client (topics, configs,
+ * cluster metadata). Handles are opaque. Each handle owns one internal
+ * I/O thread plus nng's own threads; the calls below never block on the
+ * network except the ones that take a timeout (flush, close, poll and the
+ * admin calls). See docs/client.md for a guide and every property.
+ *
+ * Threads: a producer may be used from any number of threads at once.
+ * A consumer is used from one thread at a time. Admin calls are
+ * thread-safe. Delivery callbacks run on the producer's I/O thread.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------ errors */
+
+/* Error codes. Values >= -1 are the wire codes of proto/strata.proto
+ * (Kafka's numbering: every strata.ErrorCode value may appear, only the
+ * common ones are named here); values <= -100 are local conditions. */
+typedef enum strata_err {
+    STRATA_OK = 0,
+    STRATA_ERR_UNKNOWN_SERVER_ERROR = -1,
+    STRATA_ERR_OFFSET_OUT_OF_RANGE = 1,
+    STRATA_ERR_CORRUPT_MESSAGE = 2,
+    STRATA_ERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    STRATA_ERR_LEADER_NOT_AVAILABLE = 5,
+    STRATA_ERR_NOT_LEADER_OR_FOLLOWER = 6,
+    STRATA_ERR_REQUEST_TIMED_OUT = 7,
+    STRATA_ERR_MESSAGE_TOO_LARGE = 10,
+    STRATA_ERR_NETWORK_EXCEPTION = 13,
+    STRATA_ERR_INVALID_TOPIC_EXCEPTION = 17,
+    STRATA_ERR_NOT_ENOUGH_REPLICAS = 19,
+    STRATA_ERR_TOPIC_ALREADY_EXISTS = 36,
+    STRATA_ERR_INVALID_PARTITIONS = 37,
+    STRATA_ERR_INVALID_REPLICATION_FACTOR = 38,
+    STRATA_ERR_INVALID_CONFIG = 40,
+    STRATA_ERR_NOT_CONTROLLER = 41,
+    STRATA_ERR_INVALID_REQUEST = 42,
+    /* local conditions */
+    STRATA_ERR_IO = -100,
+    STRATA_ERR_NOMEM = -102,
+    STRATA_ERR_INVALID_ARG = -103,
+    STRATA_ERR_NOT_FOUND = -104,
+    STRATA_ERR_TIMEOUT = -107,       /* the call's own timeout expired */
+    STRATA_ERR_CONNECTION = -108,    /* no broker reachable */
+    STRATA_ERR_CLOSED = -109,        /* handle is closing */
+    STRATA_ERR_STATE = -110,
+    STRATA_ERR_QUEUE_FULL = -120,    /* producer buffer full for max.block.ms */
+    STRATA_ERR_PARTITION_EOF = -121, /* consumer reached the end of a partition (event) */
+} strata_err_t;
+
+/* Upper-case name of an error code ("NOT_LEADER_OR_FOLLOWER"); never NULL. */
+const char *strata_err_name(strata_err_t err);
+/* True when the operation may succeed if retried later. */
+bool strata_err_retriable(strata_err_t err);
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *strata_version(void);
+
+/* ---------------------------------------------------- configuration */
+
+typedef struct strata_conf strata_conf_t;
+
+/* A configuration with every property at its default; NULL on ENOMEM. */
+strata_conf_t *strata_conf_new(void);
+/* Deep copy; NULL on ENOMEM. */
+strata_conf_t *strata_conf_dup(const strata_conf_t *conf);
+void strata_conf_free(strata_conf_t *conf);
+/* Set property `key` from text (Kafka's property names, e.g.
+ * "bootstrap.servers", "linger.ms", "acks"=0|1|-1|all). Returns STRATA_OK,
+ * STRATA_ERR_NOT_FOUND for an unknown key or STRATA_ERR_INVALID_CONFIG for
+ * a bad value; errstr (errlen bytes, may be NULL) receives a message. */
+strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *value,
+                             char *errstr, size_t errlen);
+/* Current value of key as malloc'd text (free()), NULL when unknown. */
+char *strata_conf_get(const strata_conf_t *conf, const char *key);
+/* Write the Markdown reference of every client property to out. */
+void strata_conf_write_markdown(FILE *out);
+
+/* ------------------------------------------------------------ records */
+
+/* A record header. key need not be NUL-terminated. */
+typedef struct strata_header {
+    const char *key;
+    size_t key_len;
+    const void *value;   /* NULL = null value */
+    size_t value_len;
+} strata_header_t;
+
+/* ----------------------------------------------------------- producer */
+
+typedef struct strata_producer strata_producer_t;
+
+/* What happened to one record: err is STRATA_OK and offset its offset
+ * (-1 with acks=0), or the error that made the producer give up. */
+typedef struct strata_delivery {
+    strata_err_t err;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;
+} strata_delivery_t;
+
+/* Called once per record on the producer's I/O thread. It must not block
+ * and must not call strata_producer_flush/close; it may call send. */
+typedef void (*strata_delivery_cb)(const strata_delivery_t *dr, void *opaque);
+
+/* Create a producer from conf (copied; the caller keeps and frees conf).
+ * Never blocks: brokers are dialled in the background. Returns NULL and
+ * a message in errstr on a bad configuration. */
+strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, size_t errlen);
+
+/* Queue one record. partition -1 lets the partitioner choose (murmur2 of
+ * the key, sticky partitioning for keyless records). key/value NULL mean
+ * null; all bytes are copied before return. timestamp 0 or negative = now
+ * (ms since the epoch). cb may be NULL. Waits up to max.block.ms when the
+ * buffer (buffer.memory) is full, then returns STRATA_ERR_QUEUE_FULL.
+ * Other errors: STRATA_ERR_INVALID_ARG, STRATA_ERR_MESSAGE_TOO_LARGE,
+ * STRATA_ERR_CLOSED. Errors found later go to the delivery callback. */
+strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition,
+                                  const void *key, size_t key_len,
+                                  const void *value, size_t value_len,
+                                  const strata_header_t *headers, size_t n_headers,
+                                  int64_t timestamp, strata_delivery_cb cb, void *opaque);
+
+/* Send everything queued now (ignoring linger.ms) and wait until every
+ * record has had its delivery callback, or timeout_ms (-1 = forever).
+ * STRATA_OK, or STRATA_ERR_TIMEOUT with records still outstanding. */
+strata_err_t strata_producer_flush(strata_producer_t *p, int timeout_ms);
+
+/* Records queued or in flight (not yet reported). */
+size_t strata_producer_outstanding(strata_producer_t *p);
+
+/* Flush for up to timeout_ms, fail what remains with STRATA_ERR_TIMEOUT
+ * (their callbacks run), stop the I/O thread and free p. Returns STRATA_OK
+ * when everything was delivered, else STRATA_ERR_TIMEOUT. */
+strata_err_t strata_producer_close(strata_producer_t *p, int timeout_ms);
+
+/* ----------------------------------------------------------- consumer */
+
+typedef struct strata_consumer strata_consumer_t;
+
+#define STRATA_OFFSET_END (-1)        /* the next record to be written */
+#define STRATA_OFFSET_BEGINNING (-2)  /* the first record still stored */
+
+/* One partition of an assignment and where to start reading. */
+typedef struct strata_tp {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;   /* >= 0, STRATA_OFFSET_BEGINNING or STRATA_OFFSET_END */
+} strata_tp_t;
+
+/* What strata_consumer_poll hands back. Pointers stay valid until the
+ * next poll, seek, assign or close on the same consumer. */
+typedef struct strata_message {
+    strata_err_t err;      /* STRATA_OK: a record; else an event or error */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;        /* the record's offset; for PARTITION_EOF the end offset */
+    int64_t timestamp;
+    const void *key;       /* NULL = null key */
+    size_t key_len;
+    const void *value;     /* NULL = null value */
+    size_t value_len;
+    const strata_header_t *headers;
+    size_t n_headers;
+} strata_message_t;
+
+/* Create a consumer from conf (copied). Returns NULL with errstr filled on
+ * a bad configuration. */
+strata_consumer_t *strata_consumer_new(const strata_conf_t *conf, char *errstr, size_t errlen);
+
+/* Replace the assignment with these n partitions (n = 0 clears it). */
+strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps, size_t n);
+
+/* Move an assigned partition to offset (>= 0, STRATA_OFFSET_BEGINNING or
+ * STRATA_OFFSET_END); records already queued for it are dropped.
+ * STRATA_ERR_NOT_FOUND when the partition is not assigned. */
+strata_err_t strata_consumer_seek(strata_consumer_t *c, const char *topic, int32_t partition,
+                                  int64_t offset);
+/* Move to the first record with a timestamp >= timestamp_ms (ListOffsets);
+ * to the end when there is none. */
+strata_err_t strata_consumer_seek_timestamp(strata_consumer_t *c, const char *topic,
+                                            int32_t partition, int64_t timestamp_ms);
+
+/* Wait up to timeout_ms (-1 = forever) for the next record or event.
+ * STRATA_OK with *msg set (msg->err tells a record, STRATA_OK, from an event:
+ * STRATA_ERR_PARTITION_EOF when enable.partition.eof=true, or a partition
+ * error such as OFFSET_OUT_OF_RANGE with auto.offset.reset=none, after
+ * which that partition stops until seek); STRATA_ERR_TIMEOUT when nothing
+ * came. */
+strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const strata_message_t **msg);
+
+/* Low (log start) and high (high watermark) offsets of a partition, asked
+ * from its leader (ListOffsets). Blocks up to timeout_ms. */
+strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic,
+                                              int32_t partition, int64_t *low, int64_t *high,
+                                              int timeout_ms);
+
+/* Stop fetching and free c. Waits for a fetch still in flight to end
+ * (at most fetch.max.wait.ms when the broker is healthy). */
+void strata_consumer_close(strata_consumer_t *c);
+
+/* -------------------------------------------------------------- admin */
+
+typedef struct strata_admin strata_admin_t;
+
+/* Create an admin client from conf (copied). */
+strata_admin_t *strata_admin_new(const strata_conf_t *conf, char *errstr, size_t errlen);
+void strata_admin_free(strata_admin_t *a);
+
+/* Create a topic. partitions / replication_factor -1 = broker defaults;
+ * configs is an array of n_configs "key=value" strings. Waits up to
+ * timeout_ms. On a broker error, errmsg (may be NULL) gets its message. */
+strata_err_t strata_admin_create_topic(strata_admin_t *a, const char *name, int32_t partitions,
+                                       int32_t replication_factor, const char *const *configs,
+                                       size_t n_configs, int timeout_ms, char *errmsg, size_t errlen);
+strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int timeout_ms,
+                                       char *errmsg, size_t errlen);
+/* Grow a topic to total_partitions partitions. */
+strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name,
+                                            int32_t total_partitions, int timeout_ms,
+                                            char *errmsg, size_t errlen);
+
+typedef enum strata_resource {
+    STRATA_RESOURCE_TOPIC = 2,
+    STRATA_RESOURCE_BROKER = 4,
+} strata_resource_t;
+
+typedef struct strata_config_entry {
+    const char *name;
+    const char *value;
+    bool is_default;
+    bool read_only;
+    const char *source;   /* "default", "static", "topic", "dynamic-broker" */
+    const char *doc;
+} strata_config_entry_t;
+
+typedef struct strata_config_list strata_config_list_t;
+
+/* Describe the configuration of a topic or broker (name = topic name or
+ * broker id as text). *out must be freed with strata_config_list_free. */
+strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t type,
+                                           const char *name, int timeout_ms,
+                                           strata_config_list_t **out, char *errmsg, size_t errlen);
+size_t strata_config_list_count(const strata_config_list_t *l);
+const strata_config_entry_t *strata_config_list_get(const strata_config_list_t *l, size_t i);
+void strata_config_list_free(strata_config_list_t *l);
+
+/* Set the n_set "key=value" entries and delete the n_del keys (back to
+ * their defaults) of one resource, incrementally. */
+strata_err_t strata_admin_alter_configs(strata_admin_t *a, strata_resource_t type, const char *name,
+                                        const char *const *set, size_t n_set,
+                                        const char *const *del, size_t n_del, int timeout_ms,
+                                        char *errmsg, size_t errlen);
+
+typedef struct strata_broker_info {
+    int32_t id;
+    const char *host;
+    int32_t port;
+    const char *url;     /* nng URL */
+    const char *rack;    /* "" when none */
+} strata_broker_info_t;
+
+typedef struct strata_partition_info {
+    int32_t id;
+    strata_err_t err;
+    int32_t leader;      /* -1: offline (no leader) */
+    int32_t leader_epoch;
+    const int32_t *replicas;
+    size_t n_replicas;
+    const int32_t *isr;
+    size_t n_isr;
+    const int32_t *offline_replicas;
+    size_t n_offline_replicas;
+} strata_partition_info_t;
+
+typedef struct strata_topic_info {
+    const char *name;
+    strata_err_t err;
+    const char *topic_id;
+    bool internal;
+    const strata_partition_info_t *partitions;
+    size_t n_partitions;
+} strata_topic_info_t;
+
+typedef struct strata_metadata {
+    const char *cluster_id;
+    int32_t controller_id;   /* -1: none */
+    const strata_broker_info_t *brokers;
+    size_t n_brokers;
+    const strata_topic_info_t *topics;
+    size_t n_topics;
+} strata_metadata_t;
+
+/* Cluster metadata for the n named topics (n = 0: all topics), from any
+ * broker. Free with strata_metadata_free. */
+strata_err_t strata_admin_metadata(strata_admin_t *a, const char *const *topics, size_t n,
+                                   int timeout_ms, strata_metadata_t **out);
+void strata_metadata_free(strata_metadata_t *md);
+/* Partition with fewer in-sync replicas than replicas. */
+bool strata_partition_under_replicated(const strata_partition_info_t *p);
+/* Partition without a leader. */
+bool strata_partition_offline(const strata_partition_info_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
