@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_reassign.h"
 #include "cli/cli_util.h"
 #include "client/strata.h"
 
@@ -20,6 +21,11 @@ static const char cli_topic_help[] =
     "       strata topic describe [NAME...]\n"
     "       strata topic alter NAME [--partitions N] [--config k=v]... [--delete-config k]...\n"
     "       strata topic delete NAME\n"
+    "       strata topic elect-leaders [--type preferred|unclean] [--topic T [--partition P]]...\n"
+    "       strata topic reassign --topic T --partition P --replicas 1,2,3 [...]\n"
+    "       strata topic reassign --reassignment-json-file FILE [--cancel]\n"
+    "       strata topic reassign --cancel --topic T --partition P\n"
+    "       strata topic reassign --list [--topic T [--partition P]]\n"
     "options:\n"
     "  -p, --partitions N           partition count (create: default broker num.partitions;\n"
     "                               alter: the new, larger total)\n"
@@ -27,6 +33,15 @@ static const char cli_topic_help[] =
     "  -c, --config KEY=VALUE       topic config (repeatable)\n"
     "  -d, --delete-config KEY      alter: drop an override (repeatable)\n"
     "      --timeout-ms MS          how long to wait (default 30000)\n"
+    "      --topic T                elect-leaders/reassign: a topic (all its partitions unless\n"
+    "                               --partition follows; repeatable)\n"
+    "      --partition P            a partition of the last --topic (repeatable)\n"
+    "      --replicas LIST          reassign: new replica list of the last --partition\n"
+    "      --type TYPE              elect-leaders: preferred (default) or unclean\n"
+    "      --reassignment-json-file FILE  Kafka's {\"version\":1,\"partitions\":[{\"topic\":..,\n"
+    "                               \"partition\":..,\"replicas\":[..]}]} (- = stdin)\n"
+    "      --list                   reassign: show reassignments in progress\n"
+    "      --cancel                 reassign: cancel the given partitions' reassignments\n"
     CLI_GLOBAL_HELP;
 
 enum { OPT_TIMEOUT = 2000 };
@@ -196,6 +211,7 @@ int cli_topic_main(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"delete-config", required_argument, NULL, 'd'},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        CLI_REASSIGN_LONGOPTS,
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -205,8 +221,11 @@ int cli_topic_main(int argc, char **argv)
     size_t n_configs = 0, n_dels = 0;
     int rc = CLI_EXIT_OK;
     strata_admin_t *a = NULL;
+    cli_reassign_opts_t ra;
+    char raerr[300];
     int c;
 
+    memset(&ra, 0, sizeof ra);
     optind = 0; /* 0: full reset of GNU getopt (main already used it) */
     while ((c = getopt_long(argc, argv, "p:r:c:d:" CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
         switch (c) {
@@ -242,6 +261,18 @@ int cli_topic_main(int argc, char **argv)
         case 'h':
             fputs(cli_topic_help, stdout);
             goto out;
+        case CLI_RA_TOPIC:
+        case CLI_RA_PARTITION:
+        case CLI_RA_REPLICAS:
+        case CLI_RA_TYPE:
+        case CLI_RA_JSON:
+        case CLI_RA_LIST:
+        case CLI_RA_CANCEL:
+            if (!cli_reassign_opt(&ra, c, optarg, raerr, sizeof raerr)) {
+                rc = cli_usage_err("topic", "%s", raerr);
+                goto out;
+            }
+            break;
         default:
             if (!cli_global_opt(c, optarg)) {
                 rc = cli_usage_err("topic", "bad option");
@@ -250,7 +281,8 @@ int cli_topic_main(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        rc = cli_usage_err("topic", "missing subcommand (create, list, describe, alter, delete)");
+        rc = cli_usage_err("topic", "missing subcommand (create, list, describe, alter, delete, "
+                                    "elect-leaders, reassign)");
         goto out;
     }
     const char *sub = argv[optind++];
@@ -258,6 +290,26 @@ int cli_topic_main(int argc, char **argv)
     size_t n_names = (size_t)(argc - optind);
     char err[512] = "";
     int to = (int)timeout;
+    bool ra_sub = strcmp(sub, "elect-leaders") == 0 || strcmp(sub, "reassign") == 0;
+    if (!ra_sub && (ra.n > 0 || ra.type || ra.json_file || ra.list || ra.cancel)) {
+        rc = cli_usage_err("topic", "--topic, --partition, --replicas, --type, --list, --cancel "
+                                    "and --reassignment-json-file belong to elect-leaders and "
+                                    "reassign");
+        goto out;
+    }
+    if (ra_sub) {
+        if (n_names != 0) {
+            rc = cli_usage_err("topic", "%s takes --topic options, not names", sub);
+            goto out;
+        }
+        if ((a = cli_admin()) == NULL) {
+            rc = CLI_EXIT_ERROR;
+            goto out;
+        }
+        rc = strcmp(sub, "reassign") == 0 ? cli_topic_reassign(a, &ra, to)
+                                          : cli_topic_elect_leaders(a, &ra, to);
+        goto out;
+    }
     if (strcmp(sub, "create") == 0 || strcmp(sub, "alter") == 0 || strcmp(sub, "delete") == 0) {
         if (n_names != 1) {
             rc = cli_usage_err("topic", "%s takes exactly one topic name", sub);
@@ -318,6 +370,7 @@ int cli_topic_main(int argc, char **argv)
     }
 out:
     strata_admin_free(a);
+    cli_reassign_opts_free(&ra);
     free(configs);
     free(dels);
     return rc;

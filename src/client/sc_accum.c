@@ -85,7 +85,11 @@ st_err_t sc_accum_set_partitions(sc_atopic_t *t, int32_t n, const int32_t *leade
             return ST_ERR_NOMEM;
         memset(v + t->n_parts, 0, (size_t)(n - t->n_parts) * sizeof *v);
         for (int32_t i = t->n_parts; i < n; i++)
+        {
             v[i].leader = -1;
+            v[i].seq_pid = -1;
+            v[i].seq_epoch = -1;
+        }
         t->parts = v;
         t->n_parts = n;
     }
@@ -124,6 +128,7 @@ static sc_batch_t *sc_batch_get(sc_accum_t *a)
     b->bytes = 0;
     b->attempts = 0;
     b->retry_at_ms = 0;
+    b->seq_set = false;
     return b;
 }
 
@@ -186,6 +191,7 @@ st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_m
             return ST_ERR_NOMEM;
         b->topic = t;
         b->partition = p;
+        b->order = ap->next_order++;
         b->created_ms = now_ms;
         b->deadline_ms = now_ms + a->delivery_timeout_ms;
         ap->open = b;
@@ -264,11 +270,55 @@ sc_batch_t *sc_accum_pop(sc_accum_t *a, sc_apart_t *ap)
 
 void sc_accum_requeue(sc_accum_t *a, sc_apart_t *ap, sc_batch_t *b)
 {
-    b->next = ap->head;
-    ap->head = b;
-    if (ap->tail == NULL)
+    /* only earlier retries can sit before b: the walk is short */
+    sc_batch_t **pp = &ap->head;
+    while (*pp != NULL && (*pp)->order < b->order)
+        pp = &(*pp)->next;
+    b->next = *pp;
+    *pp = b;
+    if (b->next == NULL)
         ap->tail = b;
     a->n_ready++;
+}
+
+int32_t sc_seq_add(int32_t seq, int32_t count)
+{
+    if (seq > INT32_MAX - count)
+        return count - (INT32_MAX - seq) - 1;
+    return seq + count;
+}
+
+void sc_accum_assign_seq(sc_apart_t *ap, sc_batch_t *b, int64_t pid, int16_t epoch)
+{
+    if (b->seq_set)
+        return;
+    if (ap->seq_pid != pid || ap->seq_epoch != epoch) {
+        ap->seq_pid = pid;
+        ap->seq_epoch = epoch;
+        ap->next_seq = 0;
+    }
+    b->bld.producer_id = pid;
+    b->bld.producer_epoch = epoch;
+    b->bld.base_sequence = ap->next_seq;
+    b->finished = false;
+    b->seq_set = true;
+    ap->next_seq = sc_seq_add(ap->next_seq, (int32_t)b->n_refs);
+}
+
+size_t sc_accum_reset_seq(sc_apart_t *ap, int64_t pid, int16_t epoch)
+{
+    size_t n = 0;
+    for (sc_batch_t *b = ap->head; b != NULL; b = b->next) {
+        if (!b->seq_set || (b->bld.producer_id == pid && b->bld.producer_epoch == epoch))
+            continue;
+        b->seq_set = false;
+        b->finished = false;
+        b->bld.producer_id = -1;
+        b->bld.producer_epoch = -1;
+        b->bld.base_sequence = -1;
+        n++;
+    }
+    return n;
 }
 
 st_err_t sc_batch_finish(sc_batch_t *b)

@@ -6,6 +6,13 @@
  * the next record would take it past batch.size, when it has lingered
  * linger.ms, or on flush. Pure data structure: no locks (the producer's
  * lock guards it), no network, so it is unit-tested alone.
+ *
+ * Ordering: every batch gets a per-partition creation number (`order`);
+ * a batch put back for a retry is inserted by that number, so retried
+ * batches always go out before newer ones and keep their relative order
+ * whatever order their requests completed in. Idempotence: a batch gets
+ * its producer id, epoch and base sequence the first time it is sent
+ * (sc_accum_assign_seq) and keeps them, so a retry resends the same bytes.
  */
 #ifndef SC_ACCUM_H
 #define SC_ACCUM_H
@@ -41,6 +48,8 @@ typedef struct sc_batch {
     int64_t deadline_ms;     /* delivery.timeout.ms from the first record */
     int64_t retry_at_ms;
     int attempts;
+    uint64_t order;          /* per-partition creation number */
+    bool seq_set;            /* bld.producer_id/epoch/base_sequence fixed */
     st_err_t err;            /* outcome, set when the batch is done */
     int64_t base_offset;     /* outcome: offset of the first record, or -1 */
 } sc_batch_t;
@@ -50,6 +59,11 @@ typedef struct sc_apart {
     sc_batch_t *head, *tail; /* closed, waiting to be sent */
     int32_t leader;          /* broker id, -1 unknown */
     int inflight;            /* batches of this partition in flight */
+    uint64_t next_order;     /* order of the next batch created */
+    int64_t seq_pid;         /* producer id and epoch next_seq counts for */
+    int16_t seq_epoch;
+    int32_t next_seq;        /* base sequence of the next batch sent */
+    bool reseq;              /* refused sequences: renumber after the epoch bump */
 } sc_apart_t;
 
 struct sc_atopic {
@@ -106,8 +120,22 @@ void sc_accum_close(sc_accum_t *a, sc_atopic_t *t, int32_t p);
 
 /* Ready queue ops. */
 sc_batch_t *sc_accum_pop(sc_accum_t *a, sc_apart_t *ap);
-/* Put a batch back at the head (retry keeps order). */
+/* Put a batch back for a retry: before every batch created after it
+ * (ordered by b->order), so the oldest batch always goes out first. */
 void sc_accum_requeue(sc_accum_t *a, sc_apart_t *ap, sc_batch_t *b);
+
+/* The sequence `count` records after seq, wrapping at INT32_MAX to 0 (the
+ * broker's rule, br_pstate_seq_add). */
+int32_t sc_seq_add(int32_t seq, int32_t count);
+/* Give b (of partition ap, not finished yet) producer id pid, epoch and
+ * the partition's next base sequence, unless it already has them; the
+ * partition's counter restarts at 0 whenever pid or epoch changed since
+ * it last counted, and then grows by b's record count. */
+void sc_accum_assign_seq(sc_apart_t *ap, sc_batch_t *b, int64_t pid, int16_t epoch);
+/* Forget the producer state of every queued batch of ap whose epoch or
+ * id differs from (pid, epoch) (after an epoch bump refused its old
+ * sequence); their frames are rebuilt when next sent. Returns how many. */
+size_t sc_accum_reset_seq(sc_apart_t *ap, int64_t pid, int16_t epoch);
 
 /* Finish a batch's frame (compress, CRC) once; lock need not be held
  * as long as the batch is owned by the caller. */

@@ -485,3 +485,375 @@ bool strata_partition_offline(const strata_partition_info_t *p)
 {
     return p->leader < 0;
 }
+
+/* ------------------------------------- elections and reassignments */
+
+struct strata_partition_results {
+    Strata__Response *resp;
+    strata_partition_result_t *v;
+    size_t n;
+};
+
+struct strata_reassignment_list {
+    Strata__Response *resp;
+    strata_ongoing_reassignment_t *v;
+    size_t n;
+};
+
+/* TopicPartitions messages for a request, grouped by topic. */
+typedef struct sc_tpset {
+    Strata__TopicPartitions *tps;
+    Strata__TopicPartitions **ptrs;
+    int32_t *parts;
+    size_t n;
+} sc_tpset_t;
+
+static void sc_tpset_free(sc_tpset_t *s)
+{
+    free(s->tps);
+    free(s->ptrs);
+    free(s->parts);
+    memset(s, 0, sizeof *s);
+}
+
+/* Group parts[0..n) by topic (in first-seen order); partition -1 becomes
+ * every partition of the topic (metadata). Topic names point into parts. */
+static st_err_t sc_tpset_build(strata_admin_t *a, const strata_topic_partition_t *parts, size_t n,
+                               int timeout_ms, sc_tpset_t *s, char *errmsg, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    strata_metadata_t *md = NULL;
+    st_err_t e = ST_OK;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].topic == NULL || parts[i].partition < -1)
+            return ST_ERR_INVALID_ARG;
+        if (parts[i].partition >= 0) {
+            total++;
+            continue;
+        }
+        if (md == NULL) {
+            const char **names = calloc(n, sizeof *names);
+            size_t k = 0;
+            if (names == NULL)
+                return ST_ERR_NOMEM;
+            for (size_t j = 0; j < n; j++)
+                if (parts[j].partition < 0)
+                    names[k++] = parts[j].topic;
+            e = (st_err_t)strata_admin_metadata(a, names, k, timeout_ms, &md);
+            free(names);
+            if (e != ST_OK) {
+                sc_errmsg(errmsg, errlen, "metadata", e);
+                return e;
+            }
+        }
+        bool found = false;
+        for (size_t t = 0; t < md->n_topics; t++) {
+            if (strcmp(md->topics[t].name, parts[i].topic) != 0)
+                continue;
+            if (md->topics[t].err != STRATA_OK) {
+                e = (st_err_t)md->topics[t].err;
+                sc_errmsg(errmsg, errlen, parts[i].topic, e);
+                goto out;
+            }
+            total += md->topics[t].n_partitions;
+            found = true;
+        }
+        if (!found) {
+            e = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            sc_errmsg(errmsg, errlen, parts[i].topic, e);
+            goto out;
+        }
+    }
+    s->tps = calloc(n ? n : 1, sizeof *s->tps);
+    s->ptrs = calloc(n ? n : 1, sizeof *s->ptrs);
+    s->parts = calloc(total ? total : 1, sizeof *s->parts);
+    if (!s->tps || !s->ptrs || !s->parts) {
+        e = ST_ERR_NOMEM;
+        goto out;
+    }
+    /* partitions of a topic must be contiguous: fill topic by topic */
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t t;
+        for (t = 0; t < s->n; t++)
+            if (strcmp(s->tps[t].topic, parts[i].topic) == 0)
+                break;
+        if (t < s->n)
+            continue; /* topic already done */
+        strata__topic_partitions__init(&s->tps[s->n]);
+        s->tps[s->n].topic = (char *)parts[i].topic;
+        s->tps[s->n].partitions = &s->parts[used];
+        s->ptrs[s->n] = &s->tps[s->n];
+        for (size_t j = i; j < n; j++) {
+            if (strcmp(parts[j].topic, parts[i].topic) != 0)
+                continue;
+            if (parts[j].partition >= 0) {
+                s->parts[used++] = parts[j].partition;
+                continue;
+            }
+            for (size_t m = 0; m < md->n_topics; m++)
+                if (strcmp(md->topics[m].name, parts[j].topic) == 0)
+                    for (size_t q = 0; q < md->topics[m].n_partitions; q++)
+                        s->parts[used++] = md->topics[m].partitions[q].id;
+        }
+        s->tps[s->n].n_partitions = (size_t)(&s->parts[used] - s->tps[s->n].partitions);
+        s->n++;
+    }
+out:
+    strata_metadata_free(md);
+    if (e != ST_OK)
+        sc_tpset_free(s);
+    return e;
+}
+
+/* Turn the per-partition results of a response into *out. */
+typedef struct sc_rawres {
+    const char *topic;
+    int32_t partition;
+    int error;
+    const char *msg;
+} sc_rawres_t;
+
+static st_err_t sc_results_make(Strata__Response *resp, const sc_rawres_t *raw, size_t n,
+                                strata_partition_results_t **out)
+{
+    strata_partition_results_t *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->v = calloc(n ? n : 1, sizeof *r->v)) == NULL) {
+        free(r);
+        return ST_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        r->v[i] = (strata_partition_result_t){raw[i].topic ? raw[i].topic : "", raw[i].partition,
+                                              (strata_err_t)raw[i].error,
+                                              raw[i].msg ? raw[i].msg : ""};
+    r->n = n;
+    r->resp = resp;
+    *out = r;
+    return ST_OK;
+}
+
+size_t strata_partition_results_count(const strata_partition_results_t *r)
+{
+    return r ? r->n : 0;
+}
+
+const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r,
+                                                              size_t i)
+{
+    return r && i < r->n ? &r->v[i] : NULL;
+}
+
+void strata_partition_results_free(strata_partition_results_t *r)
+{
+    if (r == NULL)
+        return;
+    if (r->resp)
+        strata__response__free_unpacked(r->resp, NULL);
+    free(r->v);
+    free(r);
+}
+
+/* Common tail of the calls answered with per-partition results: check
+ * the envelope and body, then hand the results out (or free them). */
+static st_err_t sc_results_finish(st_err_t e, Strata__Response *resp, int body_case, int top_err,
+                                  const sc_rawres_t *raw, size_t n,
+                                  strata_partition_results_t **out, char *errmsg, size_t errlen)
+{
+    if (e == ST_OK && (int)resp->body_case != body_case)
+        e = ST_ERR_CORRUPT_MESSAGE;
+    if (e == ST_OK && top_err != 0)
+        e = (st_err_t)top_err;
+    if (e != ST_OK) {
+        sc_errmsg(errmsg, errlen, resp ? resp->error_message : NULL, e);
+    } else if (out != NULL) {
+        e = sc_results_make(resp, raw, n, out);
+        if (e == ST_OK)
+            return ST_OK;
+    }
+    if (resp)
+        strata__response__free_unpacked(resp, NULL);
+    return e;
+}
+
+strata_err_t strata_admin_elect_leaders(strata_admin_t *a, strata_election_type_t type,
+                                        const strata_topic_partition_t *parts, size_t n,
+                                        int timeout_ms, strata_partition_results_t **out,
+                                        char *errmsg, size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    if (a == NULL || (n > 0 && parts == NULL) ||
+        (type != STRATA_ELECTION_PREFERRED && type != STRATA_ELECTION_UNCLEAN))
+        return STRATA_ERR_INVALID_ARG;
+    sc_tpset_t s;
+    st_err_t e = sc_tpset_build(a, parts, n, timeout_ms, &s, errmsg, errlen);
+    if (e != ST_OK)
+        return (strata_err_t)e;
+    Strata__ElectLeadersRequest er = STRATA__ELECT_LEADERS_REQUEST__INIT;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    Strata__Response *resp = NULL;
+    sc_rawres_t *raw = NULL;
+    er.version = 1;
+    er.election_type = type == STRATA_ELECTION_UNCLEAN ? STRATA__ELECTION_TYPE__ELECTION_UNCLEAN
+                                                       : STRATA__ELECTION_TYPE__ELECTION_PREFERRED;
+    er.topic_partitions = s.ptrs;
+    er.n_topic_partitions = s.n;
+    er.timeout_ms = timeout_ms < 0 ? (int32_t)a->cl.conf.request_timeout_ms : timeout_ms;
+    req.body_case = STRATA__REQUEST__BODY_ELECT_LEADERS;
+    req.elect_leaders = &er;
+    e = sc_admin_call(a, &req, timeout_ms, &resp, true);
+    size_t nr = 0;
+    int top = 0;
+    if (e == ST_OK && resp->body_case == STRATA__RESPONSE__BODY_ELECT_LEADERS) {
+        const Strata__ElectLeadersResponse *r = resp->elect_leaders;
+        top = r->error;
+        nr = r->n_results;
+        raw = calloc(nr ? nr : 1, sizeof *raw);
+        if (raw == NULL)
+            e = ST_ERR_NOMEM;
+        for (size_t i = 0; raw && i < nr; i++)
+            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition,
+                                   r->results[i]->error, r->results[i]->error_message};
+    }
+    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ELECT_LEADERS, top, raw, nr, out, errmsg,
+                          errlen);
+    free(raw);
+    sc_tpset_free(&s);
+    return (strata_err_t)e;
+}
+
+strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v,
+                                              size_t n, int timeout_ms,
+                                              strata_partition_results_t **out, char *errmsg,
+                                              size_t errlen)
+{
+    if (out)
+        *out = NULL;
+    if (a == NULL || n == 0 || v == NULL)
+        return STRATA_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].topic == NULL || v[i].partition < 0 || (v[i].n_replicas > 0 && !v[i].replicas))
+            return STRATA_ERR_INVALID_ARG;
+    Strata__ReassignablePartition *rp = calloc(n, sizeof *rp);
+    Strata__ReassignablePartition **rpp = calloc(n, sizeof *rpp);
+    Strata__AlterPartitionReassignmentsRequest ar =
+        STRATA__ALTER_PARTITION_REASSIGNMENTS_REQUEST__INIT;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    Strata__Response *resp = NULL;
+    sc_rawres_t *raw = NULL;
+    st_err_t e = ST_OK;
+    size_t nr = 0;
+    int top = 0;
+    if (rp == NULL || rpp == NULL) {
+        e = ST_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        strata__reassignable_partition__init(&rp[i]);
+        rp[i].topic = (char *)v[i].topic;
+        rp[i].partition = v[i].partition;
+        rp[i].replicas = (int32_t *)v[i].replicas;
+        rp[i].n_replicas = v[i].n_replicas;
+        rpp[i] = &rp[i];
+    }
+    ar.version = 1;
+    ar.partitions = rpp;
+    ar.n_partitions = n;
+    ar.timeout_ms = timeout_ms < 0 ? (int32_t)a->cl.conf.request_timeout_ms : timeout_ms;
+    req.body_case = STRATA__REQUEST__BODY_ALTER_PARTITION_REASSIGNMENTS;
+    req.alter_partition_reassignments = &ar;
+    e = sc_admin_call(a, &req, timeout_ms, &resp, true);
+    if (e == ST_OK && resp->body_case == STRATA__RESPONSE__BODY_ALTER_PARTITION_REASSIGNMENTS) {
+        const Strata__AlterPartitionReassignmentsResponse *r = resp->alter_partition_reassignments;
+        top = r->error;
+        nr = r->n_results;
+        raw = calloc(nr ? nr : 1, sizeof *raw);
+        if (raw == NULL)
+            e = ST_ERR_NOMEM;
+        for (size_t i = 0; raw && i < nr; i++)
+            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition,
+                                   r->results[i]->error, r->results[i]->error_message};
+    }
+    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ALTER_PARTITION_REASSIGNMENTS, top, raw,
+                          nr, out, errmsg, errlen);
+out:
+    free(raw);
+    free(rp);
+    free(rpp);
+    return (strata_err_t)e;
+}
+
+strata_err_t strata_admin_list_reassignments(strata_admin_t *a,
+                                             const strata_topic_partition_t *parts, size_t n,
+                                             int timeout_ms, strata_reassignment_list_t **out,
+                                             char *errmsg, size_t errlen)
+{
+    if (out == NULL || a == NULL || (n > 0 && parts == NULL))
+        return STRATA_ERR_INVALID_ARG;
+    *out = NULL;
+    sc_tpset_t s;
+    st_err_t e = sc_tpset_build(a, parts, n, timeout_ms, &s, errmsg, errlen);
+    if (e != ST_OK)
+        return (strata_err_t)e;
+    Strata__ListPartitionReassignmentsRequest lr = STRATA__LIST_PARTITION_REASSIGNMENTS_REQUEST__INIT;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    Strata__Response *resp = NULL;
+    lr.version = 1;
+    lr.topic_partitions = s.ptrs;
+    lr.n_topic_partitions = s.n;
+    req.body_case = STRATA__REQUEST__BODY_LIST_PARTITION_REASSIGNMENTS;
+    req.list_partition_reassignments = &lr;
+    e = sc_admin_call(a, &req, timeout_ms, &resp, true);
+    sc_tpset_free(&s);
+    if (e == ST_OK && resp->body_case != STRATA__RESPONSE__BODY_LIST_PARTITION_REASSIGNMENTS)
+        e = ST_ERR_CORRUPT_MESSAGE;
+    if (e == ST_OK && resp->list_partition_reassignments->error != 0)
+        e = (st_err_t)resp->list_partition_reassignments->error;
+    if (e != ST_OK) {
+        sc_errmsg(errmsg, errlen, resp ? resp->error_message : NULL, e);
+        if (resp)
+            strata__response__free_unpacked(resp, NULL);
+        return (strata_err_t)e;
+    }
+    const Strata__ListPartitionReassignmentsResponse *r = resp->list_partition_reassignments;
+    strata_reassignment_list_t *l = calloc(1, sizeof *l);
+    if (l == NULL || (l->v = calloc(r->n_reassignments ? r->n_reassignments : 1,
+                                    sizeof *l->v)) == NULL) {
+        free(l);
+        strata__response__free_unpacked(resp, NULL);
+        return STRATA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < r->n_reassignments; i++) {
+        const Strata__OngoingReassignment *o = r->reassignments[i];
+        l->v[i] = (strata_ongoing_reassignment_t){o->topic, o->partition, o->replicas,
+                                                  o->n_replicas, o->adding_replicas,
+                                                  o->n_adding_replicas, o->removing_replicas,
+                                                  o->n_removing_replicas};
+    }
+    l->n = r->n_reassignments;
+    l->resp = resp;
+    *out = l;
+    return STRATA_OK;
+}
+
+size_t strata_reassignment_list_count(const strata_reassignment_list_t *l)
+{
+    return l ? l->n : 0;
+}
+
+const strata_ongoing_reassignment_t *strata_reassignment_list_get(
+    const strata_reassignment_list_t *l, size_t i)
+{
+    return l && i < l->n ? &l->v[i] : NULL;
+}
+
+void strata_reassignment_list_free(strata_reassignment_list_t *l)
+{
+    if (l == NULL)
+        return;
+    if (l->resp)
+        strata__response__free_unpacked(l->resp, NULL);
+    free(l->v);
+    free(l);
+}

@@ -50,6 +50,10 @@ const st_conf_prop_t sc_conf_table[] = {
      "producer: how long send() waits for buffer space", OFF(max_block_ms)},
     {"max.request.size", ST_CONF_INT, "1048576", 1024, 1073741824, NULL, false, false,
      "producer: largest produce request (and largest record)", OFF(max_request_size)},
+    {"enable.idempotence", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "producer: producer id + per-partition sequence numbers so retries never duplicate or "
+     "reorder (needs acks=all, retries > 0, max.in.flight.requests.per.connection <= 5)",
+     OFF(enable_idempotence)},
     {"fetch.max.wait.ms", ST_CONF_INT, "500", 0, 3600000, NULL, false, false,
      "consumer: how long a broker may hold a fetch waiting for fetch.min.bytes",
      OFF(fetch_max_wait_ms)},
@@ -69,6 +73,27 @@ const st_conf_prop_t sc_conf_table[] = {
     {"queued.max.messages.kbytes", ST_CONF_INT, "65536", 1, 1048576, NULL, false, false,
      "consumer: fetched bytes buffered per consumer before fetching pauses",
      OFF(queued_max_kbytes)},
+    {"group.id", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
+     "consumer: the consumer group to join (needed by subscribe and commits)", OFF(group_id)},
+    {"group.instance.id", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
+     "consumer: static membership id (a restart within session.timeout.ms keeps the "
+     "assignment)", OFF(group_instance_id)},
+    {"session.timeout.ms", ST_CONF_INT, "45000", 1, 3600000, NULL, false, false,
+     "consumer: the coordinator drops a member silent for this long", OFF(session_timeout_ms)},
+    {"heartbeat.interval.ms", ST_CONF_INT, "3000", 1, 3600000, NULL, false, false,
+     "consumer: how often a member heartbeats to the coordinator", OFF(heartbeat_interval_ms)},
+    {"max.poll.interval.ms", ST_CONF_INT, "300000", 1, 2147483647, NULL, false, false,
+     "consumer: longest time between polls before the member leaves the group",
+     OFF(max_poll_interval_ms)},
+    {"enable.auto.commit", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "consumer: commit positions in the background every auto.commit.interval.ms",
+     OFF(enable_auto_commit)},
+    {"auto.commit.interval.ms", ST_CONF_INT, "5000", 1, 2147483647, NULL, false, false,
+     "consumer: how often positions are committed when enable.auto.commit=true",
+     OFF(auto_commit_interval_ms)},
+    {"partition.assignment.strategy", ST_CONF_LIST, "range,cooperative-sticky", 0, 0, NULL, false,
+     false, "consumer: assignors in order of preference (range, roundrobin, sticky, "
+     "cooperative-sticky)", OFF(partition_assignment_strategy)},
     {NULL, 0, NULL, 0, 0, NULL, false, false, NULL, 0},
 };
 
@@ -81,6 +106,31 @@ st_err_t sc_conf_init(strata_conf_t *conf)
 void sc_conf_fini(strata_conf_t *conf)
 {
     st_conf_free(sc_conf_table, conf);
+}
+
+st_err_t sc_conf_idempotence(const strata_conf_t *conf, bool *on, char *err, size_t errlen)
+{
+    *on = false;
+    if (!conf->enable_idempotence)
+        return ST_OK;
+    const char *why = NULL;
+    if (sc_conf_acks(conf) != -1)
+        why = "acks=all";
+    else if (conf->retries == 0)
+        why = "retries > 0";
+    else if (conf->max_in_flight > 5)
+        why = "max.in.flight.requests.per.connection <= 5";
+    if (why == NULL) {
+        *on = true;
+        return ST_OK;
+    }
+    if (conf->explicit_set & SC_SET_IDEMPOTENCE) {
+        if (err)
+            snprintf(err, errlen, "enable.idempotence=true requires %s", why);
+        return ST_ERR_INVALID_CONFIG;
+    }
+    /* left at its default: idempotence is quietly off, as in Kafka 3.2+ */
+    return ST_OK;
 }
 
 int sc_conf_acks(const strata_conf_t *conf)
@@ -192,6 +242,7 @@ st_err_t sc_conf_copy(strata_conf_t *dst, const strata_conf_t *src)
         e = st_conf_set(sc_conf_table, dst, p->name, v, NULL, 0);
         free(v);
     }
+    dst->explicit_set = src->explicit_set;
     return e;
 }
 
@@ -222,6 +273,8 @@ strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *v
     if (key == NULL || value == NULL)
         return STRATA_ERR_INVALID_ARG;
     st_err_t e = st_conf_set(sc_conf_table, conf, key, value, tmp, sizeof tmp);
+    if (e == ST_OK && strcmp(key, "enable.idempotence") == 0)
+        conf->explicit_set |= SC_SET_IDEMPOTENCE;
     if (e != ST_OK && errstr != NULL && errlen > 0) {
         if (e == ST_ERR_NOT_FOUND)
             snprintf(errstr, errlen, "unknown property '%s'", key);

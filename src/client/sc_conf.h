@@ -33,6 +33,7 @@ struct strata_conf {
     int64_t buffer_memory;
     int64_t max_block_ms;
     int64_t max_request_size;
+    bool enable_idempotence;
     /* consumer */
     int64_t fetch_max_wait_ms;
     int64_t fetch_min_bytes;
@@ -41,7 +42,21 @@ struct strata_conf {
     char *auto_offset_reset;
     bool enable_partition_eof;
     int64_t queued_max_kbytes;
+    /* consumer groups (used by sc_group) */
+    char *group_id;
+    char *group_instance_id;
+    int64_t session_timeout_ms;
+    int64_t heartbeat_interval_ms;
+    int64_t max_poll_interval_ms;
+    bool enable_auto_commit;
+    int64_t auto_commit_interval_ms;
+    char *partition_assignment_strategy;
+    unsigned explicit_set;   /* SC_SET_* bits: set by the user, not defaults */
 };
+
+/* enable.idempotence was set by the user (Kafka: a conflicting acks,
+ * retries or max.in.flight is then an error instead of turning it off). */
+#define SC_SET_IDEMPOTENCE 1u
 
 extern const st_conf_prop_t sc_conf_table[];
 
@@ -52,6 +67,11 @@ void sc_conf_fini(strata_conf_t *conf);
 st_err_t sc_conf_copy(strata_conf_t *dst, const strata_conf_t *src);
 /* Cross-field checks (bootstrap list present, acks parses). */
 st_err_t sc_conf_check(const strata_conf_t *conf, char *err, size_t errlen);
+/* Whether a producer with this conf is idempotent: enable.idempotence,
+ * unless it was left at its default and acks (not all), retries (0) or
+ * max.in.flight.requests.per.connection (> 5) conflict with it (then off). ST_ERR_INVALID_CONFIG with a message when enable.idempotence=true
+ * was set explicitly together with such a value. */
+st_err_t sc_conf_idempotence(const strata_conf_t *conf, bool *on, char *err, size_t errlen);
 /* acks as 0, 1 or -1. */
 int sc_conf_acks(const strata_conf_t *conf);
 st_codec_t sc_conf_codec(const strata_conf_t *conf);

@@ -2,14 +2,31 @@
  * sc_producer: producer handle (see sc_producer.h). Lock discipline: every
  * field of strata_producer is guarded by p->cl.lock; batches popped into a
  * request belong to that request until its callback puts them back.
+ *
+ * Idempotence (enable.idempotence, Kafka's KIP-98 without transactions):
+ * before anything is sent the producer gets an id and epoch
+ * (InitProducerId from any broker); a batch takes the partition's next
+ * sequence when it is first sent and keeps its bytes on every retry. At
+ * most ONE produce request per partition is in flight (it may carry many
+ * batches of the partition, up to max.request.size), so a retry can never
+ * be overtaken: the trade-off is one round trip per partition at a time
+ * instead of five, which costs little since a request drains the whole
+ * partition queue. OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID
+ * (the broker lost our state) bump the epoch (InitProducerId with the
+ * current id and epoch) and renumber the refused partition's batches from
+ * 0: the broker refused them, so none of them is in its log. Batches of
+ * other partitions that were already sent keep their old epoch and go out
+ * first. INVALID_PRODUCER_EPOCH is fatal.
  */
 #include "client/sc_producer.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client/sc_accum.h"
 #include "client/sc_client.h"
+#include "common/st_log.h"
 #include "raw.pb-c.h"
 
 typedef struct sc_pend {
@@ -27,6 +44,12 @@ typedef struct sc_pend {
     void *opaque;
 } sc_pend_t;
 
+typedef enum sc_pid_state {
+    SC_PID_NONE,              /* need an id (or an epoch bump): ask */
+    SC_PID_WAIT,              /* InitProducerId in flight */
+    SC_PID_READY,
+} sc_pid_state_t;
+
 struct strata_producer {
     sc_client_t cl;
     sc_accum_t acc;
@@ -36,6 +59,13 @@ struct strata_producer {
     int flushing;
     bool closing;
     sc_batch_t *failed;       /* reported by the tick, outside the lock */
+    /* idempotence */
+    bool idem;
+    sc_pid_state_t pid_state;
+    int64_t pid;              /* -1 until InitProducerId answered */
+    int16_t epoch;
+    int64_t pid_retry_at;
+    st_err_t fatal;           /* != ST_OK: fenced, every send fails */
 };
 
 typedef struct sc_preq {
@@ -198,6 +228,10 @@ strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32
         sc_client_unlock(&p->cl);
         return STRATA_ERR_CLOSED;
     }
+    if (p->fatal != ST_OK) {
+        sc_client_unlock(&p->cl);
+        return (strata_err_t)p->fatal;
+    }
     if (p->acc.bytes + p->pend_bytes + bytes > (size_t)p->cl.conf.buffer_memory) {
         int64_t deadline = now + p->cl.conf.max_block_ms;
         while (p->acc.bytes + p->pend_bytes > 0 &&
@@ -325,6 +359,20 @@ static bool sc_produce_retriable(st_err_t e)
             e == ST_ERR_NOT_ENOUGH_REPLICAS || e == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
 }
 
+/* Lock held: the broker refused batch b's sequence (OUT_OF_ORDER or
+ * UNKNOWN_PRODUCER_ID). Its partition is renumbered under the next epoch;
+ * ask for that epoch unless a bump already happened or is under way. */
+static void sc_idem_refused(strata_producer_t *p, sc_batch_t *b)
+{
+    sc_apart_t *ap = &b->topic->parts[b->partition];
+    ap->reseq = true;
+    if (p->pid_state == SC_PID_READY && b->bld.producer_id == p->pid &&
+        b->bld.producer_epoch == p->epoch) {
+        p->pid_state = SC_PID_NONE;
+        p->pid_retry_at = 0;
+    }
+}
+
 static const Strata__ProducePartitionResult *sc_find_result(const Strata__ProduceResponse *r,
                                                             const char *topic, int32_t part)
 {
@@ -418,8 +466,20 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
         ap->inflight--;
         st_err_t be = oc ? oc[i].err : ST_ERR_NOMEM;
         b->next = NULL;
-        if (be != ST_OK && sc_produce_retriable(be) && !p->closing &&
-            b->attempts < p->cl.conf.retries && now < b->deadline_ms) {
+        bool refused = false;
+        if (be == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+            be = ST_OK; /* already in the log (Kafka: success) */
+        } else if (be == ST_ERR_INVALID_PRODUCER_EPOCH && p->idem) {
+            if (p->fatal == ST_OK)
+                p->fatal = be;
+        } else if (p->idem && b->seq_set &&
+                   (be == ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || be == ST_ERR_UNKNOWN_PRODUCER_ID)) {
+            refused = true;
+        }
+        if (be != ST_OK && (refused || sc_produce_retriable(be)) && !p->closing &&
+            p->fatal == ST_OK && b->attempts < p->cl.conf.retries && now < b->deadline_ms) {
+            if (refused)
+                sc_idem_refused(p, b);
             b->attempts++;
             b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
             if (be != ST_ERR_REQUEST_TIMED_OUT)
@@ -432,7 +492,7 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
             retry_tail = b;
         } else {
             b->err = be;
-            b->base_offset = oc ? oc[i].base : -1;
+            b->base_offset = be == ST_OK && oc ? oc[i].base : -1;
             *done_tail = b;
             done_tail = &b->next;
         }
@@ -475,9 +535,110 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
     free(pr);
 }
 
+/* ------------------------------------------------------ InitProducerId */
+
+static st_err_t sc_pid_build(sc_client_t *cl, sc_req_t *rq, nng_msg **out)
+{
+    strata_producer_t *p = rq->arg;
+    Strata__InitProducerIdRequest ip = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    ip.version = 1;
+    sc_client_lock(cl);
+    /* -1/-1 for a new id; the current pair asks for the next epoch */
+    ip.producer_id = p->pid;
+    ip.producer_epoch = p->pid >= 0 ? p->epoch : -1;
+    sc_client_unlock(cl);
+    ip.transaction_timeout_ms = 0;
+    req.body_case = STRATA__REQUEST__BODY_INIT_PRODUCER_ID;
+    req.init_producer_id = &ip;
+    return sc_client_pack(cl, &req, out);
+}
+
+static void sc_pid_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *reply)
+{
+    strata_producer_t *p = rq->arg;
+    Strata__Response *resp = NULL;
+    int64_t pid = -1;
+    int32_t epoch = -1;
+    if (err == ST_OK && reply != NULL) {
+        resp = strata__response__unpack(NULL, nng_msg_len(reply), nng_msg_body(reply));
+        if (resp == NULL)
+            err = ST_ERR_CORRUPT_MESSAGE;
+        else if (resp->error != 0)
+            err = (st_err_t)resp->error;
+        else if (resp->body_case != STRATA__RESPONSE__BODY_INIT_PRODUCER_ID ||
+                 resp->init_producer_id == NULL)
+            err = ST_ERR_CORRUPT_MESSAGE;
+        else if ((err = (st_err_t)resp->init_producer_id->error) == ST_OK) {
+            pid = resp->init_producer_id->producer_id;
+            epoch = resp->init_producer_id->producer_epoch;
+            if (pid < 0 || epoch < 0 || epoch > INT16_MAX)
+                err = ST_ERR_CORRUPT_MESSAGE;
+        }
+    }
+    if (reply)
+        nng_msg_free(reply);
+    if (resp)
+        strata__response__free_unpacked(resp, NULL);
+    sc_client_lock(cl);
+    if (err == ST_OK) {
+        ST_DEBUG("sc_producer", "producer id %" PRId64 " epoch %d", pid, (int)epoch);
+        p->pid = pid;
+        p->epoch = (int16_t)epoch;
+        p->pid_state = SC_PID_READY;
+    } else if (err == ST_ERR_CLOSED || p->closing) {
+        p->pid_state = SC_PID_NONE;
+    } else if (st_err_retriable(err) || err == ST_ERR_COORDINATOR_NOT_AVAILABLE ||
+               err == ST_ERR_REQUEST_TIMED_OUT || err == ST_ERR_NETWORK_EXCEPTION ||
+               err == ST_ERR_CORRUPT_MESSAGE || err == ST_ERR_CONNECTION ||
+               err == ST_ERR_TIMEOUT) {
+        p->pid_state = SC_PID_NONE;
+        p->pid_retry_at = sc_now_ms() + (p->cl.conf.retry_backoff_ms > 0 ? p->cl.conf.retry_backoff_ms : 1);
+        sc_client_wake_by(cl, p->pid_retry_at);
+    } else {
+        /* INVALID_PRODUCER_EPOCH (fenced), INVALID_REQUEST, ...: give up */
+        p->pid_state = SC_PID_NONE;
+        if (p->fatal == ST_OK)
+            p->fatal = err;
+    }
+    sc_client_wakeup(cl);
+    pthread_cond_broadcast(&cl->ucond);
+    sc_client_unlock(cl);
+}
+
+/* Lock held: ask for a producer id or the next epoch when needed. */
+static void sc_pid_tick(strata_producer_t *p, int64_t now, int64_t *next)
+{
+    if (p->pid_state != SC_PID_NONE || p->fatal != ST_OK || p->closing)
+        return;
+    if (p->acc.records == 0 && p->pend_n == 0)
+        return; /* lazily, before the first send (a bump waits too) */
+    if (now < p->pid_retry_at) {
+        if (p->pid_retry_at < *next)
+            *next = p->pid_retry_at;
+        return;
+    }
+    sc_broker_t *br = sc_client_any_broker(&p->cl);
+    if (br == NULL) {
+        sc_client_md_want(&p->cl);
+        p->pid_retry_at = now + (p->cl.conf.retry_backoff_ms > 0 ? p->cl.conf.retry_backoff_ms : 1);
+        if (p->pid_retry_at < *next)
+            *next = p->pid_retry_at;
+        return;
+    }
+    sc_req_t *rq = sc_req_new(br, sc_pid_cb, p, (int)p->cl.conf.request_timeout_ms);
+    if (rq == NULL)
+        return;
+    rq->build = sc_pid_build;
+    p->pid_state = SC_PID_WAIT;
+    sc_client_submit(&p->cl, rq);
+}
+
 /* Lock held: build requests for broker br while it has room. */
 static void sc_produce_drain(strata_producer_t *p, sc_broker_t *br, int64_t now, int64_t *next)
 {
+    if (p->idem && (p->pid_state != SC_PID_READY || p->fatal != ST_OK))
+        return;
     while (br->inflight < p->cl.conf.max_in_flight) {
         sc_preq_t *pr = NULL;
         sc_batch_t *tail = NULL;
@@ -487,6 +648,8 @@ static void sc_produce_drain(strata_producer_t *p, sc_broker_t *br, int64_t now,
                 sc_apart_t *ap = &t->parts[i];
                 if (ap->leader != br->id || ap->head == NULL)
                     continue;
+                if (p->idem && ap->inflight > 0)
+                    continue; /* one request per partition: order across retries */
                 if (ap->head->retry_at_ms > now) {
                     if (ap->head->retry_at_ms < *next)
                         *next = ap->head->retry_at_ms;
@@ -497,6 +660,8 @@ static void sc_produce_drain(strata_producer_t *p, sc_broker_t *br, int64_t now,
                     if (pr == NULL && (pr = calloc(1, sizeof *pr)) == NULL)
                         return;
                     sc_batch_t *b = sc_accum_pop(&p->acc, ap);
+                    if (p->idem)
+                        sc_accum_assign_seq(ap, b, p->pid, p->epoch);
                     bytes += b->bytes;
                     ap->inflight++;
                     if (tail)
@@ -556,7 +721,7 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
                 free(pd);
                 continue;
             }
-        } else if (now >= pd->deadline_ms || p->closing) {
+        } else if (now >= pd->deadline_ms || p->closing || p->fatal != ST_OK) {
             *pp = pd->next;
             p->pend_n--;
             p->pend_bytes -= pd->bytes;
@@ -573,12 +738,19 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
     int64_t due = sc_accum_linger(&p->acc, now, p->flushing > 0 || p->closing);
     if (due < *next)
         *next = due;
-    /* expire ready batches, send the rest */
+    /* expire ready batches (all of them once fenced), send the rest */
     sc_batch_t *failed = NULL;
+    if (p->fatal != ST_OK)
+        sc_accum_linger(&p->acc, now, true);
     for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next) {
         for (int32_t i = 0; i < t->n_parts; i++) {
             sc_apart_t *ap = &t->parts[i];
-            while (ap->head != NULL && ap->head->deadline_ms <= now) {
+            if (ap->reseq && p->pid_state == SC_PID_READY) {
+                /* the epoch moved on: renumber what the broker refused */
+                sc_accum_reset_seq(ap, p->pid, p->epoch);
+                ap->reseq = false;
+            }
+            while (ap->head != NULL && (ap->head->deadline_ms <= now || p->fatal != ST_OK)) {
                 sc_batch_t *b = sc_accum_pop(&p->acc, ap);
                 b->next = failed;
                 failed = b;
@@ -587,13 +759,16 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
                 sc_client_md_want(cl);
         }
     }
+    if (p->idem)
+        sc_pid_tick(p, now, next);
     for (size_t i = 0; i < cl->n_brokers; i++)
         if (cl->brokers[i]->in_md)
             sc_produce_drain(p, cl->brokers[i], now, next);
     if (expired != NULL) {
         sc_client_unlock(cl);
         for (sc_pend_t *pd = expired; pd != NULL; pd = pd->next)
-            sc_pend_report(pd, pd->t->md_err != ST_OK ? pd->t->md_err
+            sc_pend_report(pd, p->fatal != ST_OK ? p->fatal
+                               : pd->t->md_err != ST_OK ? pd->t->md_err
                                : pd->t->n_parts > 0 ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
                                                     : ST_ERR_TIMEOUT);
         while (expired != NULL) {
@@ -604,7 +779,7 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
         sc_client_lock(cl);
         pthread_cond_broadcast(&cl->ucond);
     }
-    sc_report_failed(p, failed, ST_ERR_TIMEOUT);
+    sc_report_failed(p, failed, p->fatal != ST_OK ? p->fatal : ST_ERR_TIMEOUT);
 }
 
 static void sc_producer_on_metadata(sc_client_t *cl)
@@ -652,6 +827,13 @@ strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, 
         return NULL;
     }
     p->acks = sc_conf_acks(c);
+    p->pid = -1;
+    p->epoch = -1;
+    if (sc_conf_idempotence(c, &p->idem, errstr, errlen) != ST_OK) {
+        strata_conf_free(def);
+        free(p);
+        return NULL;
+    }
     sc_accum_init(&p->acc, sc_conf_codec(c), (size_t)c->batch_size, c->linger_ms,
                   c->delivery_timeout_ms);
     st_err_t e = sc_client_init(&p->cl, c, &sc_producer_ops, p, errstr, errlen);

@@ -119,7 +119,16 @@ typedef void (*strata_delivery_cb)(const strata_delivery_t *dr, void *opaque);
 
 /* Create a producer from conf (copied; the caller keeps and frees conf).
  * Never blocks: brokers are dialled in the background. Returns NULL and
- * a message in errstr on a bad configuration. */
+ * a message in errstr on a bad configuration (e.g. enable.idempotence=true
+ * set together with acks other than all).
+ *
+ * Idempotence (enable.idempotence, default true as in Kafka 3.x; quietly
+ * off when left at its default while acks is not all, retries is 0 or
+ * max.in.flight.requests.per.connection > 5): the producer gets a
+ * producer id before its first send and numbers each partition's batches,
+ * so retries never duplicate or reorder records. Fenced by a newer epoch
+ * (INVALID_PRODUCER_EPOCH, wire code 47) it fails every queued record and
+ * every later send with that error. */
 strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, size_t errlen);
 
 /* Queue one record. partition -1 lets the partitioner choose (murmur2 of
@@ -210,8 +219,159 @@ strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *
                                               int timeout_ms);
 
 /* Stop fetching and free c. Waits for a fetch still in flight to end
- * (at most fetch.max.wait.ms when the broker is healthy). */
+ * (at most fetch.max.wait.ms when the broker is healthy). A group member
+ * first commits its positions (enable.auto.commit=true), runs the revoked
+ * callback and, unless it is a static member (group.instance.id), sends
+ * LeaveGroup so the group rebalances at once instead of after
+ * session.timeout.ms. */
 void strata_consumer_close(strata_consumer_t *c);
+
+/* ----------------------------------------------------- consumer groups
+ * With group.id set, a consumer may subscribe instead of assign: the
+ * group's coordinator (FindCoordinator) and the members' assignor
+ * (partition.assignment.strategy, default "range,cooperative-sticky" as in
+ * Kafka 3.x) decide which partitions it reads. Rebalance callbacks,
+ * commits and offset look-ups run on the application thread inside the
+ * calls below and inside poll(). See docs/client.md. */
+
+/* Subscribe to n topics (replacing any earlier subscription). A name
+ * starting with '^' is a POSIX extended regular expression matched
+ * against every topic name (internal "__" topics only when named
+ * literally); topics created later that match are picked up at the next
+ * metadata refresh (metadata.max.age.ms). STRATA_ERR_INVALID_CONFIG
+ * without group.id, STRATA_ERR_INVALID_ARG for a bad pattern,
+ * STRATA_ERR_STATE after assign(). */
+strata_err_t strata_consumer_subscribe(strata_consumer_t *c, const char *const *topics, size_t n);
+/* Leave the group (commit and revoke first, as close does) and forget
+ * the subscription. */
+strata_err_t strata_consumer_unsubscribe(strata_consumer_t *c);
+
+typedef enum strata_rebalance_event {
+    STRATA_REBALANCE_ASSIGNED, /* these partitions are now yours */
+    STRATA_REBALANCE_REVOKED,  /* give these back: commit what you need now */
+    STRATA_REBALANCE_LOST,     /* already owned by someone else: do not commit */
+} strata_rebalance_event_t;
+
+/* Called from poll(), unsubscribe() or close() on the application thread
+ * with the partitions concerned (n may be 0 for ASSIGNED after an eager
+ * rebalance). The callback may call commit, committed, position, seek,
+ * pause and resume; not poll or close. With eager assignors every
+ * rebalance revokes everything and assigns everything again; with
+ * cooperative-sticky only moved partitions are revoked or assigned. */
+typedef void (*strata_rebalance_cb)(strata_consumer_t *c, strata_rebalance_event_t ev,
+                                    const strata_tp_t *tps, size_t n, void *opaque);
+void strata_consumer_set_rebalance_cb(strata_consumer_t *c, strata_rebalance_cb cb, void *opaque);
+
+/* One offset to commit: the NEXT record to read (last processed + 1). */
+typedef struct strata_commit {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *metadata; /* stored with the offset; NULL = "" */
+} strata_commit_t;
+
+/* Result of an asynchronous commit, on the consumer's I/O thread: err of
+ * the request (the first partition error when the request went through). */
+typedef void (*strata_commit_cb)(strata_consumer_t *c, strata_err_t err, void *opaque);
+
+/* Commit offsets to the group coordinator. offsets NULL (n = 0) commits
+ * the current position of every assigned partition that moved since the
+ * last commit. Synchronous (cb NULL and async false): waits up to
+ * request.timeout.ms, retrying after a coordinator change; errors:
+ * REBALANCE_IN_PROGRESS / ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID (the
+ * group moved on: the partitions may belong to someone else now),
+ * STRATA_ERR_INVALID_CONFIG without group.id. async: queued and answered
+ * to cb (may be NULL). */
+strata_err_t strata_consumer_commit(strata_consumer_t *c, const strata_commit_t *offsets, size_t n,
+                                    bool async, strata_commit_cb cb, void *opaque);
+
+/* The committed offset of a partition (-1 when none) and its metadata
+ * (malloc'd, free(); metadata may be NULL), asked from the coordinator. */
+strata_err_t strata_consumer_committed(strata_consumer_t *c, const char *topic, int32_t partition,
+                                       int64_t *offset, char **metadata, int timeout_ms);
+
+/* The offset of the next record poll() returns for an assigned partition.
+ * STRATA_ERR_NOT_FOUND when not assigned, STRATA_ERR_STATE while the
+ * starting offset is still being looked up. */
+strata_err_t strata_consumer_position(strata_consumer_t *c, const char *topic, int32_t partition,
+                                      int64_t *offset);
+
+/* Records between the position and the high watermark the last fetch
+ * saw (no request is sent). STRATA_ERR_STATE when either is unknown. */
+strata_err_t strata_consumer_lag(strata_consumer_t *c, const char *topic, int32_t partition,
+                                 int64_t *lag);
+
+/* Stop / restart fetching n assigned partitions (offset ignored). Records
+ * of a paused partition are not returned; its position stays. A
+ * rebalance keeps the pause on partitions that stay assigned. */
+strata_err_t strata_consumer_pause(strata_consumer_t *c, const strata_tp_t *tps, size_t n);
+strata_err_t strata_consumer_resume(strata_consumer_t *c, const strata_tp_t *tps, size_t n);
+
+/* The current assignment as a malloc'd array (free with
+ * strata_tp_list_free); topics point into the array's own storage. */
+strata_err_t strata_consumer_assignment(strata_consumer_t *c, strata_tp_t **tps, size_t *n);
+void strata_tp_list_free(strata_tp_t *tps, size_t n);
+
+/* Group administration (strata group ...). Any consumer handle works as
+ * the connection, with or without group.id; nothing here joins a group. */
+typedef struct strata_group_listing {
+    char *group_id;
+    char *state;          /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
+    char *protocol_type;  /* "consumer", or "" for a group of simple commits */
+    int32_t coordinator;  /* broker id */
+} strata_group_listing_t;
+
+/* Every group of the cluster (ListGroups to each broker). */
+strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
+                                         strata_group_listing_t **out, size_t *n);
+void strata_group_listing_free(strata_group_listing_t *l, size_t n);
+
+typedef struct strata_group_member {
+    char *member_id;
+    char *instance_id;    /* "" for a dynamic member */
+    char *client_id;
+    char *client_host;
+    strata_tp_t *assignment; /* offset -1 */
+    size_t n_assignment;
+} strata_group_member_t;
+
+typedef struct strata_group_desc {
+    char *group_id;
+    char *state;
+    char *protocol_type;
+    char *protocol;       /* the assignor in use */
+    int32_t generation;
+    int32_t coordinator;
+    strata_group_member_t *members;
+    size_t n_members;
+} strata_group_desc_t;
+
+/* State and members of a group (DescribeGroups to its coordinator). A
+ * group nobody knows comes back with state "Dead" and no members. */
+strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
+                                            strata_group_desc_t **out);
+void strata_group_desc_free(strata_group_desc_t *d);
+
+/* Every offset committed by group (metadata malloc'd like topic). */
+strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *group, int timeout_ms,
+                                           strata_commit_t **out, size_t *n);
+void strata_commit_list_free(strata_commit_t *v, size_t n);
+
+/* Commit offsets for a group this consumer is not a member of (a simple
+ * commit, generation -1): the coordinator accepts it only while the group
+ * has no members (UNKNOWN_MEMBER_ID otherwise). */
+strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *group,
+                                          const strata_commit_t *offsets, size_t n, int timeout_ms);
+
+/* Delete an empty group and its offsets: NON_EMPTY_GROUP while it has
+ * members, GROUP_ID_NOT_FOUND when unknown. */
+strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *group, int timeout_ms);
+
+/* The first offset of partition with a timestamp >= timestamp_ms, or -1
+ * when there is none (ListOffsets). */
+strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic,
+                                             int32_t partition, int64_t timestamp_ms,
+                                             int64_t *offset, int timeout_ms);
 
 /* -------------------------------------------------------------- admin */
 
@@ -314,6 +474,87 @@ void strata_metadata_free(strata_metadata_t *md);
 bool strata_partition_under_replicated(const strata_partition_info_t *p);
 /* Partition without a leader. */
 bool strata_partition_offline(const strata_partition_info_t *p);
+
+/* --- leader elections and partition reassignment (controller calls) --- */
+
+typedef enum strata_election_type {
+    STRATA_ELECTION_PREFERRED = 0, /* move leadership back to the first replica */
+    STRATA_ELECTION_UNCLEAN = 1,   /* a leaderless partition may take an out-of-sync replica */
+} strata_election_type_t;
+
+/* One partition of a topic; partition -1 = every partition of the topic
+ * (looked up in the metadata first). */
+typedef struct strata_topic_partition {
+    const char *topic;
+    int32_t partition;
+} strata_topic_partition_t;
+
+/* Outcome for one partition of an election or reassignment request. */
+typedef struct strata_partition_result {
+    const char *topic;
+    int32_t partition;
+    strata_err_t err;    /* STRATA_OK, or e.g. ELECTION_NOT_NEEDED (84) */
+    const char *message; /* "" when none */
+} strata_partition_result_t;
+
+typedef struct strata_partition_results strata_partition_results_t;
+size_t strata_partition_results_count(const strata_partition_results_t *r);
+const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r,
+                                                              size_t i);
+void strata_partition_results_free(strata_partition_results_t *r);
+
+/* Elect leaders (Kafka's ElectLeaders) for the n partitions given (n = 0:
+ * every partition of the cluster). Returns the request's own error
+ * (envelope, controller not reachable, ...); per-partition outcomes go to
+ * *out (may be NULL when not wanted; free with
+ * strata_partition_results_free). */
+strata_err_t strata_admin_elect_leaders(strata_admin_t *a, strata_election_type_t type,
+                                        const strata_topic_partition_t *parts, size_t n,
+                                        int timeout_ms, strata_partition_results_t **out,
+                                        char *errmsg, size_t errlen);
+
+/* A new replica list for one partition; n_replicas = 0 cancels a pending
+ * reassignment of it. */
+typedef struct strata_reassignment {
+    const char *topic;
+    int32_t partition;
+    const int32_t *replicas;
+    size_t n_replicas;
+} strata_reassignment_t;
+
+/* Start (or cancel) the n reassignments (AlterPartitionReassignments).
+ * The controller carries them out in the background: new replicas catch
+ * up and join the ISR before old ones are dropped. Outcomes as for
+ * strata_admin_elect_leaders. */
+strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v,
+                                              size_t n, int timeout_ms,
+                                              strata_partition_results_t **out, char *errmsg,
+                                              size_t errlen);
+
+/* A reassignment still in progress. */
+typedef struct strata_ongoing_reassignment {
+    const char *topic;
+    int32_t partition;
+    const int32_t *replicas;   /* current full set (old + new) */
+    size_t n_replicas;
+    const int32_t *adding;
+    size_t n_adding;
+    const int32_t *removing;
+    size_t n_removing;
+} strata_ongoing_reassignment_t;
+
+typedef struct strata_reassignment_list strata_reassignment_list_t;
+
+/* Reassignments in progress for the n partitions given (n = 0: all).
+ * Free *out with strata_reassignment_list_free. */
+strata_err_t strata_admin_list_reassignments(strata_admin_t *a,
+                                             const strata_topic_partition_t *parts, size_t n,
+                                             int timeout_ms, strata_reassignment_list_t **out,
+                                             char *errmsg, size_t errlen);
+size_t strata_reassignment_list_count(const strata_reassignment_list_t *l);
+const strata_ongoing_reassignment_t *strata_reassignment_list_get(
+    const strata_reassignment_list_t *l, size_t i);
+void strata_reassignment_list_free(strata_reassignment_list_t *l);
 
 #ifdef __cplusplus
 }
