@@ -104,6 +104,7 @@ typedef struct ad_wait {
 struct br_admin {
     br_core_t *core;
     ad_wait_t *waits;
+    int64_t offsets_create_ms; /* last __consumer_offsets creation attempt */
 };
 
 static void ad_wait_unref(ad_wait_t *w)
@@ -406,7 +407,12 @@ static void ad_api_versions(br_admin_t *ad, br_call_t *call)
     } apis[] = {
         {10, "ApiVersions"},    {11, "Metadata"},       {12, "CreateTopics"}, {13, "DeleteTopics"},
         {14, "CreatePartitions"}, {15, "DescribeConfigs"}, {16, "AlterConfigs"}, {17, "Produce"},
-        {18, "Fetch"},          {19, "ListOffsets"},
+        {18, "Fetch"},          {19, "ListOffsets"},    {20, "OffsetForLeaderEpoch"},
+        {21, "InitProducerId"}, {22, "ControlledShutdown"}, {23, "ElectLeaders"},
+        {24, "AlterPartitionReassignments"}, {25, "ListPartitionReassignments"},
+        {30, "FindCoordinator"}, {31, "JoinGroup"},     {32, "SyncGroup"},    {33, "Heartbeat"},
+        {34, "LeaveGroup"},     {35, "OffsetCommit"},   {36, "OffsetFetch"},  {37, "ListGroups"},
+        {38, "DescribeGroups"}, {39, "DeleteGroups"},
     };
     size_t n = sizeof apis / sizeof apis[0];
     Strata__ApiVersion v[sizeof apis / sizeof apis[0]];
@@ -856,12 +862,21 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
 
 /* ----------------------------------------------------------- Metadata */
 
-static void ad_auto_create(br_admin_t *ad, const char *name)
+/* Create a topic without a client call (fire and forget). */
+static void ad_create_quiet(br_admin_t *ad, const char *name, int32_t n_parts, int32_t rf, const char *ckey,
+                            const char *cval)
 {
     Strata__CreatableTopic ct = STRATA__CREATABLE_TOPIC__INIT;
     ct.name = (char *)name;
-    ct.num_partitions = -1;
-    ct.replication_factor = -1;
+    ct.num_partitions = n_parts;
+    ct.replication_factor = rf;
+    Strata__ConfigEntry ce = STRATA__CONFIG_ENTRY__INIT, *cep = &ce;
+    if (ckey && cval) {
+        ce.name = (char *)ckey;
+        ce.value = (char *)cval;
+        ct.n_configs = 1;
+        ct.configs = &cep;
+    }
     char msg[256];
     char *tj = NULL, *cj = NULL, id[32];
     int32_t np;
@@ -886,6 +901,29 @@ static void ad_auto_create(br_admin_t *ad, const char *name)
     if (ad_create_commit(ad, wr, false) != ZOK)
         ad_write_finish(wr, ST_ERR_UNKNOWN_SERVER_ERROR, NULL);
     ad_wait_unref(w);
+}
+
+static void ad_auto_create(br_admin_t *ad, const char *name)
+{
+    ad_create_quiet(ad, name, -1, -1, NULL, NULL);
+}
+
+void br_admin_ensure_offsets_topic(br_admin_t *ad, int32_t n_parts, int16_t rf)
+{
+    br_md_t *md = ad->core->md;
+    if (!md || !br_md_ready(md) || br_md_topic(md, BR_OFFSETS_TOPIC) || ad->core->member != BR_MEMBER_REGISTERED)
+        return;
+    int64_t now = br_core_now_ms();
+    if (now - ad->offsets_create_ms < 1000)
+        return; /* one attempt in flight at a time is enough */
+    ad->offsets_create_ms = now;
+    int32_t live = 0;
+    for (size_t i = 0; i < br_md_n_brokers(md); i++)
+        live += br_md_broker_at(md, i)->loaded;
+    int32_t eff = rf < live ? rf : live;
+    if (eff < 1)
+        return;
+    ad_create_quiet(ad, BR_OFFSETS_TOPIC, n_parts, eff, "cleanup.policy", "compact");
 }
 
 static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const br_md_topic_t *t)

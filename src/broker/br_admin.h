@@ -29,6 +29,13 @@ void br_admin_handle(br_admin_t *ad, br_call_t *call, const Strata__Request *req
 /* Metadata changed: complete the pending calls that can be. */
 void br_admin_md_changed(br_admin_t *ad);
 
+#define BR_OFFSETS_TOPIC "__consumer_offsets"
+
+/* Create __consumer_offsets when missing (at most one attempt a second):
+ * n_parts partitions, replication factor min(rf, live brokers),
+ * cleanup.policy=compact. Idempotent; asynchronous, fire and forget. */
+void br_admin_ensure_offsets_topic(br_admin_t *ad, int32_t n_parts, int16_t rf);
+
 /* Replica assignment (unit-tested): n_parts partitions of rf replicas
  * over brokers[0..n_brokers) (racks[i] may be NULL), starting at
  * start_index; rack-aware when any rack is set. out[p*rf + j] receives

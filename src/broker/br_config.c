@@ -5,6 +5,8 @@
  */
 #include "broker/br_config.h"
 
+#include "broker/br_cleaner.h"
+
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,68 @@ const st_conf_prop_t br_config_table[] = {
      BC(unclean_leader_election_enable)},
     {"replica.lag.time.max.ms", ST_CONF_INT, "30000", 1, I64MAX, NULL, false, false,
      "A follower not caught up for this long leaves the ISR.", BC(replica_lag_time_max_ms)},
+    {"replica.fetch.wait.max.ms", ST_CONF_INT, "500", 0, I32MAX, NULL, false, false,
+     "Longest a follower's fetch waits at the leader for new data.", BC(replica_fetch_wait_max_ms)},
+    {"replica.fetch.max.bytes", ST_CONF_INT, "1048576", 0, I32MAX, NULL, false, false,
+     "Bytes a follower asks per partition in one fetch.", BC(replica_fetch_max_bytes)},
+    {"replica.fetch.response.max.bytes", ST_CONF_INT, "10485760", 0, I32MAX, NULL, false, false,
+     "Largest fetch response a follower asks for.", BC(replica_fetch_response_max_bytes)},
+    {"replica.fetch.backoff.ms", ST_CONF_INT, "1000", 0, I32MAX, NULL, false, false,
+     "Pause of a follower's partition after a fetch error.", BC(replica_fetch_backoff_ms)},
+    {"controlled.shutdown.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "On SIGTERM, ask the controller to move this broker's leaderships away before stopping.",
+     BC(controlled_shutdown_enable)},
+    {"controlled.shutdown.max.retries", ST_CONF_INT, "3", 0, 1000, NULL, false, false,
+     "Controlled-shutdown attempts before the broker stops anyway.", BC(controlled_shutdown_max_retries)},
+    {"controlled.shutdown.retry.backoff.ms", ST_CONF_INT, "5000", 0, I32MAX, NULL, false, false,
+     "Pause between controlled-shutdown attempts.", BC(controlled_shutdown_retry_backoff_ms)},
+    {"auto.leader.rebalance.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "The controller moves leadership back to preferred replicas when a broker's imbalance is too high.",
+     BC(auto_leader_rebalance_enable)},
+    {"leader.imbalance.check.interval.seconds", ST_CONF_INT, "300", 1, I32MAX, NULL, false, false,
+     "How often the controller checks the leader imbalance.", BC(leader_imbalance_check_interval_seconds)},
+    {"leader.imbalance.per.broker.percentage", ST_CONF_INT, "10", 0, 100, NULL, false, false,
+     "Share of a broker's preferred partitions led elsewhere that triggers a preferred election.",
+     BC(leader_imbalance_per_broker_percentage)},
+    {"offsets.topic.num.partitions", ST_CONF_INT, "50", 1, 10000, NULL, false, false,
+     "Partitions of __consumer_offsets (when it is created).", BC(offsets_topic_num_partitions)},
+    {"offsets.topic.replication.factor", ST_CONF_INT, "3", 1, 32767, NULL, false, false,
+     "Replication factor of __consumer_offsets (capped at the live broker count when created).",
+     BC(offsets_topic_replication_factor)},
+    {"group.initial.rebalance.delay.ms", ST_CONF_INT, "3000", 0, I32MAX, NULL, false, false,
+     "Wait for more members before the first rebalance of an empty group.",
+     BC(group_initial_rebalance_delay_ms)},
+    {"group.min.session.timeout.ms", ST_CONF_INT, "6000", 0, I32MAX, NULL, false, false,
+     "Smallest session timeout a consumer may ask for.", BC(group_min_session_timeout_ms)},
+    {"group.max.session.timeout.ms", ST_CONF_INT, "1800000", 0, I32MAX, NULL, false, false,
+     "Largest session timeout a consumer may ask for.", BC(group_max_session_timeout_ms)},
+    {"offsets.retention.minutes", ST_CONF_INT, "10080", 1, I32MAX, NULL, false, false,
+     "Committed offsets of an empty group are dropped after this long.", BC(offsets_retention_minutes)},
+    {"offsets.retention.check.interval.ms", ST_CONF_INT, "600000", 1, I64MAX, NULL, false, false,
+     "How often expired offsets are looked for.", BC(offsets_retention_check_interval_ms)},
+    {"offsets.commit.timeout.ms", ST_CONF_INT, "5000", 1, I32MAX, NULL, false, false,
+     "Longest an offset commit waits for the offsets topic's replicas.", BC(offsets_commit_timeout_ms)},
+    {"offset.metadata.max.bytes", ST_CONF_INT, "4096", 0, I32MAX, NULL, false, false,
+     "Largest metadata string of a committed offset.", BC(offset_metadata_max_bytes)},
+    {"log.cleaner.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "Run the log cleaner (compaction of topics with cleanup.policy=compact).", BC(log_cleaner_enable)},
+    {"log.cleaner.threads", ST_CONF_INT, "1", 1, 64, NULL, false, false,
+     "Cleaner threads.", BC(log_cleaner_threads)},
+    {"log.cleaner.backoff.ms", ST_CONF_INT, "15000", 1, I64MAX, NULL, false, false,
+     "Pause between cleaner passes when nothing is dirty enough.", BC(log_cleaner_backoff_ms)},
+    {"log.cleaner.dedupe.buffer.size", ST_CONF_INT, "134217728", 0, I64MAX, NULL, false, false,
+     "Key-map memory shared by the cleaner threads.", BC(log_cleaner_dedupe_buffer_size)},
+    {"log.cleanup.policy", ST_CONF_STRING, "delete", 0, 0, NULL, true, false,
+     "delete, compact or compact,delete (default of cleanup.policy).", BC(log_cleanup_policy)},
+    {"log.cleaner.delete.retention.ms", ST_CONF_INT, "86400000", 0, I64MAX, NULL, true, false,
+     "How long tombstones survive compaction (default of delete.retention.ms).",
+     BC(log_cleaner_delete_retention_ms)},
+    {"log.cleaner.min.cleanable.ratio", ST_CONF_STRING, "0.5", 0, 0, NULL, true, false,
+     "Dirty share of a log that makes it eligible for cleaning (default of min.cleanable.dirty.ratio).",
+     BC(log_cleaner_min_cleanable_ratio)},
+    {"log.cleaner.min.compaction.lag.ms", ST_CONF_INT, "0", 0, I64MAX, NULL, true, false,
+     "Records younger than this are not compacted (default of min.compaction.lag.ms).",
+     BC(log_cleaner_min_compaction_lag_ms)},
     {"log.file", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
      "strata: file for the broker's own log lines (reopened on SIGHUP); stderr when unset.", BC(log_file)},
     {"log.level", ST_CONF_STRING, "info", 0, 0, "debug|info|warn|error", true, false,
@@ -106,8 +170,17 @@ const st_conf_prop_t br_topic_config_table[] = {
      "Time between forced fsyncs, -1 never. Default: log.flush.interval.ms.", TC(flush_ms)},
     {"max.message.bytes", ST_CONF_INT, "1048588", 0, I32MAX, NULL, true, false,
      "Largest record batch. Default: message.max.bytes.", TC(max_message_bytes)},
-    {"cleanup.policy", ST_CONF_STRING, "delete", 0, 0, "delete", true, false,
-     "Retention policy (only delete is supported).", TC(cleanup_policy)},
+    {"cleanup.policy", ST_CONF_STRING, "delete", 0, 0, NULL, true, false,
+     "delete (retention), compact (keep the last record per key) or compact,delete. Default: log.cleanup.policy.",
+     TC(cleanup_policy)},
+    {"delete.retention.ms", ST_CONF_INT, "86400000", 0, I64MAX, NULL, true, false,
+     "How long tombstones survive compaction. Default: log.cleaner.delete.retention.ms.", TC(delete_retention_ms)},
+    {"min.cleanable.dirty.ratio", ST_CONF_STRING, "0.5", 0, 0, NULL, true, false,
+     "Dirty share that makes the log eligible for cleaning, in [0, 1]. Default: log.cleaner.min.cleanable.ratio.",
+     TC(min_cleanable_dirty_ratio)},
+    {"min.compaction.lag.ms", ST_CONF_INT, "0", 0, I64MAX, NULL, true, false,
+     "Records younger than this are not compacted. Default: log.cleaner.min.compaction.lag.ms.",
+     TC(min_compaction_lag_ms)},
     {"min.insync.replicas", ST_CONF_INT, "1", 1, 1000, NULL, true, false,
      "Minimum ISR size for acks=all produce. Default: min.insync.replicas.", TC(min_insync_replicas)},
     {"unclean.leader.election.enable", ST_CONF_BOOL, "false", 0, 0, NULL, true, false,
@@ -201,6 +274,15 @@ st_err_t br_config_load(br_config_t *c, const char *path, char *const *overrides
         snprintf(err, errlen, "zookeeper.connect: expected host:port[,host:port][/chroot]");
         return ST_ERR_INVALID_CONFIG;
     }
+    sl_log_config_t lc;
+    memset(&lc, 0, sizeof lc);
+    char why[128];
+    if (br_cleaner_log_config(&lc, c->log_cleanup_policy, NULL, c->log_cleaner_min_cleanable_ratio, NULL, why,
+                              sizeof why) != ST_OK) {
+        snprintf(err, errlen, "%s: %s",
+                 strncmp(why, "cleanup", 7) == 0 ? "log.cleanup.policy" : "log.cleaner.min.cleanable.ratio", why);
+        return ST_ERR_INVALID_CONFIG;
+    }
     return ST_OK;
 }
 
@@ -254,6 +336,16 @@ void br_topic_config_init(br_topic_config_t *tc, const br_config_t *bc)
     tc->max_message_bytes = bc->message_max_bytes;
     tc->min_insync_replicas = bc->min_insync_replicas;
     tc->unclean_leader_election_enable = bc->unclean_leader_election_enable;
+    tc->delete_retention_ms = bc->log_cleaner_delete_retention_ms;
+    tc->min_compaction_lag_ms = bc->log_cleaner_min_compaction_lag_ms;
+    if (bc->log_cleanup_policy) {
+        free(tc->cleanup_policy);
+        tc->cleanup_policy = strdup(bc->log_cleanup_policy);
+    }
+    if (bc->log_cleaner_min_cleanable_ratio) {
+        free(tc->min_cleanable_dirty_ratio);
+        tc->min_cleanable_dirty_ratio = strdup(bc->log_cleaner_min_cleanable_ratio);
+    }
 }
 
 st_err_t br_topic_config_apply(br_topic_config_t *tc, char *const *keys, char *const *values, size_t n,
@@ -264,6 +356,12 @@ st_err_t br_topic_config_apply(br_topic_config_t *tc, char *const *keys, char *c
         if (rc != ST_OK)
             return ST_ERR_INVALID_CONFIG;
     }
+    /* the compaction keys have rules st_conf cannot express */
+    sl_log_config_t lc;
+    memset(&lc, 0, sizeof lc);
+    if (br_cleaner_log_config(&lc, tc->cleanup_policy, NULL, tc->min_cleanable_dirty_ratio, NULL, err, errlen) !=
+        ST_OK)
+        return ST_ERR_INVALID_CONFIG;
     return ST_OK;
 }
 
@@ -285,6 +383,12 @@ void br_topic_config_to_log(const br_topic_config_t *tc, sl_log_config_t *out)
     out->flush_ms = tc->flush_ms;
     out->max_message_bytes = (int32_t)tc->max_message_bytes;
     out->file_delete_delay_ms = 60000;
+    out->cleanup_policy = SL_CLEANUP_DELETE;
+    out->delete_retention_ms = tc->delete_retention_ms;
+    out->min_cleanable_dirty_ratio = 0.5;
+    out->min_compaction_lag_ms = tc->min_compaction_lag_ms;
+    /* validated by br_topic_config_apply; a bad broker default keeps the defaults */
+    br_cleaner_log_config(out, tc->cleanup_policy, NULL, tc->min_cleanable_dirty_ratio, NULL, NULL, 0);
 }
 
 void br_config_write_docs(FILE *out)

@@ -47,6 +47,36 @@ typedef struct br_config {
     int64_t min_insync_replicas;
     bool unclean_leader_election_enable;
     int64_t replica_lag_time_max_ms;
+    int64_t replica_fetch_wait_max_ms;
+    int64_t replica_fetch_max_bytes;
+    int64_t replica_fetch_response_max_bytes;
+    int64_t replica_fetch_backoff_ms;
+    /* controller: shutdown, elections */
+    bool controlled_shutdown_enable;
+    int64_t controlled_shutdown_max_retries;
+    int64_t controlled_shutdown_retry_backoff_ms;
+    bool auto_leader_rebalance_enable;
+    int64_t leader_imbalance_check_interval_seconds;
+    int64_t leader_imbalance_per_broker_percentage;
+    /* group coordinator */
+    int64_t offsets_topic_num_partitions;
+    int64_t offsets_topic_replication_factor;
+    int64_t group_initial_rebalance_delay_ms;
+    int64_t group_min_session_timeout_ms;
+    int64_t group_max_session_timeout_ms;
+    int64_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
+    int64_t offsets_commit_timeout_ms;
+    int64_t offset_metadata_max_bytes;
+    /* log cleaner and compaction defaults */
+    bool log_cleaner_enable;
+    int64_t log_cleaner_threads;
+    int64_t log_cleaner_backoff_ms;
+    int64_t log_cleaner_dedupe_buffer_size;
+    char *log_cleanup_policy;
+    int64_t log_cleaner_delete_retention_ms;
+    char *log_cleaner_min_cleanable_ratio;
+    int64_t log_cleaner_min_compaction_lag_ms;
     char *log_file;
     char *log_level;
 } br_config_t;
@@ -62,6 +92,9 @@ typedef struct br_topic_config {
     int64_t flush_ms;
     int64_t max_message_bytes;
     char *cleanup_policy;
+    int64_t delete_retention_ms;
+    char *min_cleanable_dirty_ratio;
+    int64_t min_compaction_lag_ms;
     int64_t min_insync_replicas;
     bool unclean_leader_election_enable;
     char *message_timestamp_type;

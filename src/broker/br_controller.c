@@ -7,6 +7,7 @@
  */
 #include "broker/br_controller.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,17 @@ struct br_ctl {
     size_t n_deletes;
     struct ctl_settle *settles; /* state writes done, cache not caught up yet */
     size_t n_settles;
+    int32_t *shutting;       /* brokers in controlled shutdown */
+    int64_t *shutting_until;
+    int64_t *shutting_epoch; /* the registration that is stopping */
+    size_t n_shutting;
+    int64_t next_rebalance_ms;
+    /* reassignment */
+    zkc_watcher_t *reassign_watch;
+    struct ctl_reassign *reassigns; /* /admin/reassign_partitions as last read */
+    size_t n_reassigns;
+    int32_t reassign_version;       /* its znode version, -1 absent */
+    bool reassign_writing;
 };
 
 /* A partition state we wrote: until the cache shows at least this znode
@@ -52,10 +64,39 @@ typedef struct ctl_req {
     char **paths;
     size_t n_paths;
     int outstanding;
+    /* state writes of a job (controlled shutdown, elections) */
+    struct ctl_job *job;
+    size_t job_idx;
 } ctl_req_t;
+
+typedef struct ctl_reassign {
+    br_reassign_t r;
+    bool done;
+} ctl_reassign_t;
+
+/* A batch of state writes whose outcome someone waits for: finish runs
+ * once every write completed (ok[i] tells which succeeded). */
+typedef struct ctl_job {
+    br_ctl_t *ctl;
+    size_t n;                /* entries */
+    char **topics;
+    int32_t *parts;
+    st_err_t *errs;          /* per entry: ST_OK = written */
+    int outstanding;         /* writes in flight (+1 while issuing) */
+    int64_t start_ms;
+    void (*finish)(struct ctl_job *job);
+    /* owner data */
+    int32_t broker_id;
+    br_ctl_cs_fn cs_fn;
+    void *cs_arg;
+    br_call_t *call;
+    bool skip_not_needed;
+} ctl_job_t;
 
 static void ctl_elect(br_ctl_t *ctl);
 static void ctl_reconcile(br_ctl_t *ctl);
+static void ctl_reassign_load(br_ctl_t *ctl);
+static void ctl_reassign_reconcile(br_ctl_t *ctl);
 
 static ctl_req_t *ctl_req_new(br_ctl_t *ctl, const char *key)
 {
@@ -304,7 +345,9 @@ static void ctl_became(br_ctl_t *ctl, int32_t epoch, int32_t version)
     ctl->epoch = epoch;
     ctl->epoch_version = version;
     ST_INFO(CTL_TAG, "broker %d is the controller, epoch %d", ctl->core->broker_id, epoch);
+    ctl->next_rebalance_ms = 0;
     ctl_list_deletes(ctl);
+    ctl_reassign_load(ctl);
     ctl_reconcile(ctl);
 }
 
@@ -486,21 +529,28 @@ static bool ctl_live(void *arg, int32_t id)
     return br_md_broker_live(arg, id);
 }
 
+static void ctl_job_write_done(ctl_job_t *job, size_t idx, st_err_t err);
+
 static void ctl_write_done(void *arg, int rc, const zoo_op_result_t *results, int n)
 {
     ctl_req_t *r = arg;
-    if (ctl_multi_ok(r, rc, results, n, r->key)) {
+    ctl_job_t *job = r->job;
+    size_t idx = r->job_idx;
+    bool ok = ctl_multi_ok(r, rc, results, n, r->key);
+    if (ok) {
         ST_DEBUG(CTL_TAG, "%s written", r->key);
         if (r->settle_version >= 0 && r->gen == r->ctl->gen)
             ctl_settle_add(r->ctl, r->topic, r->partition, r->settle_version);
     }
     ctl_req_done(r);
+    if (job)
+        ctl_job_write_done(job, idx, ok ? ST_OK : rc == ZCLOSING ? ST_ERR_NOT_CONTROLLER : ST_ERR_REQUEST_TIMED_OUT);
 }
 
 /* Commit m as work item key; m is consumed. A state write names its
  * partition and the znode version it produces (settle_version >= 0). */
-static void ctl_commit_state(br_ctl_t *ctl, zkc_multi_t *m, const char *key, const char *topic, int32_t p,
-                             int32_t settle_version)
+static bool ctl_commit_job(br_ctl_t *ctl, zkc_multi_t *m, const char *key, const char *topic, int32_t p,
+                           int32_t settle_version, ctl_job_t *job, size_t idx)
 {
     ctl_req_t *r = ctl_req_new(ctl, key);
     if (r && topic) {
@@ -511,12 +561,22 @@ static void ctl_commit_state(br_ctl_t *ctl, zkc_multi_t *m, const char *key, con
     if (!r || !m || !ctl_inflight_add(ctl, key)) {
         zkc_multi_free(m);
         free(r);
-        return;
+        return false;
     }
+    r->job = job;
+    r->job_idx = idx;
     if (zkc_multi_commit(ctl->core->zk, m, ctl_write_done, r) != ZOK) {
         ctl_inflight_del(ctl, key);
         free(r);
+        return false;
     }
+    return true;
+}
+
+static void ctl_commit_state(br_ctl_t *ctl, zkc_multi_t *m, const char *key, const char *topic, int32_t p,
+                             int32_t settle_version)
+{
+    ctl_commit_job(ctl, m, key, topic, p, settle_version, NULL, 0);
 }
 
 static void ctl_commit(br_ctl_t *ctl, zkc_multi_t *m, const char *key)
@@ -825,6 +885,1236 @@ static void ctl_reconcile(br_ctl_t *ctl)
         for (int32_t p = 0; p < t->n_parts; p++)
             ctl_part_state(ctl, t, p, unclean);
     }
+    ctl_reassign_reconcile(ctl);
+}
+
+/* ------------------------------------------------------------- jobs */
+
+static ctl_job_t *ctl_job_new(br_ctl_t *ctl, size_t n, void (*finish)(ctl_job_t *))
+{
+    ctl_job_t *job = calloc(1, sizeof *job);
+    if (!job)
+        return NULL;
+    job->ctl = ctl;
+    job->finish = finish;
+    job->start_ms = br_core_now_ms();
+    job->topics = calloc(n + 1, sizeof *job->topics);
+    job->parts = calloc(n + 1, sizeof *job->parts);
+    job->errs = calloc(n + 1, sizeof *job->errs);
+    job->outstanding = 1; /* held while issuing */
+    if (!job->topics || !job->parts || !job->errs) {
+        free(job->topics);
+        free(job->parts);
+        free(job->errs);
+        free(job);
+        return NULL;
+    }
+    return job;
+}
+
+static size_t ctl_job_add(ctl_job_t *job, const char *topic, int32_t p, st_err_t err)
+{
+    size_t i = job->n++;
+    job->topics[i] = strdup(topic);
+    job->parts[i] = p;
+    job->errs[i] = err;
+    return i;
+}
+
+static void ctl_job_free(ctl_job_t *job)
+{
+    for (size_t i = 0; i < job->n; i++)
+        free(job->topics[i]);
+    free(job->topics);
+    free(job->parts);
+    free(job->errs);
+    free(job);
+}
+
+static void ctl_job_release(ctl_job_t *job)
+{
+    if (--job->outstanding > 0)
+        return;
+    if (job->finish)
+        job->finish(job);
+    ctl_job_free(job);
+}
+
+static void ctl_job_write_done(ctl_job_t *job, size_t idx, st_err_t err)
+{
+    if (idx < job->n)
+        job->errs[idx] = err;
+    ctl_job_release(job);
+}
+
+/* Write next as the state of t/p for job entry idx (or for nobody when
+ * job is NULL). Returns false when the write could not start (another
+ * write of that partition in flight, not connected). */
+static bool ctl_write_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, zkp_part_state_t *next, ctl_job_t *job,
+                            size_t idx, const char *why)
+{
+    br_md_part_t *part = &t->parts[p];
+    char key[300], path[512];
+    snprintf(key, sizeof key, "s:%s/%d", t->name, p);
+    if (ctl_inflight(ctl, key) || ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version) ||
+        zkp_path_partition_state(path, sizeof path, t->name, p) < 0)
+        return false;
+    next->controller_epoch = ctl->epoch;
+    char *json = zkp_part_state_encode(next);
+    zkc_multi_t *m = json ? ctl_multi(ctl) : NULL;
+    if (!m) {
+        free(json);
+        return false;
+    }
+    zkc_multi_set(m, path, json, (int)strlen(json), part->state_version);
+    free(json);
+    if (job)
+        job->outstanding++;
+    if (!ctl_commit_job(ctl, m, key, t->name, p, part->state_version + 1, job, idx)) {
+        if (job)
+            job->outstanding--;
+        return false;
+    }
+    ST_INFO(CTL_TAG, "%s-%d: %s: leader %d -> %d, leader epoch %d, ISR size %zu", t->name, p, why, part->leader,
+            next->leader, next->leader_epoch, next->n_isr);
+    return true;
+}
+
+/* --------------------------------------------------- controlled shutdown */
+
+bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
+{
+    int64_t now = br_core_now_ms();
+    /* a broker that registered again (new epoch) is back */
+    for (size_t i = 0; ctl && i < ctl->n_shutting; i++)
+        if (ctl->shutting[i] == id && ctl->shutting_until[i] > now &&
+            br_md_broker_epoch(ctl->core->md, id) <= ctl->shutting_epoch[i])
+            return true;
+    return false;
+}
+
+static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
+{
+    int64_t until = br_core_now_ms() + 120000;
+    for (size_t i = 0; i < ctl->n_shutting; i++) {
+        if (ctl->shutting[i] == id) {
+            ctl->shutting_until[i] = until;
+            ctl->shutting_epoch[i] = epoch;
+            return;
+        }
+    }
+    int32_t *a = realloc(ctl->shutting, (ctl->n_shutting + 1) * sizeof *a);
+    if (!a)
+        return;
+    ctl->shutting = a;
+    int64_t *b = realloc(ctl->shutting_until, (ctl->n_shutting + 1) * sizeof *b);
+    if (!b)
+        return;
+    ctl->shutting_until = b;
+    int64_t *c = realloc(ctl->shutting_epoch, (ctl->n_shutting + 1) * sizeof *c);
+    if (!c)
+        return;
+    ctl->shutting_epoch = c;
+    c[ctl->n_shutting] = epoch;
+    a[ctl->n_shutting] = id;
+    b[ctl->n_shutting++] = until;
+}
+
+/* Live and eligible as a new leader. */
+static bool ctl_eligible(br_ctl_t *ctl, int32_t id)
+{
+    return br_md_broker_live(ctl->core->md, id) && !br_ctl_shutting_down(ctl, id);
+}
+
+static void ctl_cs_finish(ctl_job_t *job)
+{
+    size_t n = 0;
+    st_err_t why = ST_OK;
+    br_ctl_tp_t *rem = calloc(job->n + 1, sizeof *rem);
+    for (size_t i = 0; rem && i < job->n; i++) {
+        if (job->errs[i] != ST_OK) {
+            why = job->errs[i];
+            rem[n].topic = job->topics[i];
+            rem[n++].partition = job->parts[i];
+        }
+    }
+    ST_INFO(CTL_TAG, "controlled shutdown of broker %d: leaderships moved in %lld ms, %zu partition(s) remain%s%s",
+            job->broker_id, (long long)(br_core_now_ms() - job->start_ms), n, n ? ": " : "",
+            n ? st_err_name(why) : "");
+    if (job->cs_fn)
+        job->cs_fn(job->cs_arg, rem ? ST_OK : ST_ERR_NOMEM, rem, n);
+    free(rem);
+}
+
+void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker_epoch, br_ctl_cs_fn fn, void *arg)
+{
+    br_md_t *md = ctl->core->md;
+    if (!ctl->active || !md || !br_md_ready(md)) {
+        fn(arg, ST_ERR_NOT_CONTROLLER, NULL, 0);
+        return;
+    }
+    int64_t known = br_md_broker_epoch(md, broker_id);
+    if (known < 0 || broker_epoch < known) {
+        fn(arg, known < 0 ? ST_ERR_BROKER_NOT_AVAILABLE : ST_ERR_STALE_BROKER_EPOCH, NULL, 0);
+        return;
+    }
+    ctl_mark_shutting(ctl, broker_id, known);
+    size_t n = 0;
+    for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
+        n += t->loaded ? (size_t)t->n_parts : 0;
+    ctl_job_t *job = ctl_job_new(ctl, n, ctl_cs_finish);
+    if (!job) {
+        fn(arg, ST_ERR_NOMEM, NULL, 0);
+        return;
+    }
+    job->broker_id = broker_id;
+    job->cs_fn = fn;
+    job->cs_arg = arg;
+    ST_INFO(CTL_TAG, "controlled shutdown of broker %d requested", broker_id);
+    for (br_md_topic_t *t = br_md_topics(md); t; t = t->next) {
+        if (!t->loaded)
+            continue;
+        for (int32_t p = 0; p < t->n_parts; p++) {
+            br_md_part_t *part = &t->parts[p];
+            if (part->kind != BR_MD_STATE_OK || !ctl_has(part->isr, part->n_isr, broker_id))
+                continue;
+            bool leads = part->leader == broker_id;
+            int32_t cand = -1;
+            for (size_t i = 0; leads && i < part->n_replicas && cand < 0; i++)
+                if (part->replicas[i] != broker_id && ctl_has(part->isr, part->n_isr, part->replicas[i]) &&
+                    ctl_eligible(ctl, part->replicas[i]))
+                    cand = part->replicas[i];
+            if (leads && cand < 0) {
+                ctl_job_add(job, t->name, p, ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE);
+                continue;
+            }
+            if (!leads && part->n_isr <= 1)
+                continue;
+            zkp_part_state_t next = {.leader = leads ? cand : part->leader,
+                                     .leader_epoch = part->leader_epoch + (leads ? 1 : 0)};
+            next.isr = malloc(part->n_isr * sizeof *next.isr);
+            if (!next.isr) {
+                if (leads)
+                    ctl_job_add(job, t->name, p, ST_ERR_NOMEM);
+                continue;
+            }
+            for (size_t i = 0; i < part->n_isr; i++)
+                if (part->isr[i] != broker_id)
+                    next.isr[next.n_isr++] = part->isr[i];
+            /* only leader moves count towards the answer */
+            size_t idx = leads ? ctl_job_add(job, t->name, p, ST_ERR_REQUEST_TIMED_OUT) : (size_t)-1;
+            if (!ctl_write_state(ctl, t, p, &next, leads ? job : NULL, idx, "controlled shutdown") && leads)
+                job->errs[idx] = ST_ERR_REQUEST_TIMED_OUT;
+            free(next.isr);
+        }
+    }
+    ctl_job_release(job);
+}
+
+/* ------------------------------------------------------------ elections */
+
+/* Start a preferred (or unclean) election of t/p. ST_OK: a write started
+ * (job entry idx gets its outcome). */
+static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool unclean, ctl_job_t *job, size_t idx)
+{
+    br_md_part_t *part = &t->parts[p];
+    if (part->kind != BR_MD_STATE_OK || part->n_replicas == 0)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    zkp_part_state_t next = {.leader = -1, .leader_epoch = part->leader_epoch + 1};
+    next.isr = malloc((part->n_isr + 1) * sizeof *next.isr);
+    if (!next.isr)
+        return ST_ERR_NOMEM;
+    st_err_t rc = ST_OK;
+    if (!unclean) {
+        int32_t pref = part->replicas[0];
+        if (part->leader == pref) {
+            rc = ST_ERR_ELECTION_NOT_NEEDED;
+        } else if (!ctl_eligible(ctl, pref) || !ctl_has(part->isr, part->n_isr, pref)) {
+            rc = ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE;
+        } else {
+            next.leader = pref;
+            memcpy(next.isr, part->isr, part->n_isr * sizeof *next.isr);
+            next.n_isr = part->n_isr;
+        }
+    } else {
+        if (part->leader >= 0 && br_md_broker_live(ctl->core->md, part->leader)) {
+            rc = ST_ERR_ELECTION_NOT_NEEDED;
+        } else {
+            for (size_t i = 0; i < part->n_replicas && next.leader < 0; i++)
+                if (ctl_eligible(ctl, part->replicas[i]) && ctl_has(part->isr, part->n_isr, part->replicas[i]))
+                    next.leader = part->replicas[i];
+            for (size_t i = 0; i < part->n_replicas && next.leader < 0; i++)
+                if (ctl_eligible(ctl, part->replicas[i]))
+                    next.leader = part->replicas[i];
+            if (next.leader < 0) {
+                rc = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
+            } else if (ctl_has(part->isr, part->n_isr, next.leader)) {
+                for (size_t i = 0; i < part->n_isr; i++)
+                    if (br_md_broker_live(ctl->core->md, part->isr[i]))
+                        next.isr[next.n_isr++] = part->isr[i];
+            } else {
+                next.isr[next.n_isr++] = next.leader;
+            }
+        }
+    }
+    if (rc == ST_OK &&
+        !ctl_write_state(ctl, t, p, &next, job, idx, unclean ? "unclean election" : "preferred election"))
+        rc = ST_ERR_REQUEST_TIMED_OUT; /* busy: retriable */
+    free(next.isr);
+    return rc;
+}
+
+static void ctl_elect_finish(ctl_job_t *job)
+{
+    br_call_t *call = job->call;
+    if (!call)
+        return;
+    Strata__ElectLeadersResponse er = STRATA__ELECT_LEADERS_RESPONSE__INIT;
+    Strata__ElectLeaderResult *res = calloc(job->n + 1, sizeof *res);
+    Strata__ElectLeaderResult **pres = calloc(job->n + 1, sizeof *pres);
+    if (!res || !pres) {
+        free(res);
+        free(pres);
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        if (job->skip_not_needed && job->errs[i] == ST_ERR_ELECTION_NOT_NEEDED)
+            continue;
+        strata__elect_leader_result__init(&res[k]);
+        res[k].topic = job->topics[i] ? job->topics[i] : (char *)"";
+        res[k].partition = job->parts[i];
+        res[k].error = (Strata__ErrorCode)job->errs[i];
+        res[k].error_message = job->errs[i] == ST_OK ? (char *)"" : (char *)st_err_name(job->errs[i]);
+        pres[k] = &res[k];
+        k++;
+    }
+    er.version = 1;
+    er.n_results = k;
+    er.results = pres;
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.body_case = STRATA__RESPONSE__BODY_ELECT_LEADERS;
+    resp.elect_leaders = &er;
+    br_call_reply(call, &resp);
+    free(res);
+    free(pres);
+}
+
+static void ctl_elect_leaders(br_ctl_t *ctl, br_call_t *call, const Strata__ElectLeadersRequest *req)
+{
+    br_md_t *md = ctl->core->md;
+    bool unclean = req->election_type == STRATA__ELECTION_TYPE__ELECTION_UNCLEAN;
+    size_t n = 0;
+    if (req->n_topic_partitions == 0) {
+        for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
+            n += t->loaded ? (size_t)t->n_parts : 0;
+    } else {
+        for (size_t i = 0; i < req->n_topic_partitions; i++)
+            n += req->topic_partitions[i] ? req->topic_partitions[i]->n_partitions : 0;
+    }
+    ctl_job_t *job = ctl_job_new(ctl, n, ctl_elect_finish);
+    if (!job) {
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    job->call = call;
+    if (req->n_topic_partitions == 0) {
+        for (br_md_topic_t *t = br_md_topics(md); t; t = t->next) {
+            for (int32_t p = 0; t->loaded && p < t->n_parts; p++) {
+                size_t idx = ctl_job_add(job, t->name, p, ST_OK);
+                job->errs[idx] = ctl_elect_one(ctl, t, p, unclean, job, idx);
+            }
+        }
+        job->skip_not_needed = true; /* "every partition": report the ones acted on */
+    } else {
+        for (size_t i = 0; i < req->n_topic_partitions; i++) {
+            const Strata__TopicPartitions *tp = req->topic_partitions[i];
+            for (size_t j = 0; tp && j < tp->n_partitions; j++) {
+                const char *name = tp->topic ? tp->topic : "";
+                size_t idx = ctl_job_add(job, name, tp->partitions[j], ST_OK);
+                br_md_topic_t *t = br_md_topic(md, name);
+                if (!t || !t->loaded || tp->partitions[j] < 0 || tp->partitions[j] >= t->n_parts)
+                    job->errs[idx] = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                else
+                    job->errs[idx] = ctl_elect_one(ctl, t, tp->partitions[j], unclean, job, idx);
+            }
+        }
+    }
+    ctl_job_release(job);
+}
+
+/* A reassignment of t/p is pending (leadership is the reassignment's). */
+static bool ctl_reassigning(br_ctl_t *ctl, const char *topic, int32_t p)
+{
+    for (size_t i = 0; i < ctl->n_reassigns; i++)
+        if (!ctl->reassigns[i].done && ctl->reassigns[i].r.partition == p &&
+            strcmp(ctl->reassigns[i].r.topic, topic) == 0)
+            return true;
+    return false;
+}
+
+/* auto.leader.rebalance.enable: per broker, the share of the partitions
+ * it is preferred leader of that someone else leads; above the threshold,
+ * preferred elections for those. */
+static void ctl_auto_rebalance(br_ctl_t *ctl)
+{
+    br_md_t *md = ctl->core->md;
+    br_config_t *conf = ctl->core->conf;
+    int64_t now = br_core_now_ms();
+    if (!conf->auto_leader_rebalance_enable)
+        return;
+    if (ctl->next_rebalance_ms == 0)
+        ctl->next_rebalance_ms = now + conf->leader_imbalance_check_interval_seconds * 1000;
+    if (now < ctl->next_rebalance_ms)
+        return;
+    ctl->next_rebalance_ms = now + conf->leader_imbalance_check_interval_seconds * 1000;
+    for (size_t b = 0; b < br_md_n_brokers(md); b++) {
+        int32_t id = br_md_broker_at(md, b)->id;
+        if (!ctl_eligible(ctl, id))
+            continue;
+        size_t total = 0, off = 0;
+        for (br_md_topic_t *t = br_md_topics(md); t; t = t->next) {
+            for (int32_t p = 0; t->loaded && p < t->n_parts; p++) {
+                br_md_part_t *part = &t->parts[p];
+                if (part->n_replicas == 0 || part->replicas[0] != id || part->kind != BR_MD_STATE_OK)
+                    continue;
+                total++;
+                off += part->leader != id;
+            }
+        }
+        if (total == 0 || off * 100 <= total * (size_t)conf->leader_imbalance_per_broker_percentage)
+            continue;
+        ST_INFO(CTL_TAG, "broker %d leads %zu of its %zu preferred partitions: preferred elections",
+                id, total - off, total);
+        for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
+            for (int32_t p = 0; t->loaded && p < t->n_parts; p++)
+                if (t->parts[p].n_replicas && t->parts[p].replicas[0] == id && t->parts[p].leader != id &&
+                    !ctl_reassigning(ctl, t->name, p))
+                    (void)ctl_elect_one(ctl, t, p, false, NULL, 0);
+    }
+}
+
+/* ------------------------------------------------- leader-driven ISR */
+
+typedef struct ctl_isr {
+    br_ctl_t *ctl;
+    char topic[256];
+    int32_t partition;
+    int32_t leader_epoch;
+    int32_t *isr;
+    size_t n_isr;
+    int tries;
+    zkp_part_state_t written;
+} ctl_isr_t;
+
+static void ctl_isr_free(ctl_isr_t *x)
+{
+    free(x->isr);
+    free(x->written.isr);
+    free(x);
+}
+
+static void ctl_isr_read(void *arg, int rc, const char *data, int len, const struct Stat *stat);
+
+static void ctl_isr_start(ctl_isr_t *x)
+{
+    char path[512];
+    if (x->ctl->core->stopping || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
+        zkc_get(x->ctl->core->zk, path, NULL, ctl_isr_read, x) != ZOK)
+        ctl_isr_free(x);
+}
+
+static void ctl_isr_set(void *arg, int rc, const struct Stat *stat)
+{
+    ctl_isr_t *x = arg;
+    if (rc == ZBADVERSION && ++x->tries < 4 && !x->ctl->core->stopping) {
+        free(x->written.isr);
+        x->written.isr = NULL;
+        ctl_isr_start(x);
+        return;
+    }
+    if (rc == ZOK && !x->ctl->core->stopping && x->ctl->core->md) {
+        ST_INFO(CTL_TAG, "%s-%d: ISR now %zu replica(s) (leader epoch %d)", x->topic, x->partition,
+                x->written.n_isr, x->written.leader_epoch);
+        br_md_state_written(x->ctl->core->md, x->topic, x->partition, &x->written, stat ? stat->version : -1);
+    } else if (rc != ZOK && rc != ZCLOSING) {
+        ST_DEBUG(CTL_TAG, "%s-%d: ISR change not written: %s", x->topic, x->partition, zkc_rc_name(rc));
+    }
+    ctl_isr_free(x);
+}
+
+static void ctl_isr_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
+{
+    ctl_isr_t *x = arg;
+    br_core_t *core = x->ctl->core;
+    zkp_part_state_t cur;
+    char err[128], path[512];
+    if (rc != ZOK || !stat || core->stopping ||
+        zkp_part_state_decode(data, (size_t)len, &cur, err, sizeof err) != ST_OK) {
+        ctl_isr_free(x);
+        return;
+    }
+    bool ours = cur.leader == core->broker_id && cur.leader_epoch == x->leader_epoch;
+    bool same = cur.n_isr == x->n_isr;
+    for (size_t i = 0; same && i < x->n_isr; i++)
+        same = ctl_has(cur.isr, cur.n_isr, x->isr[i]);
+    if (!ours || same) {
+        zkp_part_state_free(&cur);
+        ctl_isr_free(x);
+        return;
+    }
+    x->written.leader = cur.leader;
+    x->written.leader_epoch = cur.leader_epoch;
+    x->written.controller_epoch = cur.controller_epoch;
+    zkp_part_state_free(&cur);
+    x->written.isr = malloc((x->n_isr + 1) * sizeof *x->written.isr);
+    if (!x->written.isr) {
+        ctl_isr_free(x);
+        return;
+    }
+    memcpy(x->written.isr, x->isr, x->n_isr * sizeof *x->isr);
+    x->written.n_isr = x->n_isr;
+    char *json = zkp_part_state_encode(&x->written);
+    if (!json || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
+        zkc_set(core->zk, path, json, (int)strlen(json), stat->version, ctl_isr_set, x) != ZOK)
+        ctl_isr_free(x);
+    free(json);
+}
+
+void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch, const int32_t *isr,
+                       size_t n_isr)
+{
+    br_ctl_t *ctl = arg;
+    if (!ctl || !topic || n_isr == 0 || ctl->core->member != BR_MEMBER_REGISTERED)
+        return;
+    ctl_isr_t *x = calloc(1, sizeof *x);
+    if (!x)
+        return;
+    x->ctl = ctl;
+    snprintf(x->topic, sizeof x->topic, "%s", topic);
+    x->partition = partition;
+    x->leader_epoch = leader_epoch;
+    x->isr = malloc(n_isr * sizeof *isr);
+    if (!x->isr) {
+        free(x);
+        return;
+    }
+    memcpy(x->isr, isr, n_isr * sizeof *isr);
+    x->n_isr = n_isr;
+    ctl_isr_start(x);
+}
+
+/* --------------------------------------------------------- reassignment */
+
+
+void br_reassign_free(br_reassign_t *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].topic);
+        free(v[i].replicas);
+    }
+    free(v);
+}
+
+char *br_reassign_encode(const br_reassign_t *v, size_t n)
+{
+    json_t *root = json_object(), *arr = json_array();
+    char *out = NULL;
+    if (!root || !arr) {
+        json_decref(arr);
+        goto out;
+    }
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "partitions", arr);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_object(), *reps = json_array();
+        if (!e || !reps) {
+            json_decref(e);
+            json_decref(reps);
+            goto out;
+        }
+        for (size_t j = 0; j < v[i].n_replicas; j++)
+            json_array_append_new(reps, json_integer(v[i].replicas[j]));
+        json_object_set_new(e, "topic", json_string(v[i].topic));
+        json_object_set_new(e, "partition", json_integer(v[i].partition));
+        json_object_set_new(e, "replicas", reps);
+        json_array_append_new(arr, e);
+    }
+    out = json_dumps(root, JSON_COMPACT);
+out:
+    json_decref(root);
+    return out;
+}
+
+st_err_t br_reassign_decode(const char *json, size_t len, br_reassign_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    json_error_t jerr;
+    json_t *root = json ? json_loadb(json, len, 0, &jerr) : NULL;
+    json_t *parts = root ? json_object_get(root, "partitions") : NULL;
+    json_t *ver = root ? json_object_get(root, "version") : NULL;
+    st_err_t rc = ST_ERR_CORRUPT;
+    if (!json_is_array(parts) || !json_is_integer(ver) || json_integer_value(ver) != 1)
+        goto out;
+    size_t cnt = json_array_size(parts);
+    br_reassign_t *v = calloc(cnt + 1, sizeof *v);
+    if (!v) {
+        rc = ST_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        json_t *e = json_array_get(parts, i);
+        json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition"),
+               *reps = json_object_get(e, "replicas");
+        if (!json_is_string(t) || !json_is_integer(p) || !json_is_array(reps) || json_integer_value(p) < 0 ||
+            json_integer_value(p) > INT32_MAX || !zkp_topic_name_valid(json_string_value(t))) {
+            br_reassign_free(v, i);
+            goto out;
+        }
+        v[i].topic = strdup(json_string_value(t));
+        v[i].partition = (int32_t)json_integer_value(p);
+        v[i].replicas = calloc(json_array_size(reps) + 1, sizeof(int32_t));
+        if (!v[i].topic || !v[i].replicas) {
+            br_reassign_free(v, i + 1);
+            rc = ST_ERR_NOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < json_array_size(reps); j++) {
+            json_t *r = json_array_get(reps, j);
+            json_int_t id = json_is_integer(r) ? json_integer_value(r) : -1;
+            if (id < 0 || id > INT32_MAX || ctl_has(v[i].replicas, v[i].n_replicas, (int32_t)id)) {
+                br_reassign_free(v, i + 1);
+                goto out;
+            }
+            v[i].replicas[v[i].n_replicas++] = (int32_t)id;
+        }
+    }
+    *out = v;
+    *n = cnt;
+    rc = ST_OK;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *replicas, size_t n_replicas,
+                     const int32_t *isr, size_t n_isr, int32_t leader, bool (*live)(void *arg, int32_t id),
+                     void *arg, int32_t **out, size_t *n_out, int32_t *new_leader)
+{
+    *out = NULL;
+    *n_out = 0;
+    *new_leader = -1;
+    bool equal = n_target == n_replicas;
+    for (size_t i = 0; equal && i < n_target; i++)
+        equal = target[i] == replicas[i];
+    if (equal)
+        return 0;
+    bool subset = true;
+    for (size_t i = 0; subset && i < n_target; i++)
+        subset = ctl_has(replicas, n_replicas, target[i]);
+    if (!subset) {
+        int32_t *v = malloc((n_target + n_replicas) * sizeof *v);
+        if (!v)
+            return 2;
+        size_t k = 0;
+        for (size_t i = 0; i < n_target; i++)
+            v[k++] = target[i];
+        for (size_t i = 0; i < n_replicas; i++)
+            if (!ctl_has(target, n_target, replicas[i]))
+                v[k++] = replicas[i];
+        *out = v;
+        *n_out = k;
+        return 1;
+    }
+    for (size_t i = 0; i < n_target; i++)
+        if (!ctl_has(isr, n_isr, target[i]))
+            return 2; /* still catching up */
+    bool extra_isr = false;
+    for (size_t i = 0; i < n_isr && !extra_isr; i++)
+        extra_isr = !ctl_has(target, n_target, isr[i]);
+    if (!ctl_has(target, n_target, leader) || extra_isr) {
+        int32_t cand = ctl_has(target, n_target, leader) ? leader : -1;
+        for (size_t i = 0; i < n_target && cand < 0; i++)
+            if (live(arg, target[i]))
+                cand = target[i];
+        if (cand < 0)
+            return 2;
+        *new_leader = cand;
+        return 3;
+    }
+    int32_t *v = malloc((n_target + 1) * sizeof *v);
+    if (!v)
+        return 2;
+    memcpy(v, target, n_target * sizeof *v);
+    *out = v;
+    *n_out = n_target;
+    return 4;
+}
+
+static void ctl_reassign_clear(br_ctl_t *ctl)
+{
+    for (size_t i = 0; i < ctl->n_reassigns; i++) {
+        free(ctl->reassigns[i].r.topic);
+        free(ctl->reassigns[i].r.replicas);
+    }
+    free(ctl->reassigns);
+    ctl->reassigns = NULL;
+    ctl->n_reassigns = 0;
+}
+
+static void ctl_reassign_exists(void *arg, int rc, const struct Stat *stat);
+
+static void ctl_reassign_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
+{
+    ctl_req_t *r = arg;
+    br_ctl_t *ctl = r->ctl;
+    if (!ctl_current(r, rc))
+        goto out;
+    if (rc == ZNONODE) {
+        ctl_reassign_clear(ctl);
+        ctl->reassign_version = -1;
+        ctl_req_t *r2 = ctl_req_new(ctl, NULL);
+        if (r2 && zkc_exists(ctl->core->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_exists, r2) != ZOK)
+            ctl_req_free(r2);
+        goto out;
+    }
+    if (rc != ZOK)
+        goto out;
+    br_reassign_t *v = NULL;
+    size_t n = 0;
+    ctl_reassign_clear(ctl);
+    ctl->reassign_version = stat ? stat->version : 0;
+    if (br_reassign_decode(data, (size_t)len, &v, &n) != ST_OK) {
+        ST_WARN(CTL_TAG, "%s is malformed: ignoring it", BR_REASSIGN_PATH);
+        goto out;
+    }
+    ctl->reassigns = calloc(n + 1, sizeof *ctl->reassigns);
+    for (size_t i = 0; ctl->reassigns && i < n; i++) {
+        ctl->reassigns[i].r = v[i];
+        memset(&v[i], 0, sizeof v[i]);
+    }
+    ctl->n_reassigns = ctl->reassigns ? n : 0;
+    br_reassign_free(v, n);
+    if (n)
+        ST_INFO(CTL_TAG, "%zu partition reassignment(s) pending", n);
+    ctl_reconcile(ctl);
+out:
+    ctl_req_free(r);
+}
+
+static void ctl_reassign_load(br_ctl_t *ctl)
+{
+    ctl_req_t *r = ctl_req_new(ctl, NULL);
+    if (r && zkc_get(ctl->core->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_read, r) != ZOK)
+        ctl_req_free(r);
+}
+
+static void ctl_reassign_exists(void *arg, int rc, const struct Stat *stat)
+{
+    (void)stat;
+    ctl_req_t *r = arg;
+    if (ctl_current(r, rc) && rc == ZOK)
+        ctl_reassign_load(r->ctl);
+    ctl_req_free(r);
+}
+
+static void ctl_reassign_watch(void *arg, int type, const char *path)
+{
+    (void)type;
+    (void)path;
+    br_ctl_t *ctl = arg;
+    if (ctl->active)
+        ctl_reassign_load(ctl);
+}
+
+static void ctl_reassign_written(void *arg, int rc, const zoo_op_result_t *results, int n)
+{
+    ctl_req_t *r = arg;
+    if (ctl_current(r, rc))
+        r->ctl->reassign_writing = false;
+    (void)ctl_multi_ok(r, rc, results, n, "reassignment list");
+    ctl_req_free(r);
+}
+
+/* Remove the finished entries from the znode (delete it when empty). */
+static void ctl_reassign_prune(br_ctl_t *ctl)
+{
+    size_t left = 0;
+    bool any_done = false;
+    for (size_t i = 0; i < ctl->n_reassigns; i++) {
+        any_done |= ctl->reassigns[i].done;
+        left += !ctl->reassigns[i].done;
+    }
+    if (!any_done || ctl->reassign_writing || ctl->reassign_version < 0)
+        return;
+    zkc_multi_t *m = ctl_multi(ctl);
+    if (!m)
+        return;
+    if (left == 0) {
+        zkc_multi_delete(m, BR_REASSIGN_PATH, ctl->reassign_version);
+    } else {
+        br_reassign_t *v = calloc(left, sizeof *v);
+        size_t k = 0;
+        for (size_t i = 0; v && i < ctl->n_reassigns; i++)
+            if (!ctl->reassigns[i].done)
+                v[k++] = ctl->reassigns[i].r;
+        char *json = v ? br_reassign_encode(v, k) : NULL;
+        free(v);
+        if (!json) {
+            zkc_multi_free(m);
+            return;
+        }
+        zkc_multi_set(m, BR_REASSIGN_PATH, json, (int)strlen(json), ctl->reassign_version);
+        free(json);
+    }
+    ctl_req_t *r = ctl_req_new(ctl, NULL);
+    if (!r || zkc_multi_commit(ctl->core->zk, m, ctl_reassign_written, r) != ZOK) {
+        free(r);
+        return;
+    }
+    ctl->reassign_writing = true;
+}
+
+/* Rewrite partition p's replica list in the topic znode. */
+static void ctl_write_replicas(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, const int32_t *reps, size_t n)
+{
+    char key[300], path[512];
+    snprintf(key, sizeof key, "ra:%s", t->name);
+    if (ctl_inflight(ctl, key) || zkp_path_topic(path, sizeof path, t->name) < 0)
+        return;
+    zkp_topic_t zt = {.n_partitions = t->n_parts};
+    snprintf(zt.topic_id, sizeof zt.topic_id, "%s", t->topic_id);
+    zt.replicas = calloc((size_t)t->n_parts + 1, sizeof *zt.replicas);
+    zt.n_replicas = calloc((size_t)t->n_parts + 1, sizeof *zt.n_replicas);
+    if (zt.replicas && zt.n_replicas) {
+        for (int32_t i = 0; i < t->n_parts; i++) {
+            zt.replicas[i] = i == p ? (int32_t *)reps : t->parts[i].replicas;
+            zt.n_replicas[i] = i == p ? (int32_t)n : (int32_t)t->parts[i].n_replicas;
+        }
+        char *json = zkp_topic_encode(&zt);
+        zkc_multi_t *m = json ? ctl_multi(ctl) : NULL;
+        if (m) {
+            zkc_multi_set(m, path, json, (int)strlen(json), t->version);
+            ST_INFO(CTL_TAG, "%s-%d: reassignment: replicas now %zu broker(s)", t->name, p, n);
+            ctl_commit(ctl, m, key);
+        }
+        free(json);
+    }
+    free(zt.replicas);
+    free(zt.n_replicas);
+}
+
+static void ctl_reassign_reconcile(br_ctl_t *ctl)
+{
+    br_md_t *md = ctl->core->md;
+    for (size_t i = 0; i < ctl->n_reassigns; i++) {
+        ctl_reassign_t *ra = &ctl->reassigns[i];
+        if (ra->done)
+            continue;
+        br_md_topic_t *t = br_md_topic(md, ra->r.topic);
+        if (!t || (t->loaded && ra->r.partition >= t->n_parts) || ra->r.n_replicas == 0) {
+            ST_WARN(CTL_TAG, "reassignment of %s-%d dropped (unknown partition or empty replica list)",
+                    ra->r.topic, ra->r.partition);
+            ra->done = true;
+            continue;
+        }
+        if (!t->loaded)
+            continue;
+        /* a target broker that is down (or not registered yet) is waited for */
+        br_md_part_t *part = &t->parts[ra->r.partition];
+        if (part->kind != BR_MD_STATE_OK)
+            continue;
+        int32_t *v = NULL, lead = -1;
+        size_t nv = 0;
+        int step = br_reassign_step(ra->r.replicas, ra->r.n_replicas, part->replicas, part->n_replicas, part->isr,
+                                    part->n_isr, part->leader, ctl_live, md, &v, &nv, &lead);
+        if (step == 0) {
+            ST_INFO(CTL_TAG, "%s-%d: reassignment complete", ra->r.topic, ra->r.partition);
+            ra->done = true;
+        } else if (step == 1 || step == 4) {
+            ctl_write_replicas(ctl, t, ra->r.partition, v, nv);
+        } else if (step == 3) {
+            zkp_part_state_t next = {.leader = lead, .leader_epoch = part->leader_epoch + 1};
+            next.isr = malloc((part->n_isr + 1) * sizeof *next.isr);
+            for (size_t j = 0; next.isr && j < part->n_isr; j++)
+                if (ctl_has(ra->r.replicas, ra->r.n_replicas, part->isr[j]))
+                    next.isr[next.n_isr++] = part->isr[j];
+            if (next.isr)
+                (void)ctl_write_state(ctl, t, ra->r.partition, &next, NULL, 0, "reassignment");
+            free(next.isr);
+        }
+        free(v);
+    }
+    ctl_reassign_prune(ctl);
+}
+
+/* ---- AlterPartitionReassignments / ListPartitionReassignments (any broker) */
+
+typedef struct ctl_alter {
+    br_ctl_t *ctl;
+    br_call_t *call;
+    br_reassign_t *req;      /* requested (n_replicas 0: cancel) */
+    size_t n;
+    st_err_t *errs;
+    int tries;
+    bool list;               /* ListPartitionReassignments: req is the filter */
+} ctl_alter_t;
+
+static void ctl_alter_free(ctl_alter_t *a)
+{
+    br_reassign_free(a->req, a->n);
+    free(a->errs);
+    free(a);
+}
+
+static void ctl_alter_answer(ctl_alter_t *a, st_err_t all)
+{
+    Strata__AlterPartitionReassignmentsResponse ar = STRATA__ALTER_PARTITION_REASSIGNMENTS_RESPONSE__INIT;
+    Strata__ReassignmentResult *res = calloc(a->n + 1, sizeof *res);
+    Strata__ReassignmentResult **pres = calloc(a->n + 1, sizeof *pres);
+    if (!res || !pres) {
+        free(res);
+        free(pres);
+        br_call_reply_error(a->call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        strata__reassignment_result__init(&res[i]);
+        st_err_t e = a->errs[i] != ST_OK ? a->errs[i] : all;
+        res[i].topic = a->req[i].topic;
+        res[i].partition = a->req[i].partition;
+        res[i].error = (Strata__ErrorCode)e;
+        res[i].error_message = e == ST_OK ? (char *)"" : (char *)st_err_name(e);
+        pres[i] = &res[i];
+    }
+    ar.version = 1;
+    ar.error = (Strata__ErrorCode)all;
+    ar.n_results = a->n;
+    ar.results = pres;
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.body_case = STRATA__RESPONSE__BODY_ALTER_PARTITION_REASSIGNMENTS;
+    resp.alter_partition_reassignments = &ar;
+    br_call_reply(a->call, &resp);
+    free(res);
+    free(pres);
+}
+
+static void ctl_list_answer(ctl_alter_t *a, const br_reassign_t *v, size_t n)
+{
+    br_md_t *md = a->ctl->core->md;
+    Strata__ListPartitionReassignmentsResponse lr = STRATA__LIST_PARTITION_REASSIGNMENTS_RESPONSE__INIT;
+    Strata__OngoingReassignment *o = calloc(n + 1, sizeof *o);
+    Strata__OngoingReassignment **po = calloc(n + 1, sizeof *po);
+    int32_t *scratch = NULL;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        br_md_topic_t *t = br_md_topic(md, v[i].topic);
+        size_t nr = t && v[i].partition < t->n_parts ? t->parts[v[i].partition].n_replicas : 0;
+        total += 2 * (nr + v[i].n_replicas) + nr;
+    }
+    scratch = calloc(total + 1, sizeof *scratch);
+    if (!o || !po || !scratch) {
+        br_call_reply_error(a->call, ST_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t k = 0, used = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool wanted = a->n == 0;
+        for (size_t f = 0; f < a->n && !wanted; f++)
+            wanted = a->req[f].partition == v[i].partition && a->req[f].topic &&
+                     strcmp(a->req[f].topic, v[i].topic) == 0;
+        br_md_topic_t *t = br_md_topic(md, v[i].topic);
+        if (!wanted || !t || v[i].partition >= t->n_parts)
+            continue;
+        br_md_part_t *part = &t->parts[v[i].partition];
+        strata__ongoing_reassignment__init(&o[k]);
+        o[k].topic = v[i].topic;
+        o[k].partition = v[i].partition;
+        o[k].replicas = scratch + used;
+        for (size_t j = 0; j < part->n_replicas; j++)
+            o[k].replicas[o[k].n_replicas++] = part->replicas[j];
+        used += part->n_replicas;
+        /* adding: target replicas not in the ISR yet; removing: not in the target */
+        o[k].adding_replicas = scratch + used;
+        for (size_t j = 0; j < v[i].n_replicas; j++)
+            if (!ctl_has(part->isr, part->n_isr, v[i].replicas[j]))
+                o[k].adding_replicas[o[k].n_adding_replicas++] = v[i].replicas[j];
+        used += v[i].n_replicas;
+        o[k].removing_replicas = scratch + used;
+        for (size_t j = 0; j < part->n_replicas; j++)
+            if (!ctl_has(v[i].replicas, v[i].n_replicas, part->replicas[j]))
+                o[k].removing_replicas[o[k].n_removing_replicas++] = part->replicas[j];
+        used += part->n_replicas;
+        po[k] = &o[k];
+        k++;
+    }
+    lr.version = 1;
+    lr.n_reassignments = k;
+    lr.reassignments = po;
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.body_case = STRATA__RESPONSE__BODY_LIST_PARTITION_REASSIGNMENTS;
+    resp.list_partition_reassignments = &lr;
+    br_call_reply(a->call, &resp);
+out:
+    free(o);
+    free(po);
+    free(scratch);
+}
+
+static void ctl_alter_go(ctl_alter_t *a);
+
+static void ctl_alter_written(void *arg, int rc, const struct Stat *stat)
+{
+    (void)stat;
+    ctl_alter_t *a = arg;
+    if ((rc == ZBADVERSION || rc == ZNONODE) && ++a->tries < 5) {
+        ctl_alter_go(a);
+        return;
+    }
+    ctl_alter_answer(a, rc == ZOK ? ST_OK : zkc_rc_to_err(rc) == ST_ERR_CLOSED ? ST_ERR_REQUEST_TIMED_OUT
+                                                                                  : ST_ERR_UNKNOWN_SERVER_ERROR);
+    ctl_alter_free(a);
+}
+
+static void ctl_alter_created(void *arg, int rc, const char *path, const struct Stat *stat)
+{
+    (void)path;
+    ctl_alter_written(arg, rc == ZNODEEXISTS ? ZBADVERSION : rc, stat);
+}
+
+static void ctl_alter_deleted(void *arg, int rc)
+{
+    ctl_alter_written(arg, rc, NULL);
+}
+
+static void ctl_alter_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
+{
+    ctl_alter_t *a = arg;
+    br_reassign_t *cur = NULL;
+    size_t n_cur = 0;
+    if (rc != ZOK && rc != ZNONODE) {
+        if (a->list)
+            br_call_reply_error(a->call, ST_ERR_REQUEST_TIMED_OUT, "ZooKeeper is not available");
+        else
+            ctl_alter_answer(a, ST_ERR_REQUEST_TIMED_OUT);
+        ctl_alter_free(a);
+        return;
+    }
+    if (rc == ZOK && br_reassign_decode(data, (size_t)len, &cur, &n_cur) != ST_OK) {
+        cur = NULL;
+        n_cur = 0; /* a malformed list is replaced */
+    }
+    if (a->list) {
+        ctl_list_answer(a, cur, n_cur);
+        br_reassign_free(cur, n_cur);
+        ctl_alter_free(a);
+        return;
+    }
+    /* merge: replace or cancel entries of the same partition, append new */
+    br_reassign_t *m = calloc(n_cur + a->n + 1, sizeof *m);
+    size_t k = 0;
+    for (size_t i = 0; m && i < n_cur; i++) {
+        bool replaced = false;
+        for (size_t j = 0; j < a->n && !replaced; j++)
+            replaced = a->errs[j] == ST_OK && a->req[j].partition == cur[i].partition &&
+                       strcmp(a->req[j].topic, cur[i].topic) == 0;
+        if (!replaced)
+            m[k++] = cur[i];
+    }
+    for (size_t j = 0; m && j < a->n; j++)
+        if (a->errs[j] == ST_OK && a->req[j].n_replicas > 0)
+            m[k++] = a->req[j];
+    char *json = m && k ? br_reassign_encode(m, k) : NULL;
+    free(m);
+    br_reassign_free(cur, n_cur);
+    zkc_t *zk = a->ctl->core->zk;
+    int zrc;
+    if (k == 0)
+        zrc = rc == ZNONODE ? ZOK : zkc_delete(zk, BR_REASSIGN_PATH, stat->version, ctl_alter_deleted, a);
+    else if (!json)
+        zrc = ZSYSTEMERROR;
+    else if (rc == ZNONODE)
+        zrc = zkc_create(zk, BR_REASSIGN_PATH, json, (int)strlen(json), 0, ctl_alter_created, a);
+    else
+        zrc = zkc_set(zk, BR_REASSIGN_PATH, json, (int)strlen(json), stat->version, ctl_alter_written, a);
+    free(json);
+    if (k == 0 && rc == ZNONODE) {
+        ctl_alter_answer(a, ST_OK);
+        ctl_alter_free(a);
+    } else if (zrc != ZOK) {
+        ctl_alter_answer(a, ST_ERR_REQUEST_TIMED_OUT);
+        ctl_alter_free(a);
+    }
+}
+
+static void ctl_alter_go(ctl_alter_t *a)
+{
+    if (zkc_get(a->ctl->core->zk, BR_REASSIGN_PATH, NULL, ctl_alter_read, a) != ZOK) {
+        if (a->list)
+            br_call_reply_error(a->call, ST_ERR_REQUEST_TIMED_OUT, "ZooKeeper is not available");
+        else
+            ctl_alter_answer(a, ST_ERR_REQUEST_TIMED_OUT);
+        ctl_alter_free(a);
+    }
+}
+
+static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__AlterPartitionReassignmentsRequest *req)
+{
+    br_md_t *md = ctl->core->md;
+    ctl_alter_t *a = calloc(1, sizeof *a);
+    if (a) {
+        a->req = calloc(req->n_partitions + 1, sizeof *a->req);
+        a->errs = calloc(req->n_partitions + 1, sizeof *a->errs);
+    }
+    if (!a || !a->req || !a->errs) {
+        if (a)
+            ctl_alter_free(a);
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    a->ctl = ctl;
+    a->call = call;
+    for (size_t i = 0; i < req->n_partitions; i++) {
+        const Strata__ReassignablePartition *rp = req->partitions[i];
+        br_reassign_t *r = &a->req[a->n++];
+        r->topic = strdup(rp && rp->topic ? rp->topic : "");
+        r->partition = rp ? rp->partition : -1;
+        r->replicas = calloc((rp ? rp->n_replicas : 0) + 1, sizeof(int32_t));
+        if (!r->topic || !r->replicas) {
+            a->errs[i] = ST_ERR_NOMEM;
+            continue;
+        }
+        br_md_topic_t *t = br_md_topic(md, r->topic);
+        if (!t || !t->loaded || r->partition < 0 || r->partition >= t->n_parts) {
+            a->errs[i] = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        for (size_t j = 0; j < rp->n_replicas; j++) {
+            int32_t id = rp->replicas[j];
+            if (id < 0 || ctl_has(r->replicas, r->n_replicas, id) || !br_md_broker_live(md, id)) {
+                a->errs[i] = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
+                break;
+            }
+            r->replicas[r->n_replicas++] = id;
+        }
+        for (size_t j = 0; j < i && a->errs[i] == ST_OK; j++)
+            if (a->req[j].partition == r->partition && strcmp(a->req[j].topic, r->topic) == 0)
+                a->errs[i] = ST_ERR_INVALID_REQUEST;
+    }
+    ctl_alter_go(a);
+}
+
+static void ctl_list_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__ListPartitionReassignmentsRequest *req)
+{
+    ctl_alter_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    a->ctl = ctl;
+    a->call = call;
+    a->list = true;
+    size_t n = 0;
+    for (size_t i = 0; i < req->n_topic_partitions; i++)
+        n += req->topic_partitions[i] ? req->topic_partitions[i]->n_partitions : 0;
+    a->req = calloc(n + 1, sizeof *a->req);
+    if (!a->req) {
+        ctl_alter_free(a);
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < req->n_topic_partitions; i++) {
+        const Strata__TopicPartitions *tp = req->topic_partitions[i];
+        for (size_t j = 0; tp && j < tp->n_partitions; j++) {
+            a->req[a->n].topic = strdup(tp->topic ? tp->topic : "");
+            a->req[a->n++].partition = tp->partitions[j];
+        }
+    }
+    ctl_alter_go(a);
+}
+
+/* ---------------------------------------------------------- requests */
+
+static void ctl_cs_reply(void *arg, st_err_t err, const br_ctl_tp_t *rem, size_t n)
+{
+    br_call_t *call = arg;
+    Strata__ControlledShutdownResponse cr = STRATA__CONTROLLED_SHUTDOWN_RESPONSE__INIT;
+    Strata__TopicPartitions *tps = calloc(n + 1, sizeof *tps);
+    Strata__TopicPartitions **ptps = calloc(n + 1, sizeof *ptps);
+    int32_t *parts = calloc(n + 1, sizeof *parts);
+    if (!tps || !ptps || !parts) {
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        strata__topic_partitions__init(&tps[i]);
+        tps[i].topic = (char *)rem[i].topic;
+        parts[i] = rem[i].partition;
+        tps[i].partitions = &parts[i];
+        tps[i].n_partitions = 1;
+        ptps[i] = &tps[i];
+    }
+    cr.version = 1;
+    cr.error = (Strata__ErrorCode)err;
+    cr.n_remaining_partitions = n;
+    cr.remaining_partitions = ptps;
+    Strata__Response resp = STRATA__RESPONSE__INIT;
+    resp.body_case = STRATA__RESPONSE__BODY_CONTROLLED_SHUTDOWN;
+    resp.controlled_shutdown = &cr;
+    br_call_reply(call, &resp);
+out:
+    free(tps);
+    free(ptps);
+    free(parts);
+}
+
+void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req)
+{
+    switch (req->body_case) {
+    case STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN:
+        if (!req->controlled_shutdown) {
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty body");
+        } else if (br_call_broker_epoch(call) <= 0 ||
+                   br_call_replica_id(call) != req->controlled_shutdown->broker_id) {
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "controlled shutdown must come from the broker itself");
+        } else {
+            br_ctl_controlled_shutdown(ctl, req->controlled_shutdown->broker_id,
+                                       req->controlled_shutdown->broker_epoch, ctl_cs_reply, call);
+        }
+        return;
+    case STRATA__REQUEST__BODY_ELECT_LEADERS:
+        if (!req->elect_leaders) {
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty body");
+        } else if (!ctl->active || !br_md_ready(ctl->core->md)) {
+            Strata__ElectLeadersResponse er = STRATA__ELECT_LEADERS_RESPONSE__INIT;
+            er.version = 1;
+            er.error = STRATA__ERROR_CODE__NOT_CONTROLLER;
+            Strata__Response resp = STRATA__RESPONSE__INIT;
+            resp.body_case = STRATA__RESPONSE__BODY_ELECT_LEADERS;
+            resp.elect_leaders = &er;
+            br_call_reply(call, &resp);
+        } else {
+            ctl_elect_leaders(ctl, call, req->elect_leaders);
+        }
+        return;
+    case STRATA__REQUEST__BODY_ALTER_PARTITION_REASSIGNMENTS:
+        if (req->alter_partition_reassignments)
+            ctl_alter_reassignments(ctl, call, req->alter_partition_reassignments);
+        else
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty body");
+        return;
+    case STRATA__REQUEST__BODY_LIST_PARTITION_REASSIGNMENTS:
+        if (req->list_partition_reassignments)
+            ctl_list_reassignments(ctl, call, req->list_partition_reassignments);
+        else
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty body");
+        return;
+    default:
+        br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "not a controller request");
+        return;
+    }
 }
 
 /* ------------------------------------------------------------------ API */
@@ -836,7 +2126,9 @@ br_ctl_t *br_ctl_new(br_core_t *core)
         return NULL;
     ctl->core = core;
     ctl->watch = zkc_watcher_new(core->zk, ctl_watch, ctl);
-    if (!ctl->watch) {
+    ctl->reassign_watch = zkc_watcher_new(core->zk, ctl_reassign_watch, ctl);
+    ctl->reassign_version = -1;
+    if (!ctl->watch || !ctl->reassign_watch) {
         free(ctl);
         return NULL;
     }
@@ -853,6 +2145,10 @@ void br_ctl_free(br_ctl_t *ctl)
     for (size_t i = 0; i < ctl->n_deletes; i++)
         free(ctl->deletes[i]);
     free(ctl->deletes);
+    ctl_reassign_clear(ctl);
+    free(ctl->shutting);
+    free(ctl->shutting_until);
+    free(ctl->shutting_epoch);
     free(ctl);
 }
 
@@ -885,8 +2181,10 @@ void br_ctl_tick(br_ctl_t *ctl)
 {
     if (!ctl || ctl->core->member != BR_MEMBER_REGISTERED)
         return;
-    if (ctl->active)
+    if (ctl->active) {
         ctl_reconcile(ctl);
-    else if (!ctl->electing && br_md_controller_id(ctl->core->md) < 0)
+        if (br_md_ready(ctl->core->md))
+            ctl_auto_rebalance(ctl);
+    } else if (!ctl->electing && br_md_controller_id(ctl->core->md) < 0)
         ctl_elect(ctl);
 }

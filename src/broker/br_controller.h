@@ -21,7 +21,11 @@
 #include <stdint.h>
 
 #include "broker/br_core.h"
+#include "broker/br_server.h"
 #include "coord/zkp.h"
+#include "strata.pb-c.h"
+
+#define BR_REASSIGN_PATH "/admin/reassign_partitions"
 
 br_ctl_t *br_ctl_new(br_core_t *core);
 void br_ctl_free(br_ctl_t *ctl);
@@ -35,6 +39,65 @@ void br_ctl_md_changed(br_ctl_t *ctl);
 void br_ctl_tick(br_ctl_t *ctl);
 bool br_ctl_active(const br_ctl_t *ctl);
 int32_t br_ctl_epoch(const br_ctl_t *ctl);
+
+/* ---- issue 4: controlled shutdown, elections, reassignment ---------- */
+
+typedef struct br_ctl_tp {
+    const char *topic;
+    int32_t partition;
+} br_ctl_tp_t;
+
+/* Outcome of a controlled shutdown: err NOT_CONTROLLER (not, or no
+ * longer, the controller), STALE_BROKER_EPOCH, or ST_OK with the
+ * partitions broker_id still leads (valid during the call only). */
+typedef void (*br_ctl_cs_fn)(void *arg, st_err_t err, const br_ctl_tp_t *remaining, size_t n);
+/* Broker broker_id (epoch broker_epoch) is stopping: move every partition
+ * it leads to another live ISR member (leader epoch + 1, the broker
+ * dropped from the ISR when others remain), drop it from the ISR of the
+ * partitions it follows, and no longer elect it. fn runs once, when the
+ * writes completed (possibly before this returns). */
+void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker_epoch, br_ctl_cs_fn fn,
+                                void *arg);
+/* True while broker id is in controlled shutdown (as seen here). */
+bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id);
+
+/* Requests: ControlledShutdown, ElectLeaders (these two answered
+ * NOT_CONTROLLER on a broker that is not the controller),
+ * AlterPartitionReassignments and ListPartitionReassignments (any broker:
+ * they go through /admin/reassign_partitions). */
+void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
+
+/* br_pm_isr_change_fn (arg: the br_ctl): the leader's proposed ISR is
+ * written to the state znode with a set conditional on its version, only
+ * while the znode still names this broker leader at leader_epoch
+ * (BADVERSION: read again and retry, at most a few times); then the
+ * metadata cache and the partition manager get the new state. */
+void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch, const int32_t *isr,
+                       size_t n_isr);
+
+/* /admin/reassign_partitions payload (Kafka's): {"version":1,"partitions":
+ * [{"topic":t,"partition":p,"replicas":[...]}]}. */
+typedef struct br_reassign {
+    char *topic;
+    int32_t partition;
+    int32_t *replicas;
+    size_t n_replicas;
+} br_reassign_t;
+char *br_reassign_encode(const br_reassign_t *v, size_t n);
+/* ST_ERR_CORRUPT on malformed input; *out malloc'd (br_reassign_free). */
+st_err_t br_reassign_decode(const char *json, size_t len, br_reassign_t **out, size_t *n);
+void br_reassign_free(br_reassign_t *v, size_t n);
+/* The next step of one reassignment (unit-tested): target T of a partition
+ * with replicas R, ISR and leader. Returns
+ *   0 done (R == T),
+ *   1 write the replica list *out (T then R \ T: adding the new ones),
+ *   2 wait (new replicas not in the ISR yet),
+ *   3 write state: leader *new_leader, ISR = ISR & T (leader epoch + 1),
+ *   4 write the replica list *out = T (removing the old ones).
+ * *out (malloc'd, *n_out entries) is set for 1 and 4. */
+int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *replicas, size_t n_replicas,
+                     const int32_t *isr, size_t n_isr, int32_t leader, bool (*live)(void *arg, int32_t id),
+                     void *arg, int32_t **out, size_t *n_out, int32_t *new_leader);
 
 /* Pure election rule (unit-tested): the state that should follow `cur`
  * given which brokers are live. Returns true and fills *out (isr

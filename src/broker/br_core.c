@@ -22,9 +22,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+
 #include "broker/br_admin.h"
+#include "broker/br_cleaner.h"
 #include "broker/br_controller.h"
+#include "broker/br_group.h"
 #include "broker/br_metadata.h"
+#include "broker/br_pid.h"
 #include "common/st_log.h"
 #include "coord/zkp.h"
 
@@ -148,6 +155,8 @@ static void core_registered(br_core_t *core, const struct Stat *stat)
     core->member = BR_MEMBER_REGISTERED;
     core->broker_epoch = stat ? stat->czxid : -1;
     core_write_session(core, zkc_session_id(core->zk));
+    if (core->pm)
+        br_pm_set_broker_epoch(core->pm, core->broker_epoch);
     ST_INFO(CORE_TAG, "registered broker %d in ZooKeeper (broker epoch %" PRId64 ", cluster %s)", core->broker_id,
             core->broker_epoch, core->cluster_id);
     br_md_start(core->md);
@@ -359,15 +368,32 @@ static void core_session(void *arg, zkc_state_t st, bool new_session)
 
 /* ---------------------------------------------------------- dispatch */
 
+/* A broker's request (broker_epoch > 0) older than the registration the
+ * cache knows for that broker: STALE_BROKER_EPOCH. */
+static bool core_stale_broker(br_core_t *core, br_call_t *call)
+{
+    int64_t e = br_call_broker_epoch(call);
+    if (e <= 0 || !core->md)
+        return false;
+    int64_t known = br_md_broker_epoch(core->md, br_call_replica_id(call));
+    if (known <= 0 || e >= known)
+        return false;
+    br_call_reply_error(call, ST_ERR_STALE_BROKER_EPOCH, "stale broker epoch");
+    return true;
+}
+
 static void core_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceRequest *req)
 {
     br_core_t *core = arg;
-    br_pm_handle_produce(core->pm, call, req);
+    if (!core_stale_broker(core, call))
+        br_pm_handle_produce(core->pm, call, req);
 }
 
 static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
 {
     br_core_t *core = arg;
+    if (core_stale_broker(core, call))
+        return;
     switch (req->body_case) {
     case STRATA__REQUEST__BODY_FETCH:
         if (req->fetch)
@@ -381,13 +407,333 @@ static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
         else
             br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty list_offsets body");
         break;
+    case STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH:
+        if (req->offset_for_leader_epoch)
+            br_pm_handle_offset_for_leader_epoch(core->pm, call, req->offset_for_leader_epoch);
+        else
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty offset_for_leader_epoch body");
+        break;
     case STRATA__REQUEST__BODY_PRODUCE:
         br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed produce body");
+        break;
+    case STRATA__REQUEST__BODY_INIT_PRODUCER_ID:
+        if (!req->init_producer_id)
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty init_producer_id body");
+        else if (!core->pid)
+            br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "producer ids not available");
+        else
+            br_pid_handle_init_producer_id(core->pid, call, req->init_producer_id);
+        break;
+    case STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN:
+    case STRATA__REQUEST__BODY_ELECT_LEADERS:
+    case STRATA__REQUEST__BODY_ALTER_PARTITION_REASSIGNMENTS:
+    case STRATA__REQUEST__BODY_LIST_PARTITION_REASSIGNMENTS:
+        if (core->member != BR_MEMBER_REGISTERED)
+            br_call_reply_error(call, ST_ERR_BROKER_NOT_AVAILABLE, "broker is not registered in ZooKeeper yet");
+        else
+            br_ctl_handle(core->ctl, call, req);
+        break;
+    case STRATA__REQUEST__BODY_FIND_COORDINATOR:
+    case STRATA__REQUEST__BODY_JOIN_GROUP:
+    case STRATA__REQUEST__BODY_SYNC_GROUP:
+    case STRATA__REQUEST__BODY_HEARTBEAT:
+    case STRATA__REQUEST__BODY_LEAVE_GROUP:
+    case STRATA__REQUEST__BODY_OFFSET_COMMIT:
+    case STRATA__REQUEST__BODY_OFFSET_FETCH:
+    case STRATA__REQUEST__BODY_LIST_GROUPS:
+    case STRATA__REQUEST__BODY_DESCRIBE_GROUPS:
+    case STRATA__REQUEST__BODY_DELETE_GROUPS:
+        if (core->gc)
+            br_gc_handle(core->gc, call, req);
+        else
+            br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
         break;
     default:
         br_admin_handle(core->admin, call, req);
         break;
     }
+}
+
+/* ------------------------------------------- group coordinator's view */
+
+static int32_t core_meta_leader(void *arg, const char *topic, int32_t partition, bool *topic_exists)
+{
+    br_core_t *core = arg;
+    br_md_topic_t *t = core->md && topic ? br_md_topic(core->md, topic) : NULL;
+    *topic_exists = t && t->loaded;
+    if (!*topic_exists || partition < 0 || partition >= t->n_parts)
+        return -1;
+    const br_md_part_t *part = &t->parts[partition];
+    return part->kind == BR_MD_STATE_OK ? part->leader : -1;
+}
+
+static const char *core_meta_url(void *arg, int32_t broker_id)
+{
+    br_core_t *core = arg;
+    const br_md_broker_t *b = core->md ? br_md_broker(core->md, broker_id) : NULL;
+    return b && b->loaded ? b->url : NULL;
+}
+
+static void core_meta_offsets(void *arg, int32_t n_partitions, int16_t rf)
+{
+    br_core_t *core = arg;
+    if (core->admin && !core->stopping)
+        br_admin_ensure_offsets_topic(core->admin, n_partitions, rf);
+}
+
+/* -------------------------------------------------- controlled shutdown */
+
+typedef enum core_cs_phase { CS_IDLE = 0, CS_SEND, CS_RECV } core_cs_phase_t;
+
+struct br_core_cs {
+    br_core_t *core;
+    int attempts;
+    int64_t start_ms;
+    ev_timer retry;
+    ev_async async;
+    nng_socket sock;
+    bool sock_open;
+    char *url;
+    nng_aio *aio;
+    bool in_flight;          /* core loop */
+    core_cs_phase_t phase;   /* nng's thread while in flight */
+    pthread_mutex_t mu;      /* guards the result */
+    bool have_result;
+    int rv;
+    nng_msg *reply;
+};
+
+static void core_cs_attempt(br_core_t *core);
+
+static void core_cs_finish(br_core_t *core, bool ok)
+{
+    br_core_cs_t *cs = core->cs;
+    int64_t took = br_core_now_ms() - cs->start_ms;
+    if (ok)
+        ST_INFO(CORE_TAG, "controlled shutdown complete in %lld ms (%d attempt(s))", (long long)took, cs->attempts);
+    else
+        ST_WARN(CORE_TAG, "controlled shutdown incomplete after %d attempt(s), %lld ms: stopping anyway",
+                cs->attempts, (long long)took);
+    br_core_stop(core, 0);
+}
+
+/* One attempt's outcome. */
+static void core_cs_result(br_core_t *core, st_err_t err, size_t remaining)
+{
+    br_core_cs_t *cs = core->cs;
+    if (!cs || core->stopping)
+        return;
+    if (err == ST_OK && remaining == 0) {
+        core_cs_finish(core, true);
+        return;
+    }
+    if (err == ST_OK)
+        ST_INFO(CORE_TAG, "controlled shutdown: %zu partition(s) still led here", remaining);
+    else
+        ST_WARN(CORE_TAG, "controlled shutdown attempt %d failed: %s", cs->attempts, st_err_name(err));
+    if (cs->attempts > core->conf->controlled_shutdown_max_retries) {
+        core_cs_finish(core, false);
+        return;
+    }
+    ev_timer_stop(core->loop, &cs->retry);
+    ev_timer_set(&cs->retry, core->conf->controlled_shutdown_retry_backoff_ms / 1000.0, 0.);
+    ev_timer_start(core->loop, &cs->retry);
+}
+
+static void core_cs_local_done(void *arg, st_err_t err, const br_ctl_tp_t *remaining, size_t n)
+{
+    (void)remaining;
+    core_cs_result(arg, err, n);
+}
+
+/* nng's thread: send done -> receive; receive done -> hand to the loop */
+static void core_cs_aio_cb(void *arg)
+{
+    br_core_cs_t *cs = arg;
+    int rv = nng_aio_result(cs->aio);
+    if (cs->phase == CS_SEND && rv == 0) {
+        cs->phase = CS_RECV;
+        nng_recv_aio(cs->sock, cs->aio);
+        return;
+    }
+    nng_msg *m = NULL;
+    if (cs->phase == CS_SEND)
+        m = nng_aio_get_msg(cs->aio); /* not sent: ours to free */
+    else if (rv == 0)
+        m = nng_aio_get_msg(cs->aio);
+    pthread_mutex_lock(&cs->mu);
+    cs->have_result = true;
+    cs->rv = rv;
+    cs->reply = cs->phase == CS_RECV ? m : NULL;
+    pthread_mutex_unlock(&cs->mu);
+    if (cs->phase == CS_SEND && m)
+        nng_msg_free(m);
+    cs->phase = CS_IDLE;
+    ev_async_send(cs->core->loop, &cs->async);
+}
+
+static void core_cs_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    br_core_t *core = w->data;
+    br_core_cs_t *cs = core->cs;
+    pthread_mutex_lock(&cs->mu);
+    bool have = cs->have_result;
+    int rv = cs->rv;
+    nng_msg *m = cs->reply;
+    cs->have_result = false;
+    cs->reply = NULL;
+    pthread_mutex_unlock(&cs->mu);
+    if (!have)
+        return;
+    cs->in_flight = false;
+    if (rv != 0 || !m) {
+        ST_WARN(CORE_TAG, "controlled shutdown request to %s: %s", cs->url ? cs->url : "?", nng_strerror(rv));
+        if (m)
+            nng_msg_free(m);
+        core_cs_result(core, ST_ERR_REQUEST_TIMED_OUT, 0);
+        return;
+    }
+    Strata__Response *resp = strata__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+    nng_msg_free(m);
+    st_err_t err = ST_ERR_INVALID_REQUEST;
+    size_t n = 0;
+    if (resp && resp->error != STRATA__ERROR_CODE__NONE) {
+        err = (st_err_t)resp->error;
+    } else if (resp && resp->body_case == STRATA__RESPONSE__BODY_CONTROLLED_SHUTDOWN && resp->controlled_shutdown) {
+        err = (st_err_t)resp->controlled_shutdown->error;
+        for (size_t i = 0; i < resp->controlled_shutdown->n_remaining_partitions; i++)
+            n += resp->controlled_shutdown->remaining_partitions[i]->n_partitions;
+    }
+    if (resp)
+        strata__response__free_unpacked(resp, NULL);
+    core_cs_result(core, err, n);
+}
+
+static void core_cs_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    core_cs_attempt(w->data);
+}
+
+static void core_cs_close_sock(br_core_cs_t *cs)
+{
+    if (cs->aio) {
+        nng_aio_stop(cs->aio);
+        nng_aio_free(cs->aio);
+        cs->aio = NULL;
+    }
+    if (cs->sock_open) {
+        nng_close(cs->sock);
+        cs->sock_open = false;
+    }
+    pthread_mutex_lock(&cs->mu);
+    if (cs->reply)
+        nng_msg_free(cs->reply);
+    cs->reply = NULL;
+    cs->have_result = false;
+    pthread_mutex_unlock(&cs->mu);
+    cs->in_flight = false;
+    cs->phase = CS_IDLE;
+    free(cs->url);
+    cs->url = NULL;
+}
+
+static void core_cs_attempt(br_core_t *core)
+{
+    br_core_cs_t *cs = core->cs;
+    if (!cs || core->stopping || cs->in_flight)
+        return;
+    cs->attempts++;
+    if (core->member != BR_MEMBER_REGISTERED) {
+        core_cs_result(core, ST_ERR_BROKER_NOT_AVAILABLE, 0);
+        return;
+    }
+    if (br_ctl_active(core->ctl)) {
+        br_ctl_controlled_shutdown(core->ctl, core->broker_id, core->broker_epoch, core_cs_local_done, core);
+        return;
+    }
+    int32_t cid = br_md_controller_id(core->md);
+    const br_md_broker_t *b = cid >= 0 ? br_md_broker(core->md, cid) : NULL;
+    if (!b || !b->loaded || !b->url) {
+        core_cs_result(core, ST_ERR_NOT_CONTROLLER, 0);
+        return;
+    }
+    if (!cs->url || strcmp(cs->url, b->url) != 0) {
+        core_cs_close_sock(cs);
+        cs->url = strdup(b->url);
+        if (!cs->url || nng_req0_open(&cs->sock) != 0) {
+            core_cs_result(core, ST_ERR_NOMEM, 0);
+            return;
+        }
+        cs->sock_open = true;
+        if (nng_aio_alloc(&cs->aio, core_cs_aio_cb, cs) != 0 ||
+            nng_dial(cs->sock, cs->url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+            core_cs_result(core, ST_ERR_NETWORK_EXCEPTION, 0);
+            return;
+        }
+        nng_socket_set_ms(cs->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+    }
+    Strata__ControlledShutdownRequest cr = STRATA__CONTROLLED_SHUTDOWN_REQUEST__INIT;
+    cr.version = 1;
+    cr.broker_id = core->broker_id;
+    cr.broker_epoch = core->broker_epoch;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    req.correlation_id = (uint64_t)cs->attempts;
+    req.client_id = (char *)"strata-controlled-shutdown";
+    req.replica_id = core->broker_id;
+    req.broker_epoch = core->broker_epoch;
+    req.body_case = STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN;
+    req.controlled_shutdown = &cr;
+    nng_msg *m = NULL;
+    size_t len = strata__request__get_packed_size(&req);
+    if (nng_msg_alloc(&m, len) != 0) {
+        core_cs_result(core, ST_ERR_NOMEM, 0);
+        return;
+    }
+    strata__request__pack(&req, nng_msg_body(m));
+    ST_INFO(CORE_TAG, "controlled shutdown: asking controller %d at %s (attempt %d)", cid, cs->url, cs->attempts);
+    cs->in_flight = true;
+    cs->phase = CS_SEND;
+    nng_aio_set_timeout(cs->aio, 15000);
+    nng_aio_set_msg(cs->aio, m);
+    nng_send_aio(cs->sock, cs->aio);
+}
+
+static void core_cs_start(br_core_t *core)
+{
+    br_core_cs_t *cs = calloc(1, sizeof *cs);
+    if (!cs) {
+        br_core_stop(core, 0);
+        return;
+    }
+    cs->core = core;
+    cs->start_ms = br_core_now_ms();
+    pthread_mutex_init(&cs->mu, NULL);
+    ev_timer_init(&cs->retry, core_cs_retry, 1., 0.);
+    cs->retry.data = core;
+    ev_async_init(&cs->async, core_cs_async);
+    cs->async.data = core;
+    ev_async_start(core->loop, &cs->async);
+    core->cs = cs;
+    core->shutting_down = true;
+    ST_INFO(CORE_TAG, "controlled shutdown: moving leadership away before stopping");
+    core_cs_attempt(core);
+}
+
+static void core_cs_free(br_core_t *core)
+{
+    br_core_cs_t *cs = core->cs;
+    if (!cs)
+        return;
+    core_cs_close_sock(cs);
+    ev_timer_stop(core->loop, &cs->retry);
+    ev_async_stop(core->loop, &cs->async);
+    pthread_mutex_destroy(&cs->mu);
+    free(cs);
+    core->cs = NULL;
 }
 
 void br_core_dynamic_config(br_core_t *core, const zkp_config_t *ov)
@@ -439,6 +785,8 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     if (core->pm)
         br_pm_tick(core->pm, br_core_now_ms());
+    if (core->gc)
+        br_gc_tick(core->gc, br_core_now_ms());
     br_ctl_tick(core->ctl);
     if (core->member == BR_MEMBER_WAITING_OLD && core->register_deadline_ms &&
         br_core_now_ms() > core->register_deadline_ms) {
@@ -479,7 +827,12 @@ static void core_signal(struct ev_loop *loop, ev_signal *w, int revents)
         return;
     }
     ST_INFO(CORE_TAG, "signal %d: shutting down", w->signum);
-    br_core_stop(core, 0);
+    if (core->cs || !core->conf->controlled_shutdown_enable || core->member != BR_MEMBER_REGISTERED ||
+        zkc_state(core->zk) != ZKC_CONNECTED) {
+        br_core_stop(core, 0); /* a second signal, or nothing to hand over */
+        return;
+    }
+    core_cs_start(core);
 }
 
 /* -------------------------------------------------------- life cycle */
@@ -537,11 +890,49 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
         .fetch_max_bytes = conf->fetch_max_bytes,
         .max_wait_ms_cap = 30000,
         .log_message_timestamp_difference_max_ms = INT64_MAX,
+        .min_insync_replicas = (int32_t)conf->min_insync_replicas,
+        .replica_lag_time_max_ms = conf->replica_lag_time_max_ms,
+        .replica_fetch_wait_max_ms = (int32_t)conf->replica_fetch_wait_max_ms,
+        .replica_fetch_max_bytes = (int32_t)conf->replica_fetch_max_bytes,
+        .replica_fetch_response_max_bytes = (int32_t)conf->replica_fetch_response_max_bytes,
+        .replica_fetch_backoff_ms = (int32_t)conf->replica_fetch_backoff_ms,
     };
     core->pm = br_pm_new(loop, core->broker_id, core->log_dirs, core->n_log_dirs, &limits);
     if (!core->pm) {
         snprintf(err, errlen, "cannot create the partition manager");
         rc = ST_ERR_NOMEM;
+        goto fail;
+    }
+    br_cleaner_config_t cc;
+    br_cleaner_config_default(&cc);
+    cc.enable = conf->log_cleaner_enable;
+    cc.threads = (int)conf->log_cleaner_threads;
+    cc.backoff_ms = conf->log_cleaner_backoff_ms;
+    cc.dedupe_buffer_size = conf->log_cleaner_dedupe_buffer_size;
+    rc = br_cleaner_new(loop, core->pm, &cc, &core->cleaner);
+    if (rc != ST_OK) {
+        snprintf(err, errlen, "cannot start the log cleaner: %s", st_err_name(rc));
+        goto fail;
+    }
+    br_group_config_t gcfg;
+    br_group_config_default(&gcfg);
+    gcfg.offsets_topic_num_partitions = (int32_t)conf->offsets_topic_num_partitions;
+    gcfg.offsets_topic_replication_factor = (int16_t)conf->offsets_topic_replication_factor;
+    gcfg.group_initial_rebalance_delay_ms = (int32_t)conf->group_initial_rebalance_delay_ms;
+    gcfg.group_min_session_timeout_ms = (int32_t)conf->group_min_session_timeout_ms;
+    gcfg.group_max_session_timeout_ms = (int32_t)conf->group_max_session_timeout_ms;
+    gcfg.offsets_retention_ms = conf->offsets_retention_minutes * 60000;
+    gcfg.offsets_retention_check_interval_ms = conf->offsets_retention_check_interval_ms;
+    gcfg.offsets_commit_timeout_ms = (int32_t)conf->offsets_commit_timeout_ms;
+    gcfg.offset_metadata_max_bytes = (int32_t)conf->offset_metadata_max_bytes;
+    br_group_meta_t meta = {.partition_leader = core_meta_leader,
+                            .broker_url = core_meta_url,
+                            .ensure_offsets_topic = core_meta_offsets,
+                            .arg = core};
+    core->gc = br_gc_new(loop, core->pm, core->broker_id, &gcfg, &meta);
+    if (!core->gc) {
+        snprintf(err, errlen, "cannot start the group coordinator (check the group.* and offsets.* keys)");
+        rc = ST_ERR_INVALID_CONFIG;
         goto fail;
     }
 
@@ -560,7 +951,10 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
     core->md = br_md_new(core);
     core->ctl = br_ctl_new(core);
     core->admin = br_admin_new(core);
-    if (!core->member_watch || !core->md || !core->ctl || !core->admin) {
+    core->pid = br_pid_new(core->zk, core->broker_id);
+    if (core->ctl)
+        br_pm_set_isr_change_fn(core->pm, br_ctl_isr_change, core->ctl);
+    if (!core->member_watch || !core->md || !core->ctl || !core->admin || !core->pid) {
         snprintf(err, errlen, "out of memory");
         rc = ST_ERR_NOMEM;
         goto fail;
@@ -615,7 +1009,21 @@ void br_core_close(br_core_t *core)
     core->stopping = true;
     if (core->server)
         br_server_stop_accepting(core->server);
+    core_cs_free(core);
+    if (core->gc) {
+        br_gc_free(core->gc); /* before the manager and the server */
+        core->gc = NULL;
+    }
+    if (core->cleaner) {
+        br_cleaner_free(core->cleaner);
+        core->cleaner = NULL;
+    }
+    if (core->pid) {
+        br_pid_free(core->pid);
+        core->pid = NULL;
+    }
     if (core->pm) {
+        br_pm_set_isr_change_fn(core->pm, NULL, NULL);
         br_pm_free(core->pm, true);
         core->pm = NULL;
     }

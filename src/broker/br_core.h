@@ -10,6 +10,12 @@
  *   REGISTERED -> (session EXPIRED) -> br_pm_resign_all -> REGISTERING ...
  *   REGISTERING -> (id held by another live session) -> fatal, exit 1
  *
+ * Stopping (SIGTERM/SIGINT, controlled.shutdown.enable): the broker asks
+ * the controller (itself, or over an nng REQ socket) to move its
+ * leaderships away, retries up to controlled.shutdown.max.retries times
+ * every controlled.shutdown.retry.backoff.ms while partitions remain, then
+ * breaks the loop; a second signal stops at once.
+ *
  * Nothing in here is thread-safe: core loop only.
  */
 #ifndef BR_CORE_H
@@ -29,6 +35,10 @@
 typedef struct br_md br_md_t;
 typedef struct br_ctl br_ctl_t;
 typedef struct br_admin br_admin_t;
+typedef struct br_pid br_pid_t;
+typedef struct br_gc br_gc_t;
+typedef struct br_cleaner br_cleaner_t;
+typedef struct br_core_cs br_core_cs_t;
 
 typedef enum br_member_state {
     BR_MEMBER_START = 0,     /* no session yet */
@@ -55,6 +65,11 @@ typedef struct br_core {
     br_md_t *md;
     br_ctl_t *ctl;
     br_admin_t *admin;
+    br_pid_t *pid;               /* InitProducerId */
+    br_gc_t *gc;                 /* group coordinator */
+    br_cleaner_t *cleaner;       /* log compaction */
+    br_core_cs_t *cs;            /* controlled shutdown in progress, NULL none */
+    bool shutting_down;          /* controlled shutdown started: stop following */
     br_member_state_t member;
     int64_t broker_epoch;        /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];

@@ -135,6 +135,8 @@ static void md_broker_data_done(void *arg, int rc, const char *data, int len, co
     b->epoch = stat ? stat->czxid : -1;
     b->loaded = true;
     zkp_broker_free(&zb);
+    if (md->core->pm && b->id != md->core->broker_id)
+        br_pm_set_broker_url(md->core->pm, b->id, b->url);
     md_changed(md, NULL);
 out:
     free(r);
@@ -191,6 +193,8 @@ static void md_brokers_done(void *arg, int rc, const struct String_vector *names
         if (md->brokers[i].id >= 0) {
             ST_INFO(MD_TAG, "broker %d left", md->brokers[i].id);
             changed = true;
+            if (md->core->pm)
+                br_pm_set_broker_url(md->core->pm, md->brokers[i].id, NULL);
         }
         md_broker_clear(&md->brokers[i]);
     }
@@ -309,20 +313,35 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
     if (!core->pm)
         return;
     if (!assigned) {
+        /* reassigned away: the replica's files go too, as in Kafka */
         if (part->hosted) {
-            br_pm_stop(core->pm, t->name, p, false);
+            ST_INFO(MD_TAG, "%s-%d: no longer a replica here: deleting it", t->name, p);
+            br_pm_stop(core->pm, t->name, p, true);
             part->hosted = false;
         }
         return;
     }
     if (part->kind != BR_MD_STATE_OK || !t->config_loaded)
         return;
+    if (core->shutting_down && part->leader != core->broker_id) {
+        /* controlled shutdown: stop following, so that no leader takes us
+         * back into its ISR just before we go */
+        if (part->hosted) {
+            br_pm_stop(core->pm, t->name, p, false);
+            part->hosted = false;
+        }
+        return;
+    }
     br_topic_config_t tc;
     sl_log_config_t lc;
     br_md_topic_config(md, t, &tc);
     br_topic_config_to_log(&tc, &lc);
+    int32_t min_isr = (int32_t)tc.min_insync_replicas;
+    int64_t ts_max = tc.message_timestamp_difference_max_ms;
     br_topic_config_free(&tc);
     br_part_state_t st = {
+        .min_insync_replicas = min_isr,
+        .timestamp_difference_max_ms = ts_max,
         .leader = part->leader,
         .leader_epoch = part->leader_epoch,
         .controller_epoch = part->controller_epoch,
@@ -425,6 +444,37 @@ static void md_state_done(void *arg, int rc, const char *data, int len, const st
     md_changed(md, r->name);
 out:
     free(r);
+}
+
+void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zkp_part_state_t *s, int32_t version)
+{
+    br_md_topic_t *t = br_md_topic(md, topic);
+    if (!t || p < 0 || p >= t->n_parts)
+        return;
+    br_md_part_t *part = &t->parts[p];
+    if (part->kind == BR_MD_STATE_OK && version >= 0 && part->state_version >= version)
+        return; /* the cache already has this or a newer state */
+    int32_t *isr = malloc((s->n_isr + 1) * sizeof *isr);
+    if (!isr)
+        return;
+    memcpy(isr, s->isr, s->n_isr * sizeof *isr);
+    free(part->isr);
+    part->isr = isr;
+    part->n_isr = s->n_isr;
+    part->leader = s->leader;
+    part->leader_epoch = s->leader_epoch;
+    part->controller_epoch = s->controller_epoch;
+    part->state_version = version;
+    part->kind = BR_MD_STATE_OK;
+    md_apply_part(md, t, p);
+    md_changed(md, topic);
+}
+
+void br_md_reapply_all(br_md_t *md)
+{
+    for (br_md_topic_t *t = md->topics; t; t = t->next)
+        for (int32_t p = 0; t->loaded && p < t->n_parts; p++)
+            md_apply_part(md, t, p);
 }
 
 static void md_read_state(br_md_t *md, const char *topic, int32_t p)

@@ -87,6 +87,13 @@ const zkp_config_t *br_md_broker_config(const br_md_t *md);
  * defaults changed). */
 void br_md_reapply_configs(br_md_t *md);
 
+/* A state this broker wrote itself (leader-driven ISR change) at znode
+ * version `version`: update the cache and the partition manager now,
+ * unless the cache already holds that version or a newer one. */
+void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zkp_part_state_t *s, int32_t version);
+/* Hand every partition to the partition manager again (controlled
+ * shutdown started: followers stop). */
+void br_md_reapply_all(br_md_t *md);
 /* Effective config of a topic (broker defaults + overrides); free with
  * br_topic_config_free. */
 void br_md_topic_config(const br_md_t *md, const br_md_topic_t *t, br_topic_config_t *out);

@@ -114,6 +114,10 @@ void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
 void br_pm_set_broker_url(br_pm_t *pm, int32_t broker_id, const char *url);
 /* Set (or clear with fn NULL) the ISR change callback. */
 void br_pm_set_isr_change_fn(br_pm_t *pm, br_pm_isr_change_fn fn, void *arg);
+/* This broker's epoch (czxid of its registration; 0 while unregistered).
+ * Follower requests carry it with replica_id: a leader counts a request
+ * as a replica's only when broker_epoch > 0 (proto/strata.proto). */
+void br_pm_set_broker_epoch(br_pm_t *pm, int64_t broker_epoch);
 
 /* Follower requests, for br_fetcher (and tests, which carry the bytes to
  * a leader themselves). A br_follow_req remembers what one request

@@ -184,6 +184,7 @@ struct br_pm {
     uint64_t follow_corr;   /* correlation ids of follower requests */
     br_pm_isr_change_fn isr_fn;
     void *isr_arg;
+    int64_t broker_epoch;   /* sent with follower requests (0: not registered) */
     /* storage: the log cleaner's close hook, the log-dir failure callback */
     br_pm_log_closing_fn closing_fn;
     void *closing_arg;

@@ -128,6 +128,12 @@ static void br_pm_source_kick(br_pm_t *pm, int32_t source)
     br_fetcher_kick(s->fetcher);
 }
 
+void br_pm_set_broker_epoch(br_pm_t *pm, int64_t broker_epoch)
+{
+    if (pm)
+        pm->broker_epoch = broker_epoch > 0 ? broker_epoch : 0;
+}
+
 void br_pm_set_broker_url(br_pm_t *pm, int32_t broker_id, const char *url)
 {
     if (!pm || broker_id < 0)
@@ -498,6 +504,7 @@ static st_err_t br_follow_encode(br_pm_t *pm, br_follow_req_t *r, uint8_t **buf,
     req.correlation_id = r->corr;
     req.client_id = (char *)"strata-replica-fetcher";
     req.replica_id = pm->broker_id;
+    req.broker_epoch = pm->broker_epoch;
     Strata__FetchRequest fr = STRATA__FETCH_REQUEST__INIT;
     Strata__OffsetForLeaderEpochRequest er = STRATA__OFFSET_FOR_LEADER_EPOCH_REQUEST__INIT;
     /* one topic entry per partition: simple, and the leader accepts it */

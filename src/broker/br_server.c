@@ -206,8 +206,9 @@ st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handle
     if (raw && raw->body_case == STRATA__RAW__RAW_REQUEST__BODY_PRODUCE && raw->produce) {
         if (call) {
             call->correlation_id = raw->correlation_id;
-            call->replica_id = raw->replica_id;
-            call->broker_epoch = raw->broker_epoch;
+            /* a broker only with an epoch (proto: Request.replica_id) */
+            call->replica_id = raw->broker_epoch > 0 ? raw->replica_id : -1;
+            call->broker_epoch = raw->broker_epoch > 0 ? raw->broker_epoch : 0;
             if (h && h->produce)
                 h->produce(h->arg, call, raw->produce);
             else
@@ -237,8 +238,8 @@ st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handle
     st_err_t rc = ST_OK;
     if (call) {
         call->correlation_id = req->correlation_id;
-        call->replica_id = req->replica_id;
-        call->broker_epoch = req->broker_epoch;
+        call->replica_id = req->broker_epoch > 0 ? req->replica_id : -1;
+        call->broker_epoch = req->broker_epoch > 0 ? req->broker_epoch : 0;
         if (req->body_case == STRATA__REQUEST__BODY__NOT_SET) {
             br_srv_log_malformed(s, call->peer, "no body");
             br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "request has no body");

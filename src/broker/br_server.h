@@ -27,7 +27,9 @@ typedef struct br_server br_server_t;
 typedef struct br_call br_call_t;
 
 uint64_t br_call_correlation_id(const br_call_t *call);
-int32_t br_call_replica_id(const br_call_t *call);   /* -1 for clients */
+/* The sending broker's id: Request.replica_id when broker_epoch > 0, else
+ * -1 (a client; clients leave replica_id 0 = unset). */
+int32_t br_call_replica_id(const br_call_t *call);
 /* The sender's broker epoch (Request.broker_epoch; 0 when absent): compare
  * with br_md_broker_epoch() to refuse a stale broker (STALE_BROKER_EPOCH). */
 int64_t br_call_broker_epoch(const br_call_t *call);

@@ -2,9 +2,13 @@
  * Unit tests of the broker control plane's pure parts: the broker/topic
  * property tables (br_config), the committed docs/configuration.md (fails
  * when it drifts from the tables: run `make docs/configuration.md`), the
- * controller's election rule (br_ctl_next_state) and replica assignment
- * (br_admin_assign).
+ * controller's election rule (br_ctl_next_state), replica assignment
+ * (br_admin_assign), the reassignment payload and step rule
+ * (br_reassign_*), and the server's replica identity rule (a request is a
+ * broker's only with broker_epoch > 0), over an inproc socket.
  */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,7 @@
 #include "broker/br_admin.h"
 #include "broker/br_config.h"
 #include "broker/br_controller.h"
+#include "broker/br_server.h"
 #include "tu.h"
 
 #ifndef ST_SRCDIR
@@ -289,20 +294,239 @@ static void test_assign(void)
     }
 }
 
+/* ------------------------------------------------------- compaction keys */
+
+static void test_compaction_config(void)
+{
+    br_config_t c;
+    br_config_init(&c);
+    CU_ASSERT_TRUE(c.controlled_shutdown_enable);
+    CU_ASSERT_EQUAL(c.controlled_shutdown_max_retries, 3);
+    CU_ASSERT_TRUE(c.auto_leader_rebalance_enable);
+    CU_ASSERT_EQUAL(c.leader_imbalance_check_interval_seconds, 300);
+    CU_ASSERT_EQUAL(c.leader_imbalance_per_broker_percentage, 10);
+    CU_ASSERT_EQUAL(c.offsets_topic_num_partitions, 50);
+    CU_ASSERT_EQUAL(c.offsets_topic_replication_factor, 3);
+    char err[256];
+    CU_ASSERT_EQUAL(st_conf_set(br_config_table, &c, "log.cleaner.delete.retention.ms", "1234", err, sizeof err),
+                    ST_OK);
+    br_topic_config_t tc;
+    br_topic_config_init(&tc, &c);
+    sl_log_config_t lc;
+    br_topic_config_to_log(&tc, &lc);
+    CU_ASSERT_EQUAL(lc.cleanup_policy, SL_CLEANUP_DELETE);
+    CU_ASSERT_EQUAL(lc.delete_retention_ms, 1234); /* broker default reaches the topic */
+    CU_ASSERT_DOUBLE_EQUAL(lc.min_cleanable_dirty_ratio, 0.5, 1e-9);
+    char *keys[] = {"cleanup.policy", "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "delete.retention.ms"};
+    char *vals[] = {"compact,delete", "0.25", "60000", "10"};
+    CU_ASSERT_EQUAL(br_topic_config_apply(&tc, keys, vals, 4, err, sizeof err), ST_OK);
+    br_topic_config_to_log(&tc, &lc);
+    CU_ASSERT_EQUAL(lc.cleanup_policy, SL_CLEANUP_DELETE | SL_CLEANUP_COMPACT);
+    CU_ASSERT_DOUBLE_EQUAL(lc.min_cleanable_dirty_ratio, 0.25, 1e-9);
+    CU_ASSERT_EQUAL(lc.min_compaction_lag_ms, 60000);
+    CU_ASSERT_EQUAL(lc.delete_retention_ms, 10);
+    char *bk[] = {"cleanup.policy"};
+    char *bv[] = {"shred"};
+    CU_ASSERT_EQUAL(br_topic_config_apply(&tc, bk, bv, 1, err, sizeof err), ST_ERR_INVALID_CONFIG);
+    char *rk[] = {"min.cleanable.dirty.ratio"};
+    char *rv[] = {"1.5"};
+    br_topic_config_t tc2;
+    br_topic_config_init(&tc2, &c);
+    CU_ASSERT_EQUAL(br_topic_config_apply(&tc2, rk, rv, 1, err, sizeof err), ST_ERR_INVALID_CONFIG);
+    br_topic_config_free(&tc2);
+    br_topic_config_free(&tc);
+    br_config_free(&c);
+
+    /* a bad broker default stops the broker */
+    br_config_t c2;
+    br_config_init(&c2);
+    char *ov[] = {"broker.id=1", "zookeeper.connect=127.0.0.1:2181", "log.cleanup.policy=never"};
+    CU_ASSERT_EQUAL(br_config_load(&c2, NULL, ov, 3, err, sizeof err), ST_ERR_INVALID_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "log.cleanup.policy"));
+    br_config_free(&c2);
+}
+
+/* ------------------------------------------------------- reassignment */
+
+static void test_reassign_payload(void)
+{
+    int32_t r0[] = {3, 1, 2};
+    br_reassign_t v[] = {{.topic = "a", .partition = 0, .replicas = r0, .n_replicas = 3},
+                         {.topic = "b.c", .partition = 7, .replicas = r0, .n_replicas = 1}};
+    char *json = br_reassign_encode(v, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    br_reassign_t *out = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(br_reassign_decode(json, strlen(json), &out, &n), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(out[0].topic, "a");
+    CU_ASSERT_EQUAL(out[0].n_replicas, 3);
+    CU_ASSERT_EQUAL(out[0].replicas[0], 3);
+    CU_ASSERT_EQUAL(out[1].partition, 7);
+    CU_ASSERT_EQUAL(out[1].n_replicas, 1);
+    br_reassign_free(out, n);
+    free(json);
+    /* Kafka's own layout decodes */
+    const char *kafka = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":1,\"replicas\":[1,2]}]}";
+    CU_ASSERT_EQUAL(br_reassign_decode(kafka, strlen(kafka), &out, &n), ST_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    br_reassign_free(out, n);
+    const char *bad[] = {
+        "{\"version\":2,\"partitions\":[]}",
+        "{\"version\":1}",
+        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":-1,\"replicas\":[1]}]}",
+        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,1]}]}",
+        "{\"version\":1,\"partitions\":[{\"topic\":\"../x\",\"partition\":0,\"replicas\":[1]}]}",
+        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[\"1\"]}]}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CU_ASSERT_EQUAL(br_reassign_decode(bad[i], strlen(bad[i]), &out, &n), ST_ERR_CORRUPT);
+        CU_ASSERT_PTR_NULL(out);
+    }
+}
+
+static void test_reassign_step(void)
+{
+    int32_t all[] = {1, 2, 3, 4};
+    g_live = all;
+    g_n_live = 4;
+    int32_t *out = NULL, lead = -1;
+    size_t n = 0;
+    /* [1,2] -> [3,2]: first add 3 (target first, then the old ones) */
+    int32_t target[] = {3, 2};
+    int32_t r12[] = {1, 2}, isr12[] = {1, 2};
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, r12, 2, isr12, 2, 1, live_fn, NULL, &out, &n, &lead), 1);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL(out[0], 3);
+    CU_ASSERT_EQUAL(out[1], 2);
+    CU_ASSERT_EQUAL(out[2], 1);
+    free(out);
+    /* 3 not in the ISR yet: wait */
+    int32_t r321[] = {3, 2, 1};
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, r321, 3, isr12, 2, 1, live_fn, NULL, &out, &n, &lead), 2);
+    CU_ASSERT_PTR_NULL(out);
+    /* caught up; leader 1 is being removed: move leadership to 3 */
+    int32_t isr123[] = {1, 2, 3};
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, r321, 3, isr123, 3, 1, live_fn, NULL, &out, &n, &lead), 3);
+    CU_ASSERT_EQUAL(lead, 3);
+    /* leader moved, 1 dropped from the ISR: shrink the replica set */
+    int32_t isr32[] = {3, 2};
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, r321, 3, isr32, 2, 3, live_fn, NULL, &out, &n, &lead), 4);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(out[0], 3);
+    CU_ASSERT_EQUAL(out[1], 2);
+    free(out);
+    /* done */
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, target, 2, isr32, 2, 3, live_fn, NULL, &out, &n, &lead), 0);
+    /* leader kept, but the ISR still holds a removed replica: state write keeps the leader */
+    int32_t t2[] = {2, 3};
+    CU_ASSERT_EQUAL(br_reassign_step(t2, 2, r321, 3, isr123, 3, 2, live_fn, NULL, &out, &n, &lead), 3);
+    CU_ASSERT_EQUAL(lead, 2);
+    /* no live target replica: wait */
+    int32_t live1[] = {1};
+    g_live = live1;
+    g_n_live = 1;
+    CU_ASSERT_EQUAL(br_reassign_step(target, 2, r321, 3, isr123, 3, 1, live_fn, NULL, &out, &n, &lead), 2);
+}
+
+/* ------------------------------------------------- replica identity */
+
+typedef struct seen {
+    int calls;
+    int32_t replica_id;
+    int64_t broker_epoch;
+} seen_t;
+
+static void srv_request(void *arg, br_call_t *call, const Strata__Request *req)
+{
+    (void)req;
+    seen_t *s = arg;
+    s->calls++;
+    s->replica_id = br_call_replica_id(call);
+    s->broker_epoch = br_call_broker_epoch(call);
+    br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "test");
+}
+
+/* Send one request with these identity fields; what the handler saw. */
+static void identity_roundtrip(struct ev_loop *loop, nng_socket cli, seen_t *s, int32_t rid, int64_t epoch)
+{
+    Strata__Request req = STRATA__REQUEST__INIT;
+    Strata__ApiVersionsRequest av = STRATA__API_VERSIONS_REQUEST__INIT;
+    req.correlation_id = 9;
+    req.replica_id = rid;
+    req.broker_epoch = epoch;
+    req.body_case = STRATA__REQUEST__BODY_API_VERSIONS;
+    req.api_versions = &av;
+    uint8_t buf[128];
+    size_t len = strata__request__pack(&req, buf);
+    int before = s->calls;
+    CU_ASSERT_EQUAL_FATAL(nng_send(cli, buf, len, 0), 0);
+    for (int i = 0; i < 2000 && s->calls == before; i++) {
+        ev_run(loop, EVRUN_NOWAIT);
+        ev_sleep(0.001);
+    }
+    CU_ASSERT_EQUAL(s->calls, before + 1);
+    void *reply = NULL;
+    size_t rlen = 0;
+    CU_ASSERT_EQUAL(nng_recv(cli, &reply, &rlen, NNG_FLAG_ALLOC), 0);
+    if (reply)
+        nng_free(reply, rlen);
+}
+
+static void test_replica_identity(void)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    seen_t s = {0};
+    br_server_handlers_t h = {.request = srv_request, .arg = &s};
+    char *urls[] = {"inproc://test-broker-identity"};
+    br_server_t *srv = NULL;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(br_server_open(loop, urls, 1, 1 << 20, &h, &srv, err, sizeof err), ST_OK);
+    nng_socket cli;
+    CU_ASSERT_EQUAL_FATAL(nng_req0_open(&cli), 0);
+    nng_socket_set_ms(cli, NNG_OPT_RECVTIMEO, 5000);
+    CU_ASSERT_EQUAL_FATAL(nng_dial(cli, urls[0], NULL, 0), 0);
+    /* a client: replica_id 0 (unset) is not broker 0 */
+    identity_roundtrip(loop, cli, &s, 0, 0);
+    CU_ASSERT_EQUAL(s.replica_id, -1);
+    CU_ASSERT_EQUAL(s.broker_epoch, 0);
+    /* a replica_id without an epoch is still a client */
+    identity_roundtrip(loop, cli, &s, 2, 0);
+    CU_ASSERT_EQUAL(s.replica_id, -1);
+    /* a broker */
+    identity_roundtrip(loop, cli, &s, 2, 77);
+    CU_ASSERT_EQUAL(s.replica_id, 2);
+    CU_ASSERT_EQUAL(s.broker_epoch, 77);
+    identity_roundtrip(loop, cli, &s, 0, 5);
+    CU_ASSERT_EQUAL(s.replica_id, 0);
+    nng_close(cli);
+    br_server_close(srv);
+    ev_loop_destroy(loop);
+}
+
 static CU_TestInfo config_tests[] = {
     {"load, overrides, required, errors", test_config_load},
     {"topic config from broker defaults", test_topic_config},
     {"docs/configuration.md up to date", test_config_docs_drift},
+    {"compaction and controller keys", test_compaction_config},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo ctl_tests[] = {
     {"election rule", test_election},
     {"replica assignment", test_assign},
+    {"reassignment payload", test_reassign_payload},
+    {"reassignment steps", test_reassign_step},
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo srv_tests[] = {
+    {"replica identity needs a broker epoch", test_replica_identity},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
     {"br_config", NULL, NULL, NULL, NULL, config_tests},
     {"br_controller", NULL, NULL, NULL, NULL, ctl_tests},
+    {"br_server", NULL, NULL, NULL, NULL, srv_tests},
     CU_SUITE_INFO_NULL,
 };
 
