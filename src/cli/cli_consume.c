@@ -19,8 +19,13 @@
 static const char cli_consume_help[] =
     "usage: strata consume -t TOPIC [-p PARTITION] [-o beginning|end|OFFSET|-N|s@TIMESTAMP_MS]\n"
     "                      [-e] [-c COUNT] [-f FORMAT]\n"
+    "       strata consume -g GROUP -t TOPIC[,TOPIC|,^REGEX...] [-o beginning|end] [-e] [-c COUNT]\n"
     "options:\n"
-    "  -t, --topic TOPIC     topic to read (required)\n"
+    "  -t, --topic TOPIC     topic to read (required); with -g a comma-separated list,\n"
+    "                        names starting with ^ are regular expressions\n"
+    "  -g, --group GROUP     join consumer group GROUP: partitions come from the group,\n"
+    "                        reading starts at its committed offsets (-o beginning|end\n"
+    "                        where none) and offsets are committed as records are printed\n"
     "  -p, --partition N     read only partition N (default: every partition)\n"
     "  -o, --offset POS      where to start (default beginning): beginning, end, an offset,\n"
     "                        -N (the last N records of each partition), s@TIMESTAMP_MS\n"
@@ -66,6 +71,120 @@ static bool cli_parse_pos(const char *s, cli_pos_kind_t *kind, int64_t *v)
     return true;
 }
 
+/* Output of one record; false on a write error (printed). */
+static bool cli_consume_print(const strata_message_t *m, const char *fmt, cli_out_t *out)
+{
+    out->len = 0;
+    bool ok = cli_g.json ? cli_fmt_json(m, out) : cli_fmt_render(fmt, m, out);
+    if (!ok || (out->len > 0 && fwrite(out->buf, 1, out->len, stdout) != out->len)) {
+        cli_err("cannot write output");
+        return false;
+    }
+    return true;
+}
+
+/* consume -g: subscribe as a member of group; auto commit does the rest
+ * (and close commits what was printed last). */
+static int cli_consume_group(strata_conf_t *conf, const char *group, const char *topics,
+                             cli_pos_kind_t pos, bool exit_eof, int64_t count, const char *fmt,
+                             cli_out_t *out)
+{
+    char err[256];
+    const char **names = NULL;
+    size_t n_names = 0;
+    char *list = strdup(topics);
+    char **eofs = NULL;
+    size_t n_eof = 0;
+    int rc = CLI_EXIT_OK;
+    strata_consumer_t *cons = NULL;
+    if (list == NULL) {
+        cli_err("out of memory");
+        return CLI_EXIT_ERROR;
+    }
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (*t && !cli_strv_push(&names, &n_names, t)) {
+            rc = CLI_EXIT_ERROR;
+            goto out;
+        }
+    if (!cli_conf_set(conf, "group.id", group) ||
+        (!cli_has_prop("auto.offset.reset") &&
+         !cli_conf_set(conf, "auto.offset.reset", pos == POS_END ? "latest" : "earliest"))) {
+        rc = CLI_EXIT_ERROR;
+        goto out;
+    }
+    if ((cons = strata_consumer_new(conf, err, sizeof err)) == NULL) {
+        cli_err("%s", err);
+        rc = CLI_EXIT_ERROR;
+        goto out;
+    }
+    strata_err_t e = strata_consumer_subscribe(cons, names, n_names);
+    if (e != STRATA_OK) {
+        cli_err("subscribe: %s", strata_err_name(e));
+        rc = CLI_EXIT_ERROR;
+        goto out;
+    }
+    signal(SIGINT, cli_on_signal);
+    signal(SIGTERM, cli_on_signal);
+    int64_t seen = 0;
+    while (!cli_stop && (count < 0 || seen < count)) {
+        const strata_message_t *m;
+        e = strata_consumer_poll(cons, 200, &m);
+        if (e == STRATA_ERR_TIMEOUT)
+            continue;
+        if (e != STRATA_OK) {
+            cli_err("poll: %s", strata_err_name(e));
+            rc = CLI_EXIT_ERROR;
+            break;
+        }
+        if (m->err == STRATA_ERR_PARTITION_EOF) {
+            /* -e: stop when every partition assigned now is at its end */
+            char key[512];
+            snprintf(key, sizeof key, "%s/%d", m->topic, m->partition);
+            bool seen_eof = false;
+            for (size_t i = 0; i < n_eof && !seen_eof; i++)
+                seen_eof = strcmp(eofs[i], key) == 0;
+            if (!seen_eof && cli_strv_push((const char ***)&eofs, &n_eof, key))
+                eofs[n_eof - 1] = strdup(key);
+            strata_tp_t *as = NULL;
+            size_t n_as = 0;
+            if (exit_eof && strata_consumer_assignment(cons, &as, &n_as) == STRATA_OK) {
+                size_t done = 0;
+                for (size_t i = 0; i < n_as; i++) {
+                    snprintf(key, sizeof key, "%s/%d", as[i].topic, as[i].partition);
+                    for (size_t k = 0; k < n_eof; k++)
+                        if (eofs[k] && strcmp(eofs[k], key) == 0) {
+                            done++;
+                            break;
+                        }
+                }
+                strata_tp_list_free(as, n_as);
+                if (n_as > 0 && done == n_as)
+                    break;
+            }
+            continue;
+        }
+        if (m->err != STRATA_OK) {
+            cli_err("%s [%d]: %s", m->topic ? m->topic : "?", m->partition, strata_err_name(m->err));
+            rc = CLI_EXIT_ERROR;
+            break;
+        }
+        if (!cli_consume_print(m, fmt, out)) {
+            rc = CLI_EXIT_ERROR;
+            break;
+        }
+        seen++;
+    }
+    fflush(stdout);
+out:
+    strata_consumer_close(cons); /* commits the positions and leaves the group */
+    for (size_t i = 0; i < n_eof; i++)
+        free(eofs[i]);
+    free(eofs);
+    free(names);
+    free(list);
+    return rc;
+}
+
 /* Partitions of topic from metadata; -1 on error (printed). */
 static int32_t cli_partition_count(strata_conf_t *conf, const char *topic, int timeout_ms)
 {
@@ -97,6 +216,7 @@ int cli_consume_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"topic", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
         {"partition", required_argument, NULL, 'p'},
         {"offset", required_argument, NULL, 'o'},
         {"exit", no_argument, NULL, 'e'},
@@ -106,7 +226,7 @@ int cli_consume_main(int argc, char **argv)
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    const char *topic = NULL, *fmt = "%s\\n";
+    const char *topic = NULL, *fmt = "%s\\n", *group = NULL;
     int32_t partition = -1;
     cli_pos_kind_t pos = POS_BEGIN;
     int64_t posv = 0, count = -1, timeout = 30000;
@@ -121,10 +241,13 @@ int cli_consume_main(int argc, char **argv)
 
     cli_out_init(&out);
     optind = 0; /* 0: full reset of GNU getopt (main already used it) */
-    while ((c = getopt_long(argc, argv, "t:p:o:ec:f:" CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:g:p:o:ec:f:" CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
         switch (c) {
         case 't':
             topic = optarg;
+            break;
+        case 'g':
+            group = optarg;
             break;
         case 'p':
             if (!cli_parse_i32(optarg, &partition) || partition < 0) {
@@ -178,10 +301,18 @@ int cli_consume_main(int argc, char **argv)
         rc = CLI_EXIT_ERROR;
         goto out;
     }
-    if (!cli_has_prop("auto.offset.reset"))
+    if (group == NULL && !cli_has_prop("auto.offset.reset"))
         cli_conf_set(conf, "auto.offset.reset", "earliest");
     if (exit_eof)
         cli_conf_set(conf, "enable.partition.eof", "true");
+    if (group != NULL) {
+        if (partition >= 0 || (pos != POS_BEGIN && pos != POS_END)) {
+            rc = cli_usage_err("consume", "-g: -p and -o other than beginning|end do not apply");
+            goto out;
+        }
+        rc = cli_consume_group(conf, group, topic, pos, exit_eof, count, fmt, &out);
+        goto out;
+    }
     int32_t np = cli_partition_count(conf, topic, (int)timeout);
     if (np < 0) {
         rc = CLI_EXIT_ERROR;

@@ -12,6 +12,7 @@
 
 #include "cli/cli_cluster.h"
 #include "cli/cli_consume.h"
+#include "cli/cli_group.h"
 #include "cli/cli_perf.h"
 #include "cli/cli_produce.h"
 #include "cli/cli_topic.h"
@@ -25,6 +26,7 @@ static const char cli_main_help[] =
     "  topic create|list|describe|alter|delete   manage topics\n"
     "  produce -t TOPIC ...                      write stdin lines as records\n"
     "  consume -t TOPIC ...                      print records\n"
+    "  group list|describe|reset-offsets|delete  consumer groups\n"
     "  cluster describe                          brokers, controller, partition health\n"
     "  perf produce|consume ...                  throughput and latency tests\n"
     "  zk check|tree|...                         inspect the ZooKeeper tree\n"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
         rc = cli_produce_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "consume") == 0)
         rc = cli_consume_main(sub_argc, sub_argv);
+    else if (strcmp(cmd, "group") == 0)
+        rc = cli_group_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "cluster") == 0)
         rc = cli_cluster_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "perf") == 0)

@@ -11,59 +11,9 @@
 #include <string.h>
 
 #include "client/sc_client.h"
+#include "client/sc_group.h"
 #include "common/st_batch.h"
 #include "raw.pb-c.h"
-
-typedef enum sc_cstate {
-    SC_CP_NEED_OFFSET,  /* want_ts must be resolved with ListOffsets */
-    SC_CP_LISTING,      /* ListOffsets in flight */
-    SC_CP_ACTIVE,       /* fetching from fetch_pos */
-    SC_CP_STOPPED,      /* error reported; waits for a seek */
-} sc_cstate_t;
-
-typedef struct sc_cpart {
-    char *topic;
-    int32_t partition;
-    sc_cstate_t state;
-    int64_t want_ts;    /* -2 earliest, -1 latest, >= 0 a timestamp */
-    int64_t fetch_pos;
-    int64_t hwm;
-    uint32_t version;
-    bool fetching;
-    bool eof_sent;
-    int64_t retry_at;
-} sc_cpart_t;
-
-typedef enum sc_chunk_kind { SC_CH_DATA, SC_CH_EOF, SC_CH_ERROR } sc_chunk_kind_t;
-
-typedef struct sc_chunk {
-    struct sc_chunk *next;
-    sc_chunk_kind_t kind;
-    uint32_t gen;
-    size_t idx;
-    uint32_t version;
-    st_err_t err;
-    int64_t offset;       /* EOF/ERROR: position; DATA: first offset wanted */
-    st_buf_t frames;
-    size_t pos;
-} sc_chunk_t;
-
-struct strata_consumer {
-    sc_client_t cl;
-    uint32_t gen;
-    sc_cpart_t *parts;
-    size_t n_parts;
-    sc_chunk_t *head, *tail;
-    size_t queued;        /* bytes of frames queued */
-    int reset;            /* sc_conf_reset() */
-    /* app */
-    sc_chunk_t *cur;
-    st_batch_iter_t it;
-    bool in_batch;
-    strata_message_t msg;
-    strata_header_t *hdrs;
-    size_t hdrs_cap;
-};
 
 typedef struct sc_fent {
     size_t idx;
@@ -123,6 +73,11 @@ static void sc_enqueue_event(strata_consumer_t *c, size_t idx, sc_chunk_kind_t k
     sc_enqueue(c, ch);
 }
 
+void sc_consumer_error_event(strata_consumer_t *c, size_t idx, st_err_t err, int64_t offset)
+{
+    sc_enqueue_event(c, idx, SC_CH_ERROR, err, offset);
+}
+
 /* Lock held: drop queued chunks of partition idx (all when idx == SIZE_MAX). */
 static void sc_drop_queued(strata_consumer_t *c, size_t idx)
 {
@@ -143,6 +98,11 @@ static void sc_drop_queued(strata_consumer_t *c, size_t idx)
 
 /* App thread: forget the current chunk. */
 static void sc_drop_cur(strata_consumer_t *c)
+{
+    sc_consumer_drop_cur(c);
+}
+
+void sc_consumer_drop_cur(strata_consumer_t *c)
 {
     if (c->in_batch) {
         st_batch_iter_fini(&c->it);
@@ -341,7 +301,8 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     size_t n = 0;
     for (size_t i = 0; i < c->n_parts; i++) {
         sc_cpart_t *cp = &c->parts[i];
-        if (cp->state != SC_CP_ACTIVE || cp->fetching || sc_leader(&c->cl, cp) != br->id)
+        if (cp->state != SC_CP_ACTIVE || cp->fetching || cp->paused ||
+            sc_leader(&c->cl, cp) != br->id)
             continue;
         if (cp->retry_at > now) {
             if (cp->retry_at < *next)
@@ -365,7 +326,7 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     fx->gen = c->gen;
     for (size_t i = 0; i < c->n_parts; i++) {
         sc_cpart_t *cp = &c->parts[i];
-        if (cp->state != SC_CP_ACTIVE || cp->fetching || cp->retry_at > now ||
+        if (cp->state != SC_CP_ACTIVE || cp->fetching || cp->paused || cp->retry_at > now ||
             sc_leader(&c->cl, cp) != br->id)
             continue;
         size_t k = fx->n;
@@ -487,6 +448,7 @@ static void sc_list_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *rep
         if (pe == ST_OK) {
             if (r->offset >= 0) {
                 cp->fetch_pos = r->offset;
+                cp->start = r->offset;
                 cp->state = SC_CP_ACTIVE;
                 cp->eof_sent = false;
             } else {
@@ -594,16 +556,25 @@ out:
 static void sc_consumer_tick(sc_client_t *cl, int64_t now, int64_t *next)
 {
     strata_consumer_t *c = cl->owner;
+    if (c->grp != NULL)
+        sc_group_tick(c->grp, now, next);
     for (size_t i = 0; i < c->n_parts; i++) {
         sc_cpart_t *cp = &c->parts[i];
-        if ((cp->state == SC_CP_ACTIVE || cp->state == SC_CP_NEED_OFFSET) &&
-            sc_client_broker(cl, sc_leader(cl, cp)) == NULL)
-            sc_client_md_want(cl);
+        if (cp->state != SC_CP_ACTIVE && cp->state != SC_CP_NEED_OFFSET)
+            continue;
+        sc_broker_t *lb = sc_client_broker(cl, sc_leader(cl, cp));
+        if (lb == NULL || !sc_broker_usable(lb, now))
+            sc_client_md_want(cl); /* no leader, or it is down: ask another broker */
     }
     for (size_t i = 0; i < cl->n_brokers; i++) {
         sc_broker_t *br = cl->brokers[i];
         if (!br->in_md)
             continue;
+        if (!sc_broker_usable(br, now)) { /* wait out its backoff or a reconnect */
+            if (br->down_until > now && br->down_until < *next)
+                *next = br->down_until;
+            continue;
+        }
         sc_list_send(c, br, now, next);
         sc_fetch_send(c, br, now, next);
     }
@@ -611,6 +582,9 @@ static void sc_consumer_tick(sc_client_t *cl, int64_t now, int64_t *next)
 
 static void sc_consumer_on_metadata(sc_client_t *cl)
 {
+    strata_consumer_t *c = cl->owner;
+    if (c->grp != NULL)
+        sc_group_on_metadata(c->grp);
     sc_client_wakeup(cl);
 }
 
@@ -633,9 +607,15 @@ strata_consumer_t *strata_consumer_new(const strata_conf_t *conf, char *errstr, 
         return NULL;
     }
     c->reset = sc_conf_reset(cf);
-    st_err_t e = sc_client_init(&c->cl, cf, &sc_consumer_ops, c, errstr, errlen);
+    st_err_t e = ST_OK;
+    /* the group exists before the I/O thread starts: tick reads c->grp */
+    if (cf->group_id != NULL && cf->group_id[0] != '\0')
+        e = sc_group_new(c, cf, &c->grp, errstr, errlen);
+    if (e == ST_OK)
+        e = sc_client_init(&c->cl, cf, &sc_consumer_ops, c, errstr, errlen);
     strata_conf_free(def);
     if (e != ST_OK) {
+        sc_group_free(c->grp);
         free(c);
         return NULL;
     }
@@ -653,6 +633,8 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
 {
     if (c == NULL || (n > 0 && tps == NULL))
         return STRATA_ERR_INVALID_ARG;
+    if (c->grp != NULL && sc_group_subscribed(c->grp))
+        return STRATA_ERR_STATE;
     sc_cpart_t *parts = calloc(n ? n : 1, sizeof *parts);
     if (parts == NULL)
         return STRATA_ERR_NOMEM;
@@ -664,6 +646,10 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
                                                                  : STRATA_ERR_NOMEM;
         }
         parts[i].partition = tps[i].partition;
+        parts[i].hwm = -1;
+        parts[i].start = -1;
+        parts[i].pos = tps[i].offset >= 0 ? tps[i].offset : -1;
+        parts[i].committed = -1;
         if (tps[i].offset >= 0) {
             parts[i].state = SC_CP_ACTIVE;
             parts[i].fetch_pos = tps[i].offset;
@@ -711,6 +697,7 @@ static strata_err_t sc_seek(strata_consumer_t *c, const char *topic, int32_t par
         cp->version++;
         cp->eof_sent = false;
         cp->retry_at = 0;
+        cp->pos = !by_time && offset >= 0 ? offset : -1;
         if (!by_time && offset >= 0) {
             cp->state = SC_CP_ACTIVE;
             cp->fetch_pos = offset;
@@ -785,6 +772,7 @@ static bool sc_next_record(strata_consumer_t *c, strata_err_t *perr)
         }
         if (rec.offset < ch->offset)
             continue;
+        cp->pos = rec.offset + 1;
         if (rec.n_headers > c->hdrs_cap) {
             strata_header_t *v = realloc(c->hdrs, rec.n_headers * sizeof *v);
             if (v == NULL) {
@@ -824,6 +812,8 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
     int64_t deadline = timeout_ms < 0 ? -1 : sc_now_ms() + timeout_ms;
     *msg = NULL;
     for (;;) {
+        if (c->grp != NULL)
+            sc_group_poll(c->grp, deadline);
         if (c->cur != NULL) {
             sc_chunk_t *ch = c->cur;
             bool stale = ch->gen != c->gen || ch->idx >= c->n_parts ||
@@ -859,7 +849,13 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
                 sc_client_unlock(&c->cl);
                 return STRATA_ERR_TIMEOUT;
             }
+            if (c->grp != NULL && sc_group_needs_poll(c->grp))
+                break;
             sc_client_wait(&c->cl, deadline);
+        }
+        if (c->head == NULL) {
+            sc_client_unlock(&c->cl);
+            continue;
         }
         c->cur = c->head;
         c->head = c->cur->next;
@@ -906,19 +902,48 @@ static st_err_t sc_list_one(strata_consumer_t *c, sc_broker_t *br, const char *t
     return e;
 }
 
+static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition,
+                               int timeout_ms, sc_broker_t **out);
+
+strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic,
+                                             int32_t partition, int64_t timestamp_ms,
+                                             int64_t *offset, int timeout_ms)
+{
+    if (c == NULL || topic == NULL || partition < 0 || timestamp_ms < 0 || offset == NULL)
+        return STRATA_ERR_INVALID_ARG;
+    sc_broker_t *br = NULL;
+    st_err_t e = sc_leader_sync(c, topic, partition, timeout_ms, &br);
+    if (e == ST_OK)
+        e = sc_list_one(c, br, topic, partition, timestamp_ms, timeout_ms, offset);
+    return (strata_err_t)e;
+}
+
 strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic,
                                               int32_t partition, int64_t *low, int64_t *high,
                                               int timeout_ms)
 {
     if (c == NULL || topic == NULL || partition < 0)
         return STRATA_ERR_INVALID_ARG;
+    sc_broker_t *br = NULL;
+    st_err_t e = sc_leader_sync(c, topic, partition, timeout_ms, &br);
+    if (e == ST_OK && low)
+        e = sc_list_one(c, br, topic, partition, -2, timeout_ms, low);
+    if (e == ST_OK && high)
+        e = sc_list_one(c, br, topic, partition, -1, timeout_ms, high);
+    return (strata_err_t)e;
+}
+
+/* App thread: the leader of a partition, metadata refreshed first. */
+static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition,
+                               int timeout_ms, sc_broker_t **out)
+{
     sc_client_lock(&c->cl);
     st_err_t e = sc_client_md_interest(&c->cl, topic);
     sc_client_unlock(&c->cl);
     if (e == ST_OK)
         e = sc_client_md_refresh(&c->cl, timeout_ms);
     if (e != ST_OK)
-        return (strata_err_t)e;
+        return e;
     sc_client_lock(&c->cl);
     sc_mdtopic_t *t = sc_client_md_topic(&c->cl, topic);
     sc_broker_t *br = NULL;
@@ -927,11 +952,8 @@ strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *
     else if ((br = sc_client_broker(&c->cl, t->parts[partition].leader)) == NULL)
         e = ST_ERR_LEADER_NOT_AVAILABLE;
     sc_client_unlock(&c->cl);
-    if (e == ST_OK && low)
-        e = sc_list_one(c, br, topic, partition, -2, timeout_ms, low);
-    if (e == ST_OK && high)
-        e = sc_list_one(c, br, topic, partition, -1, timeout_ms, high);
-    return (strata_err_t)e;
+    *out = br;
+    return e;
 }
 
 void strata_consumer_close(strata_consumer_t *c)
@@ -939,9 +961,72 @@ void strata_consumer_close(strata_consumer_t *c)
     if (c == NULL)
         return;
     sc_drop_cur(c);
+    if (c->grp != NULL)
+        sc_group_close(c->grp);
     sc_client_fini(&c->cl);
+    sc_group_free(c->grp);
     sc_drop_queued(c, SIZE_MAX);
     sc_parts_free(c->parts, c->n_parts);
     free(c->hdrs);
     free(c);
+}
+
+/* ------------------------------------------------ group assignment */
+
+st_err_t sc_consumer_set_parts(strata_consumer_t *c, const sc_assign_tp_t *tps, size_t n,
+                               sc_cstate_t fresh_state, bool add_interest)
+{
+    sc_cpart_t *parts = calloc(n ? n : 1, sizeof *parts);
+    if (parts == NULL)
+        return ST_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if ((parts[i].topic = strdup(tps[i].topic)) == NULL) {
+            sc_parts_free(parts, i);
+            return ST_ERR_NOMEM;
+        }
+        parts[i].partition = tps[i].partition;
+        parts[i].state = fresh_state;
+        parts[i].want_ts = c->reset != 0 ? c->reset : -1;
+        parts[i].hwm = -1;
+        parts[i].start = -1;
+        parts[i].pos = -1;
+        parts[i].committed = -1;
+        /* a partition kept from the old assignment continues where the
+         * application is (records fetched but not returned are refetched) */
+        for (size_t k = 0; k < c->n_parts; k++) {
+            const sc_cpart_t *o = &c->parts[k];
+            if (o->partition != tps[i].partition || strcmp(o->topic, tps[i].topic) != 0)
+                continue;
+            parts[i].paused = o->paused;
+            parts[i].committed = o->committed;
+            parts[i].hwm = o->hwm;
+            if (o->pos >= 0) {
+                parts[i].state = SC_CP_ACTIVE;
+                parts[i].fetch_pos = o->pos;
+                parts[i].pos = o->pos;
+            } else if (o->state != SC_CP_ACTIVE && o->state != SC_CP_LISTING) {
+                parts[i].state = o->state;
+                parts[i].want_ts = o->want_ts;
+            }
+            break;
+        }
+        if (parts[i].state == SC_CP_LISTING)
+            parts[i].state = SC_CP_NEED_OFFSET;
+    }
+    sc_drop_cur(c);
+    sc_client_lock(&c->cl);
+    c->gen++;
+    sc_drop_queued(c, SIZE_MAX);
+    sc_cpart_t *old = c->parts;
+    size_t old_n = c->n_parts;
+    c->parts = parts;
+    c->n_parts = n;
+    st_err_t e = ST_OK;
+    for (size_t i = 0; add_interest && i < n && e == ST_OK; i++)
+        e = sc_client_md_interest(&c->cl, parts[i].topic);
+    sc_client_md_want(&c->cl);
+    sc_client_wakeup(&c->cl);
+    sc_client_unlock(&c->cl);
+    sc_parts_free(old, old_n);
+    return e;
 }
