@@ -62,8 +62,9 @@ static void sc_errmsg(char *errmsg, size_t errlen, const char *msg, st_err_t e)
         snprintf(errmsg, errlen, "%s", st_err_name(e));
 }
 
-/* Send req to the controller; on NOT_CONTROLLER (or no controller known)
- * refresh metadata and try once more. */
+/* Send req to the controller (or any broker); on NOT_CONTROLLER, no
+ * controller known or an unreachable broker, refresh metadata (from a live
+ * broker) and try once more. */
 static st_err_t sc_admin_call(strata_admin_t *a, Strata__Request *req, int timeout_ms,
                               Strata__Response **resp, bool to_controller)
 {
@@ -74,11 +75,14 @@ static st_err_t sc_admin_call(strata_admin_t *a, Strata__Request *req, int timeo
     if (to_controller && !known)
         sc_client_md_refresh(&a->cl, timeout_ms < 0 ? (int)a->cl.conf.request_timeout_ms : timeout_ms);
     st_err_t e = sc_client_call(&a->cl, to_controller ? SC_TO_CONTROLLER : NULL, req, aio_to, resp);
-    if (e == ST_ERR_NOT_CONTROLLER && to_controller) {
-        strata__response__free_unpacked(*resp, NULL);
+    if (e == ST_ERR_NETWORK_EXCEPTION || (e == ST_ERR_NOT_CONTROLLER && to_controller)) {
+        /* NETWORK_EXCEPTION: the broker could not be reached (it is now in
+         * backoff) or dropped the connection; ask another one */
+        if (*resp != NULL)
+            strata__response__free_unpacked(*resp, NULL);
         *resp = NULL;
         sc_client_md_refresh(&a->cl, timeout_ms < 0 ? (int)a->cl.conf.request_timeout_ms : timeout_ms);
-        e = sc_client_call(&a->cl, SC_TO_CONTROLLER, req, aio_to, resp);
+        e = sc_client_call(&a->cl, to_controller ? SC_TO_CONTROLLER : NULL, req, aio_to, resp);
     }
     return e;
 }

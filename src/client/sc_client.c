@@ -94,19 +94,57 @@ void sc_client_wait(sc_client_t *cl, int64_t deadline_ms)
 
 /* ------------------------------------------------------------ brokers */
 
-/* nng's thread: the connection to a broker went away. With resending
- * off, requests in flight on it can never be answered, so the I/O thread
- * aborts them (they fail with NETWORK_EXCEPTION and are retried) instead
- * of letting them wait for request.timeout.ms. */
-static void sc_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+/* How long a metadata request or an any-broker call waits for some
+ * broker to be connected before it picks one blindly (a first dial to a
+ * live broker takes milliseconds; one to a dead one never ends). */
+#define SC_FIRST_CONNECT_WAIT_MS 1000
+
+void sc_broker_mark_down(sc_client_t *cl, sc_broker_t *br, int64_t now)
+{
+    int64_t min = cl->conf.reconnect_backoff_ms, max = cl->conf.reconnect_backoff_max_ms;
+    if (max < min)
+        max = min;
+    if (br->down_until > now)
+        return; /* already backing off: one failure per backoff period */
+    br->backoff_ms = br->backoff_ms <= 0 ? min : br->backoff_ms * 2;
+    if (br->backoff_ms > max)
+        br->backoff_ms = max;
+    br->down_until = now + br->backoff_ms;
+    ST_DEBUG(SC_TAG, "broker %d (%s) down for %lld ms", br->id, br->url, (long long)br->backoff_ms);
+    if (cl->ops != NULL)
+        sc_client_md_want(cl);
+}
+
+bool sc_broker_usable(const sc_broker_t *br, int64_t now)
+{
+    return now >= br->down_until && (br->pipes > 0 || !br->was_connected);
+}
+
+/* nng's thread: a connection to a broker came up or went away. With
+ * resending off, requests in flight on a lost one can never be answered,
+ * so the I/O thread aborts them (they fail with NETWORK_EXCEPTION and are
+ * retried) instead of letting them wait for request.timeout.ms. */
+static void sc_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
     (void)pipe;
-    (void)ev;
     sc_broker_t *br = arg;
-    pthread_mutex_lock(&br->cl->lock);
-    br->pipe_lost = true;
-    pthread_cond_signal(&br->cl->cond);
-    pthread_mutex_unlock(&br->cl->lock);
+    sc_client_t *cl = br->cl;
+    pthread_mutex_lock(&cl->lock);
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        br->pipes++;
+        br->was_connected = true;
+        br->down_until = 0;
+        br->backoff_ms = 0;
+    } else {
+        if (br->pipes > 0)
+            br->pipes--;
+        br->pipe_lost = true;
+        if (br->pipes == 0)
+            sc_broker_mark_down(cl, br, sc_now_ms());
+    }
+    pthread_cond_signal(&cl->cond);
+    pthread_cond_broadcast(&cl->ucond);
+    pthread_mutex_unlock(&cl->lock);
 }
 
 static st_err_t sc_broker_open(sc_client_t *cl, sc_broker_t *br)
@@ -124,11 +162,16 @@ static st_err_t sc_broker_open(sc_client_t *cl, sc_broker_t *br)
     }
     if (rv == 0)
         rv = nng_socket_set_ms(br->sock, NNG_OPT_RECONNMINT, (nng_duration)cl->conf.reconnect_backoff_ms);
+    if (rv == 0) {
+        int64_t max = cl->conf.reconnect_backoff_max_ms;
+        if (max < cl->conf.reconnect_backoff_ms)
+            max = cl->conf.reconnect_backoff_ms;
+        rv = nng_socket_set_ms(br->sock, NNG_OPT_RECONNMAXT, (nng_duration)max);
+    }
     if (rv == 0)
-        rv = nng_socket_set_ms(br->sock, NNG_OPT_RECONNMAXT,
-                               (nng_duration)(cl->conf.reconnect_backoff_ms * 10));
+        rv = nng_pipe_notify(br->sock, NNG_PIPE_EV_ADD_POST, sc_pipe_event, br);
     if (rv == 0)
-        rv = nng_pipe_notify(br->sock, NNG_PIPE_EV_REM_POST, sc_pipe_removed, br);
+        rv = nng_pipe_notify(br->sock, NNG_PIPE_EV_REM_POST, sc_pipe_event, br);
     if (rv == 0)
         rv = nng_dial(br->sock, br->url, NULL, NNG_FLAG_NONBLOCK);
     return sc_err_from_nng(rv);
@@ -169,17 +212,50 @@ sc_broker_t *sc_client_broker(sc_client_t *cl, int32_t id)
     return NULL;
 }
 
+/* Candidate set of sc_client_any_broker: 1 = brokers in the metadata, 0 =
+ * every entry (no metadata yet, or none of its brokers is usable). */
+static bool sc_any_md_only(sc_client_t *cl, int64_t now)
+{
+    for (size_t i = 0; i < cl->n_brokers; i++)
+        if (cl->brokers[i]->in_md && sc_broker_usable(cl->brokers[i], now))
+            return true;
+    return false;
+}
+
+bool sc_client_any_connected(sc_client_t *cl)
+{
+    int64_t now = sc_now_ms();
+    bool md_only = sc_any_md_only(cl, now);
+    for (size_t i = 0; i < cl->n_brokers; i++) {
+        sc_broker_t *br = cl->brokers[i];
+        if ((!md_only || br->in_md) && br->pipes > 0 && now >= br->down_until)
+            return true;
+    }
+    return false;
+}
+
 sc_broker_t *sc_client_any_broker(sc_client_t *cl)
 {
-    size_t known = 0;
-    for (size_t i = 0; i < cl->n_brokers; i++)
-        known += cl->brokers[i]->in_md;
+    if (cl->n_brokers == 0)
+        return NULL;
+    int64_t now = sc_now_ms();
+    bool md_only = sc_any_md_only(cl, now);
+    /* class 2: connected and usable; 1: usable (first dial under way);
+     * 0: down (the earliest end of backoff wins) */
+    int best_class = -1;
+    sc_broker_t *best = NULL;
+    size_t start = cl->rr++;
     for (size_t k = 0; k < cl->n_brokers; k++) {
-        sc_broker_t *br = cl->brokers[cl->rr++ % cl->n_brokers];
-        if (known == 0 || br->in_md)
-            return br;
+        sc_broker_t *br = cl->brokers[(start + k) % cl->n_brokers];
+        if (md_only && !br->in_md)
+            continue;
+        int c = !sc_broker_usable(br, now) ? 0 : br->pipes > 0 ? 2 : 1;
+        if (c > best_class || (c == 0 && best_class == 0 && br->down_until < best->down_until)) {
+            best_class = c;
+            best = br;
+        }
     }
-    return cl->n_brokers ? cl->brokers[0] : NULL;
+    return best != NULL ? best : cl->brokers[0];
 }
 
 /* ----------------------------------------------------------- requests */
@@ -235,6 +311,13 @@ static void sc_req_finish(sc_req_t *rq, st_err_t err, nng_msg *reply)
     pthread_mutex_lock(&cl->lock);
     if (rq->disconnected && err == ST_ERR_CLOSED)
         err = ST_ERR_NETWORK_EXCEPTION;
+    /* Kafka: a connection that cannot be set up, or a request timing out
+     * after request.timeout.ms (not a caller's shorter API timeout), puts
+     * the broker in reconnect backoff and asks for metadata elsewhere */
+    if (!cl->stopping && rq->br != NULL &&
+        ((err == ST_ERR_NETWORK_EXCEPTION && !rq->disconnected) ||
+         (err == ST_ERR_REQUEST_TIMED_OUT && rq->timeout_ms >= cl->conf.request_timeout_ms)))
+        sc_broker_mark_down(cl, rq->br, sc_now_ms());
     rq->err = err;
     rq->reply = reply;
     rq->state = SC_REQ_DONE;
@@ -259,7 +342,12 @@ static void sc_req_aio_cb(void *arg)
             if (m != NULL)
                 nng_msg_free(m);
             nng_aio_set_msg(rq->aio, NULL);
-            sc_req_finish(rq, sc_err_from_nng(rv), NULL);
+            /* req0 completes a send once a connection took the message:
+             * a timeout here means no connection came up (nothing sent) */
+            st_err_t e = sc_err_from_nng(rv);
+            if (rv == NNG_ETIMEDOUT && rq->setup_bound)
+                e = ST_ERR_NETWORK_EXCEPTION;
+            sc_req_finish(rq, e, NULL);
             return;
         }
         if (rq->no_reply) {
@@ -309,10 +397,16 @@ static void sc_req_start(sc_client_t *cl, sc_req_t *rq)
         sc_req_finish(rq, e, NULL);
         return;
     }
+    int send_to = (int)cl->conf.connection_setup_timeout_ms;
+    rq->setup_bound = true;
+    if (rq->timeout_ms >= 0 && rq->timeout_ms < send_to) {
+        send_to = rq->timeout_ms;
+        rq->setup_bound = false;
+    }
     pthread_mutex_lock(&cl->lock);
     rq->state = SC_REQ_SEND;
     pthread_mutex_unlock(&cl->lock);
-    nng_aio_set_timeout(rq->aio, rq->timeout_ms);
+    nng_aio_set_timeout(rq->aio, send_to);
     nng_aio_set_msg(rq->aio, rq->msg);
     rq->msg = NULL;
     nng_ctx_send(rq->ctx, rq->aio);
@@ -490,6 +584,20 @@ static void sc_md_maybe(sc_client_t *cl, int64_t now, int64_t *next)
             *next = due;
         return;
     }
+    /* give first dials a moment so a dead broker is not picked blindly */
+    if (!sc_client_any_connected(cl)) {
+        int64_t wait = SC_FIRST_CONNECT_WAIT_MS;
+        if (cl->conf.connection_setup_timeout_ms < wait)
+            wait = cl->conf.connection_setup_timeout_ms;
+        if (cl->md_nopipe_since == 0)
+            cl->md_nopipe_since = now;
+        if (now < cl->md_nopipe_since + wait) {
+            if (cl->md_nopipe_since + wait < *next)
+                *next = cl->md_nopipe_since + wait;
+            return;
+        }
+    }
+    cl->md_nopipe_since = 0;
     sc_broker_t *br = sc_client_any_broker(cl);
     if (br == NULL)
         return;
@@ -757,10 +865,24 @@ st_err_t sc_client_call(sc_client_t *cl, sc_broker_t *br, Strata__Request *req, 
     if (e != ST_OK)
         return e;
     pthread_mutex_lock(&cl->lock);
-    if (br == SC_TO_CONTROLLER)
+    if (br == SC_TO_CONTROLLER) {
         br = sc_client_broker(cl, cl->controller_id);
-    if (br == NULL)
+        if (br != NULL && !sc_broker_usable(br, sc_now_ms()))
+            br = NULL;
+    }
+    if (br == NULL) {
+        /* give first dials a moment so a dead broker is not picked blindly
+         * (pipe events broadcast ucond) */
+        int64_t wait = SC_FIRST_CONNECT_WAIT_MS;
+        if (cl->conf.connection_setup_timeout_ms < wait)
+            wait = cl->conf.connection_setup_timeout_ms;
+        if (timeout_ms >= 0 && timeout_ms < wait)
+            wait = timeout_ms;
+        int64_t until = sc_now_ms() + wait;
+        while (!sc_client_any_connected(cl) && sc_now_ms() < until)
+            sc_client_wait(cl, until);
         br = sc_client_any_broker(cl);
+    }
     sc_req_t *rq = br ? sc_req_new(br, sc_sync_cb, &s, timeout_ms < 0 ? -1 : timeout_ms) : NULL;
     if (rq == NULL) {
         pthread_mutex_unlock(&cl->lock);

@@ -56,6 +56,7 @@ struct sc_req {
     bool no_reply;        /* acks=0 produce: done once sent */
     bool disconnected;    /* cancelled because the broker connection dropped */
     int timeout_ms;
+    bool setup_bound;     /* the send phase ends at the connection setup timeout */
     nng_msg *msg;         /* prebuilt request (or NULL with build) */
     sc_req_build build;
     sc_req_cb cb;
@@ -75,6 +76,12 @@ struct sc_broker {
     bool fetching;        /* consumer fetch in flight */
     bool listing;         /* consumer ListOffsets in flight */
     bool pipe_lost;       /* connection dropped: abort its requests */
+    /* Connection state (Kafka's reconnect.backoff.ms/.max.ms): nng redials
+     * on its own; these decide whether requests should go there now. */
+    int pipes;            /* live connections (nng pipe add/remove events) */
+    bool was_connected;   /* had a connection once: none now means down */
+    int64_t down_until;   /* monotonic ms: avoid until then (backoff) */
+    int64_t backoff_ms;   /* current backoff, doubles up to the max */
 };
 
 typedef struct sc_mdpart {
@@ -120,6 +127,8 @@ struct sc_client {
     bool md_wanted;
     int64_t md_last_ms;
     int64_t md_retry_ms;
+    int64_t md_nopipe_since; /* first deferral of a metadata request for
+                              * want of any connected broker, 0 = none */
     char **interest;         /* topics to ask for; none = all */
     size_t n_interest;
     bool allow_auto_create;
@@ -160,7 +169,12 @@ void sc_client_wake_by(sc_client_t *cl, int64_t at_ms);
 /* Wait on ucond until deadline (monotonic ms, -1 forever); lock held. */
 void sc_client_wait(sc_client_t *cl, int64_t deadline_ms);
 
-/* A new request to broker br (lock held or not: see submit). */
+/* A new request to broker br (lock held or not: see submit). timeout_ms
+ * bounds the wait for the reply (-1: none); the wait for a connection to
+ * hand the request to is bounded by socket.connection.setup.timeout.ms
+ * (and timeout_ms). A request never handed to a connection fails with
+ * NETWORK_EXCEPTION (nothing was sent: safe to retry anywhere), one not
+ * answered in time with REQUEST_TIMED_OUT; both mark the broker down. */
 sc_req_t *sc_req_new(sc_broker_t *br, sc_req_cb cb, void *arg, int timeout_ms);
 /* Queue a request for sending; lock held. */
 void sc_client_submit(sc_client_t *cl, sc_req_t *rq);
@@ -176,12 +190,30 @@ st_err_t sc_client_md_interest(sc_client_t *cl, const char *topic);
 sc_mdtopic_t *sc_client_md_topic(sc_client_t *cl, const char *topic);
 /* Broker by id, NULL when unknown (lock held). */
 sc_broker_t *sc_client_broker(sc_client_t *cl, int32_t id);
-/* Any broker to ask (metadata, admin): known ones round-robin, else a
- * bootstrap entry (lock held). */
+/* Any broker to ask (metadata, admin), Kafka's least-loaded-node idea:
+ * brokers from the latest metadata (or the bootstrap list when none is
+ * known or all known ones are down), preferring a connected one, then one
+ * not marked down, else the one whose backoff ends first; round-robin
+ * within the best class. NULL only with no broker at all (lock held). */
 sc_broker_t *sc_client_any_broker(sc_client_t *cl);
+/* Whether requests should be sent to br now: not in reconnect backoff, and
+ * connected unless it never was (a first dial is still under way). A
+ * broker whose connection dropped stays unusable until nng's background
+ * redial succeeds (lock held). */
+bool sc_broker_usable(const sc_broker_t *br, int64_t now);
+/* Whether some broker in the candidate set of sc_client_any_broker has a
+ * live connection (lock held). */
+bool sc_client_any_connected(sc_client_t *cl);
+/* Mark br down: its connection failed or a request to it timed out. The
+ * backoff starts at reconnect.backoff.ms and doubles up to
+ * reconnect.backoff.max.ms; a new connection resets it. With background
+ * metadata (ops) a refresh is wanted, from another broker (lock held). */
+void sc_broker_mark_down(sc_client_t *cl, sc_broker_t *br, int64_t now);
 
 /* Synchronous call from a user thread (lock NOT held): send req to br
- * (NULL = any broker; SC_TO_CONTROLLER = the controller when known) and
+ * (NULL = any broker, waiting up to a second for a first connection so a
+ * dead bootstrap entry is skipped; SC_TO_CONTROLLER = the controller when
+ * known and usable, else any) and
  * wait for the reply, unpacked into *resp (free with
  * strata__response__free_unpacked). The envelope error is returned. */
 #define SC_TO_CONTROLLER ((sc_broker_t *)1)

@@ -26,7 +26,14 @@ const st_conf_prop_t sc_conf_table[] = {
     {"retry.backoff.ms", ST_CONF_INT, "100", 0, 3600000, NULL, false, false,
      "wait before retrying a failed request", OFF(retry_backoff_ms)},
     {"reconnect.backoff.ms", ST_CONF_INT, "100", 1, 3600000, NULL, false, false,
-     "wait before redialling a broker (nng reconnect minimum)", OFF(reconnect_backoff_ms)},
+     "wait before redialling a broker, and how long a broker whose connection failed is "
+     "avoided at first (doubles per failure)", OFF(reconnect_backoff_ms)},
+    {"reconnect.backoff.max.ms", ST_CONF_INT, "1000", 1, 3600000, NULL, false, false,
+     "largest reconnect backoff (the doubling stops here)", OFF(reconnect_backoff_max_ms)},
+    {"socket.connection.setup.timeout.ms", ST_CONF_INT, "10000", 1, 3600000, NULL, false, false,
+     "how long a request waits for a connection to its broker before it fails (retriable, "
+     "the broker is marked down and metadata comes from another one)",
+     OFF(connection_setup_timeout_ms)},
     {"acks", ST_CONF_STRING, "all", 0, 0, "0|1|-1|all", false, false,
      "producer: replicas that must have a batch before it is acknowledged (all = -1)", OFF(acks)},
     {"batch.size", ST_CONF_INT, "16384", 1, 1073741824, NULL, false, false,

@@ -22,6 +22,8 @@ struct strata_conf {
     int64_t metadata_max_age_ms;
     int64_t retry_backoff_ms;
     int64_t reconnect_backoff_ms;
+    int64_t reconnect_backoff_max_ms;
+    int64_t connection_setup_timeout_ms;
     /* producer */
     char *acks;
     int64_t batch_size;

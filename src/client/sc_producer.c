@@ -482,8 +482,7 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
                 sc_idem_refused(p, b);
             b->attempts++;
             b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
-            if (be != ST_ERR_REQUEST_TIMED_OUT)
-                sc_client_md_want(cl);
+            sc_client_md_want(cl); /* the leader may have moved or died */
             /* keep for requeue */
             if (retry_tail)
                 retry_tail->next = b;
@@ -755,15 +754,24 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
                 b->next = failed;
                 failed = b;
             }
-            if (ap->head != NULL && (ap->leader < 0 || sc_client_broker(cl, ap->leader) == NULL))
-                sc_client_md_want(cl);
+            if (ap->head == NULL)
+                continue;
+            sc_broker_t *lb = ap->leader >= 0 ? sc_client_broker(cl, ap->leader) : NULL;
+            if (lb == NULL || !sc_broker_usable(lb, now))
+                sc_client_md_want(cl); /* no leader, or it is down: ask another broker */
         }
     }
     if (p->idem)
         sc_pid_tick(p, now, next);
-    for (size_t i = 0; i < cl->n_brokers; i++)
-        if (cl->brokers[i]->in_md)
-            sc_produce_drain(p, cl->brokers[i], now, next);
+    for (size_t i = 0; i < cl->n_brokers; i++) {
+        sc_broker_t *br = cl->brokers[i];
+        if (!br->in_md)
+            continue;
+        if (sc_broker_usable(br, now))
+            sc_produce_drain(p, br, now, next);
+        else if (br->down_until > now && br->down_until < *next)
+            *next = br->down_until; /* batches wait out its backoff (a reconnect wakes us too) */
+    }
     if (expired != NULL) {
         sc_client_unlock(cl);
         for (sc_pend_t *pd = expired; pd != NULL; pd = pd->next)
