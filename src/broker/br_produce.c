@@ -7,7 +7,8 @@
  * from idempotent producers against the partition's br_pstate (a retried
  * batch already in the log is answered with its original offset and not
  * appended again, as Kafka does), and appends each frame with one
- * sl_log_append. acks=0 and acks=1 are answered at once (acks=0 still
+ * sl_log_append_checked (the CRC was just checked: not computed twice).
+ * acks=0 and acks=1 are answered at once (acks=0 still
  * gets a reply: the REQ/REP socket needs one, the client ignores it);
  * acks=-1 waits as a br_pending until the high watermark passes the last
  * appended offset, or answers REQUEST_TIMED_OUT at timeout_ms. Entry
@@ -283,8 +284,9 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                 need_end = base + spans[i].h.last_offset_delta + 1;
             continue;
         }
-        st_err_t err = sl_log_append(part->log, sb->data + spans[i].off, spans[i].len,
-                                     part->leader_epoch, now, &base);
+        /* sb's frames were made and CRC-checked by st_batch_from_wire above */
+        st_err_t err = sl_log_append_checked(part->log, sb->data + spans[i].off, spans[i].len,
+                                             part->leader_epoch, now, &base);
         if (err != ST_OK) {
             if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
                 br_res_fail(res, ST_ERR_KAFKA_STORAGE_ERROR, "writing %s-%d failed: %s", topic,
@@ -329,10 +331,20 @@ static bool br_produce_settle(br_produce_t *pr)
         br_prod_res_t *res = &pr->res[i];
         if (res->need_hw < 0)
             continue;
-        if (res->part && res->part->role == BR_ROLE_LEADER && res->part->hw >= res->need_hw)
-            res->need_hw = -1;
-        else
+        br_part_t *part = res->part;
+        if (!part || part->role != BR_ROLE_LEADER || part->hw < res->need_hw) {
             done = false;
+            continue;
+        }
+        /* as Kafka: the HW may have passed the batch only because the ISR
+         * shrank under min.insync.replicas (followers died): not an ack */
+        if (part->min_insync > 1 && part->n_isr < (size_t)part->min_insync)
+            br_res_fail(res, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                        "%s-%d: the ISR shrank to %zu replica(s), under min.insync.replicas %d, "
+                        "before the batch was acknowledged",
+                        pr->topics[res->topic_idx].name, res->r.partition, part->n_isr,
+                        part->min_insync);
+        res->need_hw = -1;
     }
     return done;
 }

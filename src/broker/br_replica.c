@@ -23,7 +23,8 @@
  *     log empty at the leader's log start. Otherwise (ahead of the
  *     leader) redo the epoch check once; out of range again right after
  *     it: truncate to the leader's HW.
- *   - FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER,
+ *   - UNKNOWN_LEADER_EPOCH (the leader has not applied its new epoch
+ *     yet): retry after 30 ms. FENCED_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER,
  *     UNKNOWN_TOPIC_OR_PARTITION, storage or transport errors: back off
  *     replica.fetch.backoff.ms and retry; new state from the control plane
  *     restarts the partition at once.
@@ -44,6 +45,7 @@
 #define BR_DEFAULT_PART_MAX (1024 * 1024)
 #define BR_DEFAULT_RESP_MAX (10 * 1024 * 1024)
 #define BR_DEFAULT_BACKOFF_MS 1000
+#define BR_UNKNOWN_EPOCH_RETRY_MS 30 /* leader not yet at its new epoch */
 #define BR_ISR_REPROPOSE_MS 5000
 
 typedef enum br_follow_kind {
@@ -677,6 +679,12 @@ static void br_follow_part_error(br_pm_t *pm, br_part_t *part, int32_t source, s
     br_pm_logf(pm, part, BR_LOGK_EPOCH, "%s-%d: leader %d answered %s%s%s; backing off",
                part->topic, part->partition, source, st_err_name(err), msg && *msg ? ": " : "",
                msg ? msg : "");
+    if (err == ST_ERR_UNKNOWN_LEADER_EPOCH) {
+        /* the new leader has not applied its LeaderAndIsr yet: it will in
+         * a moment, so retry soon rather than after replica.fetch.backoff.ms */
+        part->f_retry_ms = br_now_ms() + BR_UNKNOWN_EPOCH_RETRY_MS;
+        return;
+    }
     br_part_backoff(pm, part);
 }
 
@@ -753,7 +761,10 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
     frames->len = 0;
     for (size_t i = 0; i < res->n_batches; i++) {
         const char *why = NULL;
-        if (st_batch_from_wire(res->batches[i].data, res->batches[i].len, frames, &why) != ST_OK) {
+        /* header, structure and CRC only: a follower copies what its leader
+         * accepted and never parses records (as in Kafka) */
+        if (st_batch_from_wire_flags(res->batches[i].data, res->batches[i].len, frames, &why,
+                                     ST_BATCH_WIRE_SKIP_RECORDS) != ST_OK) {
             br_pm_logf(pm, part, BR_LOGK_CORRUPT, "%s-%d: corrupt batch from leader %d: %s",
                        part->topic, part->partition, source, why ? why : "?");
             br_part_backoff(pm, part);
@@ -780,7 +791,9 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
         pos += st_batch_frame_size(&h);
     }
     if (pos < frames->len) {
-        err = sl_log_append_replica(part->log, frames->data + pos, frames->len - pos, br_now_ms());
+        /* CRCs were checked by st_batch_from_wire_flags just above */
+        err = sl_log_append_replica_checked(part->log, frames->data + pos, frames->len - pos,
+                                            br_now_ms());
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
             return;

@@ -123,6 +123,9 @@ uint32_t st_batch_compute_crc(const uint8_t *frame, size_t len);
  * log cleaner made sparse, which keeps its offset range). Returns ST_OK or
  * ST_ERR_CORRUPT_MESSAGE. */
 st_err_t st_batch_validate(const uint8_t *frame, size_t len);
+/* st_batch_validate without the CRC: for a frame whose CRC the caller has
+ * just checked (e.g. st_batch_from_wire made it). Same return values. */
+st_err_t st_batch_validate_header(const uint8_t *frame, size_t len);
 /* Overwrite base_offset and leader_epoch of a frame in place. */
 void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t leader_epoch);
 
@@ -135,6 +138,15 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
  * a compacted topic may be sparse), and the CRC. Returns ST_ERR_CORRUPT_MESSAGE (with *why set to a static reason) on any
  * failure; out is unchanged then. */
 st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const char **why);
+/* st_batch_from_wire flags. */
+#define ST_BATCH_WIRE_SKIP_RECORDS 0x1 /* check protobuf structure, header and CRC
+                                        * only: never decompress or walk the
+                                        * records (a follower copying its leader,
+                                        * as Kafka's followers do) */
+/* st_batch_from_wire with flags (ST_BATCH_WIRE_*); flags 0 is
+ * st_batch_from_wire. */
+st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, const char **why,
+                                  unsigned flags);
 /* Append the strata.RecordBatch encoding of one frame to out. */
 st_err_t st_batch_to_wire(const uint8_t *frame, size_t len, st_buf_t *out);
 /* Encoded size st_batch_to_wire would produce for this frame. */

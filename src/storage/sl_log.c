@@ -983,13 +983,14 @@ static st_err_t sl_log_after_append(sl_log_t *log, int32_t epoch, int64_t base, 
 /* Checks before a write. Followers copy what their leader accepted, so
  * max.message.bytes only applies to leader appends (as in Kafka). */
 static st_err_t sl_log_check_frame(const sl_log_t *log, const uint8_t *frame, size_t len, bool leader,
-                                   st_batch_hdr_t *h)
+                                   bool check_crc, st_batch_hdr_t *h)
 {
     if (!frame || len == 0)
         return ST_ERR_CORRUPT_MESSAGE;
     if (leader && log->lg_cfg.max_message_bytes > 0 && len > (size_t)log->lg_cfg.max_message_bytes)
         return ST_ERR_MESSAGE_TOO_LARGE;
-    if (st_batch_validate(frame, len) != ST_OK || st_batch_hdr_decode(frame, len, h) != ST_OK)
+    if ((check_crc ? st_batch_validate(frame, len) : st_batch_validate_header(frame, len)) != ST_OK ||
+        st_batch_hdr_decode(frame, len, h) != ST_OK)
         return ST_ERR_CORRUPT_MESSAGE;
     if (!leader)
         return ST_OK;
@@ -1011,11 +1012,11 @@ static st_err_t sl_log_check_frame(const sl_log_t *log, const uint8_t *frame, si
     return ST_OK;
 }
 
-st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
-                       int64_t now_ms, int64_t *base_offset)
+static st_err_t sl_log_append_leader(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
+                                     int64_t now_ms, bool check_crc, int64_t *base_offset)
 {
     st_batch_hdr_t h;
-    st_err_t err = sl_log_check_frame(log, frame, len, true, &h);
+    st_err_t err = sl_log_check_frame(log, frame, len, true, check_crc, &h);
     if (err != ST_OK)
         return err;
     st_batch_set_offset_epoch(frame, log->lg_end, leader_epoch);
@@ -1028,7 +1029,20 @@ st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader
     return sl_log_after_append(log, leader_epoch, h.base_offset, now_ms);
 }
 
-st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms)
+st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
+                       int64_t now_ms, int64_t *base_offset)
+{
+    return sl_log_append_leader(log, frame, len, leader_epoch, now_ms, true, base_offset);
+}
+
+st_err_t sl_log_append_checked(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
+                               int64_t now_ms, int64_t *base_offset)
+{
+    return sl_log_append_leader(log, frame, len, leader_epoch, now_ms, false, base_offset);
+}
+
+static st_err_t sl_log_append_copies(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms,
+                                     bool check_crc)
 {
     /* check all first: a bad frame anywhere refuses the whole set */
     size_t pos = 0;
@@ -1042,7 +1056,7 @@ st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len,
             st_batch_frame_size(&h) > len - pos)
             return ST_ERR_CORRUPT_MESSAGE;
         size_t fs = st_batch_frame_size(&h);
-        if ((err = sl_log_check_frame(log, frames + pos, fs, false, &h)) != ST_OK)
+        if ((err = sl_log_check_frame(log, frames + pos, fs, false, check_crc, &h)) != ST_OK)
             return err;
         if (h.base_offset != next)
             return ST_ERR_OFFSET_OUT_OF_RANGE;
@@ -1059,6 +1073,17 @@ st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len,
         pos += fs;
     }
     return ST_OK;
+}
+
+st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms)
+{
+    return sl_log_append_copies(log, frames, len, now_ms, true);
+}
+
+st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len,
+                                       int64_t now_ms)
+{
+    return sl_log_append_copies(log, frames, len, now_ms, false);
 }
 
 /* ==== read =========================================================== */

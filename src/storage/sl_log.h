@@ -88,6 +88,15 @@ st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader
  * the log end offset and offsets must be contiguous. */
 st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms);
 
+/* The same two appends for frames whose CRC the caller has just checked
+ * (each frame freshly made by st_batch_from_wire / _flags, which checks
+ * it): everything above is checked except the CRC, which is not computed
+ * a second time. Any other caller must use the checking versions. */
+st_err_t sl_log_append_checked(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
+                               int64_t now_ms, int64_t *base_offset);
+st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len,
+                                       int64_t now_ms);
+
 /* Read whole frames starting with the one that holds `offset`, up to
  * max_bytes (at least one frame is returned even when larger), never past
  * max_offset (exclusive; -1 = log end: used for the high watermark).

@@ -147,6 +147,31 @@ static void test_validate(void)
 }
 
 /* frame -> wire -> protobuf-c unpack: every field and record as built. */
+/* st_batch_validate_header checks everything st_batch_validate does but
+ * the CRC. */
+static void test_validate_header(void)
+{
+    st_buf_t f;
+    st_buf_init(&f);
+    tb_build(ST_CODEC_NONE, &f);
+    CU_ASSERT_EQUAL(st_batch_validate(f.data, f.len), ST_OK);
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, f.len), ST_OK);
+    f.data[f.len - 1] ^= 0x40; /* body byte: only the CRC sees it */
+    CU_ASSERT_EQUAL(st_batch_validate(f.data, f.len), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, f.len), ST_OK);
+    f.data[f.len - 1] ^= 0x40;
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, f.len - 1), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, 10), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(st_batch_validate_header(NULL, 0), ST_ERR_CORRUPT_MESSAGE);
+    f.data[16] ^= 0x7f; /* magic */
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, f.len), ST_ERR_CORRUPT_MESSAGE);
+    f.data[16] ^= 0x7f;
+    f.data[57] = 0; /* record_count 0 */
+    f.data[58] = f.data[59] = f.data[60] = 0;
+    CU_ASSERT_EQUAL(st_batch_validate_header(f.data, f.len), ST_ERR_CORRUPT_MESSAGE);
+    st_buf_free(&f);
+}
+
 static void test_to_wire_protobufc(void)
 {
     st_codec_t codecs[] = {ST_CODEC_NONE, ST_CODEC_ZSTD, ST_CODEC_LZ4};
@@ -346,6 +371,20 @@ static void test_from_wire_protobufc(void)
     strata__record_batch__pack(&rb, w);
     CU_ASSERT_EQUAL(st_batch_from_wire(w, wl, &f2, &why), ST_ERR_CORRUPT_MESSAGE);
     CU_ASSERT_STRING_EQUAL(why, "record count does not match the records");
+    /* a follower's check (structure, header, CRC; no records) lets it by */
+    f2.len = 0;
+    CU_ASSERT_EQUAL(st_batch_from_wire_flags(w, wl, &f2, &why, ST_BATCH_WIRE_SKIP_RECORDS), ST_OK);
+    CU_ASSERT_EQUAL(f2.len, ST_BATCH_HEADER_SIZE + bl3);
+    CU_ASSERT_EQUAL(st_batch_validate(f2.data, f2.len), ST_OK);
+    /* ... but still refuses a wrong CRC */
+    rb.crc ^= 1;
+    strata__record_batch__pack(&rb, w);
+    f2.len = 0;
+    CU_ASSERT_EQUAL(st_batch_from_wire_flags(w, wl, &f2, &why, ST_BATCH_WIRE_SKIP_RECORDS),
+                    ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_STRING_EQUAL(why, "crc mismatch");
+    CU_ASSERT_EQUAL(f2.len, 0);
+    rb.crc ^= 1;
 
     /* record_count <= 0 */
     rb.record_count = 0;
@@ -497,6 +536,7 @@ static void test_compress(void)
 static CU_TestInfo batch_tests[] = {
     {"builder/iterator round trip, all codecs", test_roundtrip},
     {"validate catches damage", test_validate},
+    {"validate_header: all but the CRC", test_validate_header},
     {"frame -> wire decodes with protobuf-c", test_to_wire_protobufc},
     {"protobuf-c wire -> frame", test_from_wire_protobufc},
     {"hostile wire input", test_hostile_wire},

@@ -562,6 +562,62 @@ static void test_replica_append(void)
     sl_log_close(follower);
 }
 
+/* The _checked appends (frames the caller just CRC-checked) skip only the
+ * CRC: every other check still refuses, the checking appends keep it. */
+static void test_checked_appends(void)
+{
+    sl_log_config_t c;
+    sl_log_t *leader, *follower;
+    tsl_cfg(&c);
+    CU_ASSERT_EQUAL_FATAL(sl_log_open(tl_fresh("cleader"), &c, -1, false, &leader, NULL), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(sl_log_open(tl_fresh("cfollower"), &c, -1, false, &follower, NULL), ST_OK);
+    st_buf_t f, out;
+    st_buf_init(&f);
+    st_buf_init(&out);
+    int64_t base = -1;
+    for (int i = 0; i < 10; i++) {
+        f.len = 0;
+        tsl_frame(&f, 2, 100 + i, i, 30);
+        CU_ASSERT_EQUAL(sl_log_append_checked(leader, f.data, f.len, 3, 0, &base), ST_OK);
+        CU_ASSERT_EQUAL(base, 2 * i);
+    }
+    CU_ASSERT_EQUAL(tsl_walk(leader), 10);
+    CU_ASSERT_EQUAL(sl_log_latest_epoch(leader), 3);
+    /* still refused: wrong length, too large, sparse */
+    CU_ASSERT_EQUAL(sl_log_append_checked(leader, f.data, f.len - 1, 3, 0, &base), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_EQUAL(sl_log_append_checked(leader, f.data, 0, 3, 0, &base), ST_ERR_CORRUPT_MESSAGE);
+    c.max_message_bytes = (int32_t)f.len - 1;
+    sl_log_set_config(leader, &c);
+    CU_ASSERT_EQUAL(sl_log_append_checked(leader, f.data, f.len, 3, 0, &base), ST_ERR_MESSAGE_TOO_LARGE);
+    c.max_message_bytes = 1 << 20;
+    sl_log_set_config(leader, &c);
+    CU_ASSERT_EQUAL(sl_log_end_offset(leader), 20);
+    /* the checking append still computes the CRC */
+    f.data[f.len - 1] ^= 1;
+    CU_ASSERT_EQUAL(sl_log_append(leader, f.data, f.len, 3, 0, &base), ST_ERR_CORRUPT_MESSAGE);
+    f.data[f.len - 1] ^= 1;
+
+    /* follower copy with the CRC already checked */
+    CU_ASSERT_EQUAL_FATAL(sl_log_read(leader, 0, 1 << 20, -1, &out), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_append_replica_checked(follower, out.data, out.len - 1, 0),
+                    ST_ERR_CORRUPT_MESSAGE); /* torn last frame */
+    CU_ASSERT_EQUAL(sl_log_end_offset(follower), 0);
+    out.data[out.len - 1] ^= 1; /* body damage: only a CRC would see it */
+    CU_ASSERT_EQUAL(sl_log_append_replica(follower, out.data, out.len, 0), ST_ERR_CORRUPT_MESSAGE);
+    out.data[out.len - 1] ^= 1;
+    CU_ASSERT_EQUAL(sl_log_append_replica_checked(follower, out.data, out.len, 0), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_end_offset(follower), 20);
+    CU_ASSERT_EQUAL(sl_log_latest_epoch(follower), 3);
+    CU_ASSERT_EQUAL(tsl_walk(follower), 10);
+    /* not at the log end: refused */
+    CU_ASSERT_EQUAL(sl_log_append_replica_checked(follower, out.data, out.len, 0),
+                    ST_ERR_OFFSET_OUT_OF_RANGE);
+    st_buf_free(&f);
+    st_buf_free(&out);
+    sl_log_close(leader);
+    sl_log_close(follower);
+}
+
 static int tl_scan_n;
 static void tl_scan_cb(void *arg, const char *topic, int32_t partition)
 {
@@ -640,6 +696,7 @@ static CU_TestInfo log_tests[] = {
     {"flush policy and recovery point", test_flush_policy},
     {"reopen after clean close", test_reopen_clean},
     {"follower appends", test_replica_append},
+    {"appends of pre-checked frames", test_checked_appends},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo logdir_tests[] = {
