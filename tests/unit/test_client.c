@@ -13,6 +13,8 @@
 #include "client/sc_part.h"
 #include "client/strata.h"
 #include "common/st_batch.h"
+#include "common/st_err.h"
+#include "strata.pb-c.h"
 #include "tu.h"
 
 /* ---------------------------------------------------------- murmur2 */
@@ -355,6 +357,115 @@ static void test_conf_markdown(void)
     free(buf);
 }
 
+/* Every wire code, named in strata.h with st_err's value (a missing or
+ * misnumbered STRATA_ERR_ fails to compile or to compare). */
+#define E(x) {(int)STRATA_ERR_##x, (int)ST_ERR_##x, #x}
+static const struct {
+    int strata, st;
+    const char *name;
+} wire_codes[] = {
+    E(UNKNOWN_SERVER_ERROR),
+    E(OFFSET_OUT_OF_RANGE),
+    E(CORRUPT_MESSAGE),
+    E(UNKNOWN_TOPIC_OR_PARTITION),
+    E(INVALID_FETCH_SIZE),
+    E(LEADER_NOT_AVAILABLE),
+    E(NOT_LEADER_OR_FOLLOWER),
+    E(REQUEST_TIMED_OUT),
+    E(BROKER_NOT_AVAILABLE),
+    E(REPLICA_NOT_AVAILABLE),
+    E(MESSAGE_TOO_LARGE),
+    E(STALE_CONTROLLER_EPOCH),
+    E(OFFSET_METADATA_TOO_LARGE),
+    E(NETWORK_EXCEPTION),
+    E(COORDINATOR_LOAD_IN_PROGRESS),
+    E(COORDINATOR_NOT_AVAILABLE),
+    E(NOT_COORDINATOR),
+    E(INVALID_TOPIC_EXCEPTION),
+    E(RECORD_LIST_TOO_LARGE),
+    E(NOT_ENOUGH_REPLICAS),
+    E(NOT_ENOUGH_REPLICAS_AFTER_APPEND),
+    E(INVALID_REQUIRED_ACKS),
+    E(ILLEGAL_GENERATION),
+    E(INCONSISTENT_GROUP_PROTOCOL),
+    E(INVALID_GROUP_ID),
+    E(UNKNOWN_MEMBER_ID),
+    E(INVALID_SESSION_TIMEOUT),
+    E(REBALANCE_IN_PROGRESS),
+    E(INVALID_COMMIT_OFFSET_SIZE),
+    E(TOPIC_AUTHORIZATION_FAILED),
+    E(GROUP_AUTHORIZATION_FAILED),
+    E(CLUSTER_AUTHORIZATION_FAILED),
+    E(INVALID_TIMESTAMP),
+    E(UNSUPPORTED_VERSION),
+    E(TOPIC_ALREADY_EXISTS),
+    E(INVALID_PARTITIONS),
+    E(INVALID_REPLICATION_FACTOR),
+    E(INVALID_REPLICA_ASSIGNMENT),
+    E(INVALID_CONFIG),
+    E(NOT_CONTROLLER),
+    E(INVALID_REQUEST),
+    E(POLICY_VIOLATION),
+    E(OUT_OF_ORDER_SEQUENCE_NUMBER),
+    E(DUPLICATE_SEQUENCE_NUMBER),
+    E(INVALID_PRODUCER_EPOCH),
+    E(KAFKA_STORAGE_ERROR),
+    E(UNKNOWN_PRODUCER_ID),
+    E(NON_EMPTY_GROUP),
+    E(GROUP_ID_NOT_FOUND),
+    E(FENCED_LEADER_EPOCH),
+    E(UNKNOWN_LEADER_EPOCH),
+    E(STALE_BROKER_EPOCH),
+    E(OFFSET_NOT_AVAILABLE),
+    E(MEMBER_ID_REQUIRED),
+    E(PREFERRED_LEADER_NOT_AVAILABLE),
+    E(GROUP_MAX_SIZE_REACHED),
+    E(FENCED_INSTANCE_ID),
+    E(ELIGIBLE_LEADERS_NOT_AVAILABLE),
+    E(ELECTION_NOT_NEEDED),
+    E(INVALID_RECORD),
+    E(THROTTLING_QUOTA_EXCEEDED),
+};
+#undef E
+
+static bool wire_code_named(int v)
+{
+    for (size_t i = 0; i < sizeof wire_codes / sizeof wire_codes[0]; i++)
+        if (wire_codes[i].strata == v)
+            return true;
+    return false;
+}
+
+static void test_err_wire_names(void)
+{
+    size_t n = sizeof wire_codes / sizeof wire_codes[0];
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(wire_codes[i].strata, wire_codes[i].st);
+        CU_ASSERT_STRING_EQUAL(strata_err_name((strata_err_t)wire_codes[i].strata), wire_codes[i].name);
+    }
+    /* every st_err wire code (those st_err_name knows, >= -1) is in the table */
+    size_t seen = 0;
+    for (int v = -1; v < 1000; v++) {
+        if (v == 0 || strcmp(st_err_name((st_err_t)v), "UNKNOWN_ERROR_CODE") == 0)
+            continue;
+        seen++;
+        if (!wire_code_named(v))
+            fprintf(stderr, "st_err wire code %d (%s) has no STRATA_ERR_ name\n", v, st_err_name((st_err_t)v));
+        CU_ASSERT_TRUE(wire_code_named(v));
+    }
+    CU_ASSERT_EQUAL(seen, n);
+    /* and every strata.ErrorCode of the proto */
+    const ProtobufCEnumDescriptor *d = &strata__error_code__descriptor;
+    for (unsigned i = 0; i < d->n_values; i++) {
+        if (d->values[i].value == 0)
+            continue;
+        CU_ASSERT_TRUE(wire_code_named(d->values[i].value));
+        CU_ASSERT_STRING_EQUAL(strata_err_name((strata_err_t)d->values[i].value), d->values[i].name);
+    }
+    CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_REBALANCE_IN_PROGRESS), "REBALANCE_IN_PROGRESS");
+    CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_DUPLICATE_SEQUENCE_NUMBER), "DUPLICATE_SEQUENCE_NUMBER");
+}
+
 static void test_err_names(void)
 {
     CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_NOT_LEADER_OR_FOLLOWER), "NOT_LEADER_OR_FOLLOWER");
@@ -384,6 +495,7 @@ static CU_TestInfo conf_tests[] = {
     {"bootstrap list", test_conf_bootstrap},
     {"markdown reference", test_conf_markdown},
     {"error names", test_err_names},
+    {"every wire code named", test_err_wire_names},
     CU_TEST_INFO_NULL,
 };
 
