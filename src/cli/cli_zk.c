@@ -10,7 +10,7 @@
  * e.g. partitions numbered 0..n-1), and cross-references between znodes
  * (partition numbers within the topic's assignment, leader and ISR among
  * the replicas, the controller registered, no state newer than
- * /controller_epoch).
+ * /controller_epoch, reassignments of partitions that exist).
  */
 #include "cli/cli_zk.h"
 
@@ -536,6 +536,30 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
         zkp_config_t c;
         rc = zkp_config_decode(d, len, &c, err, sizeof(err));
         zkp_config_free(&c);
+    } else if (strcmp(e->name, "latest-producer-id-block") == 0) {
+        zkp_pid_block_t b;
+        rc = zkp_pid_block_decode(d, len, &b, err, sizeof(err));
+    } else if (strcmp(e->name, "reassign-partitions") == 0) {
+        zkp_reassign_t ra;
+        rc = zkp_reassign_decode(d, len, &ra, err, sizeof(err));
+        for (size_t i = 0; rc == ST_OK && i < ra.n; i++) {
+            char tpath[300];
+            zkp_topic_t tp;
+            char terr[64];
+            const cli_zk_node_t *tn = zkp_path_topic(tpath, sizeof(tpath), ra.parts[i].topic) > 0
+                                          ? cli_zk_find(t, tpath)
+                                          : NULL;
+            if (tn == NULL) {
+                cli_zk_devf(r, n->path, "reassigns %s-%" PRId32 " of a topic that does not exist", ra.parts[i].topic,
+                            ra.parts[i].partition);
+            } else if (zkp_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
+                if (ra.parts[i].partition >= tp.n_partitions)
+                    cli_zk_devf(r, n->path, "reassigns partition %" PRId32 " of %s, which has %" PRId32 " partitions",
+                                ra.parts[i].partition, ra.parts[i].topic, tp.n_partitions);
+                zkp_topic_free(&tp);
+            }
+        }
+        zkp_reassign_free(&ra);
     } else if (strcmp(e->name, "cluster-id") == 0) {
         char id[32];
         rc = zkp_cluster_id_decode(d, len, id, sizeof(id));

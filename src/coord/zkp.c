@@ -712,6 +712,152 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* /latest_producer_id_block                                            */
+/* ------------------------------------------------------------------ */
+
+char *zkp_pid_block_encode(const zkp_pid_block_t *b)
+{
+    return zkp_dump(json_pack("{s:i, s:i, s:o, s:o}", "version", 1, "broker", (int)b->broker,
+                              "block_start", zkp_ms_string(b->block_start), "block_end",
+                              zkp_ms_string(b->block_end)));
+}
+
+st_err_t zkp_pid_block_decode(const char *json, size_t len, zkp_pid_block_t *out, char *err,
+                              size_t errlen)
+{
+    st_err_t rc;
+    int64_t broker;
+    zkp_pid_block_t b = {0};
+    memset(out, 0, sizeof(*out));
+    json_t *root = zkp_load_object(json, len, err, errlen);
+    if (root == NULL)
+        return ST_ERR_CORRUPT;
+    if ((rc = zkp_get_int(root, "version", 1, 1, &broker, err, errlen)) != ST_OK ||
+        (rc = zkp_get_int(root, "broker", 0, INT32_MAX, &broker, err, errlen)) != ST_OK ||
+        (rc = zkp_get_ms(root, "block_start", &b.block_start, err, errlen)) != ST_OK ||
+        (rc = zkp_get_ms(root, "block_end", &b.block_end, err, errlen)) != ST_OK)
+        goto out;
+    if (b.block_start > b.block_end) {
+        rc = zkp_fail(err, errlen, "block_start %" PRId64 " is after block_end %" PRId64, b.block_start,
+                      b.block_end);
+        goto out;
+    }
+    b.broker = (int32_t)broker;
+    *out = b;
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* /admin/reassign_partitions                                           */
+/* ------------------------------------------------------------------ */
+
+/* Cap on the entries of one reassignment accepted from ZooKeeper. */
+#define ZKP_MAX_REASSIGN 100000
+
+char *zkp_reassign_encode(const zkp_reassign_t *r)
+{
+    json_t *arr = json_array();
+    if (arr == NULL)
+        return NULL;
+    for (size_t i = 0; i < r->n; i++) {
+        const zkp_reassign_part_t *e = &r->parts[i];
+        json_t *reps = json_array();
+        for (size_t j = 0; reps != NULL && j < e->n_replicas; j++)
+            json_array_append_new(reps, json_integer(e->replicas[j]));
+        json_t *o = reps ? json_pack("{s:s, s:i, s:o}", "topic", e->topic ? e->topic : "", "partition",
+                                     (int)e->partition, "replicas", reps)
+                         : NULL;
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return zkp_dump(json_pack("{s:i, s:o}", "version", 1, "partitions", arr));
+}
+
+void zkp_reassign_free(zkp_reassign_t *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->parts[i].topic);
+        free(r->parts[i].replicas);
+    }
+    free(r->parts);
+    memset(r, 0, sizeof(*r));
+}
+
+st_err_t zkp_reassign_decode(const char *json, size_t len, zkp_reassign_t *out, char *err, size_t errlen)
+{
+    st_err_t rc;
+    memset(out, 0, sizeof(*out));
+    json_t *root = zkp_load_object(json, len, err, errlen);
+    if (root == NULL)
+        return ST_ERR_CORRUPT;
+    int64_t ver;
+    if ((rc = zkp_get_int(root, "version", 1, 1, &ver, err, errlen)) != ST_OK)
+        goto out;
+    json_t *arr = json_object_get(root, "partitions");
+    if (!json_is_array(arr)) {
+        rc = zkp_fail(err, errlen, "field \"partitions\" must be an array");
+        goto out;
+    }
+    size_t n = json_array_size(arr);
+    if (n > ZKP_MAX_REASSIGN) {
+        rc = zkp_fail(err, errlen, "%zu partitions (at most %d)", n, ZKP_MAX_REASSIGN);
+        goto out;
+    }
+    out->parts = calloc(n ? n : 1, sizeof(*out->parts));
+    if (out->parts == NULL) {
+        rc = ST_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        zkp_reassign_part_t *p = &out->parts[i];
+        int64_t part;
+        char what[48];
+        if (!json_is_object(e)) {
+            rc = zkp_fail(err, errlen, "partitions[%zu] is not an object", i);
+            goto out;
+        }
+        json_t *t = json_object_get(e, "topic");
+        if (!json_is_string(t) || !zkp_topic_name_valid(json_string_value(t))) {
+            rc = zkp_fail(err, errlen, "partitions[%zu]: \"topic\" is not a valid topic name", i);
+            goto out;
+        }
+        if ((rc = zkp_get_int(e, "partition", 0, INT32_MAX, &part, err, errlen)) != ST_OK)
+            goto out;
+        for (size_t j = 0; j < i; j++) {
+            if (out->parts[j].partition == part && strcmp(out->parts[j].topic, json_string_value(t)) == 0) {
+                rc = zkp_fail(err, errlen, "partitions[%zu]: %s-%" PRId64 " is listed twice", i,
+                              json_string_value(t), part);
+                goto out;
+            }
+        }
+        snprintf(what, sizeof(what), "partitions[%zu].replicas", i);
+        if ((rc = zkp_get_id_list(json_object_get(e, "replicas"), what, false, &p->replicas, &p->n_replicas,
+                                  err, errlen)) != ST_OK)
+            goto out;
+        out->n = i + 1; /* from here on, zkp_reassign_free releases entry i */
+        p->partition = (int32_t)part;
+        p->topic = strdup(json_string_value(t));
+        if (p->topic == NULL) {
+            rc = ST_ERR_NOMEM;
+            goto out;
+        }
+    }
+    out->n = n;
+out:
+    json_decref(root);
+    if (rc != ST_OK)
+        zkp_reassign_free(out);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* /cluster/id                                                          */
 /* ------------------------------------------------------------------ */
 

@@ -25,6 +25,8 @@
 #define ZKP_PATH_TOPIC_CONFIGS "/config/topics"
 #define ZKP_PATH_BROKER_CONFIGS "/config/brokers"
 #define ZKP_PATH_DELETE_TOPICS "/admin/delete_topics"
+#define ZKP_PATH_PID_BLOCK "/latest_producer_id_block"
+#define ZKP_PATH_REASSIGN "/admin/reassign_partitions"
 
 /* Length of a topic or cluster id: a 16-byte uuid in unpadded base64url. */
 #define ZKP_ID_LEN 22
@@ -150,6 +152,53 @@ void zkp_config_free(zkp_config_t *c);
  * ST_ERR_INVALID_ARG when idlen is too small. */
 char *zkp_cluster_id_encode(const char *id);
 st_err_t zkp_cluster_id_decode(const char *json, size_t len, char *id, size_t idlen);
+
+/*
+ * /latest_producer_id_block (persistent): the last block of producer ids
+ * a broker reserved, ids block_start..block_end inclusive:
+ * {"version":1,"broker":1,"block_start":"0","block_end":"999"}
+ * (numbers as decimal strings, Kafka's layout).
+ */
+typedef struct zkp_pid_block {
+    int32_t broker;
+    int64_t block_start;
+    int64_t block_end;
+} zkp_pid_block_t;
+
+char *zkp_pid_block_encode(const zkp_pid_block_t *b);
+/* ST_ERR_CORRUPT (reason in err) unless version 1, broker a non-negative
+ * int32 and 0 <= block_start <= block_end, both decimal strings. */
+st_err_t zkp_pid_block_decode(const char *json, size_t len, zkp_pid_block_t *out, char *err,
+                              size_t errlen);
+
+/*
+ * /admin/reassign_partitions (persistent, Kafka's): the target replica
+ * lists of the partitions being moved; written by an admin, rewritten and
+ * finally deleted by the controller.
+ * {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3]}]}
+ * An entry may carry Kafka's "log_dirs" (strings, one per replica; strata
+ * ignores it).
+ */
+typedef struct zkp_reassign_part {
+    char *topic;
+    int32_t partition;
+    int32_t *replicas;
+    size_t n_replicas;
+} zkp_reassign_part_t;
+
+typedef struct zkp_reassign {
+    zkp_reassign_part_t *parts;
+    size_t n;
+} zkp_reassign_t;
+
+char *zkp_reassign_encode(const zkp_reassign_t *r);
+/* Version 1 only (as the controller reads it). Each entry needs a valid
+ * topic name, a partition >= 0 and a non-empty list of distinct broker
+ * ids; a topic-partition may appear only once. ST_ERR_CORRUPT with a
+ * reason in err, or ST_ERR_NOMEM (out left empty); on ST_OK free with
+ * zkp_reassign_free (NULL-safe, idempotent). */
+st_err_t zkp_reassign_decode(const char *json, size_t len, zkp_reassign_t *out, char *err, size_t errlen);
+void zkp_reassign_free(zkp_reassign_t *r);
 
 /* A random (version 4) uuid as 22 base64url characters + NUL, never
  * starting with '-' (as Kafka's Uuid.randomUuid, so it is not taken for a
