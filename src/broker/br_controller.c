@@ -524,9 +524,18 @@ static void ctl_watch(void *arg, int type, const char *path)
 
 /* ------------------------------------------------------- reconciliation */
 
-static bool ctl_live(void *arg, int32_t id)
+/* Liveness of one partition's replicas: a broker whose registration lists
+ * this partition in a failed log directory counts as dead for it. */
+typedef struct ctl_pl {
+    br_md_t *md;
+    const char *topic;
+    int32_t partition;
+} ctl_pl_t;
+
+static bool ctl_live_part(void *arg, int32_t id)
 {
-    return br_md_broker_live(arg, id);
+    const ctl_pl_t *pl = arg;
+    return br_md_replica_live(pl->md, id, pl->topic, pl->partition);
 }
 
 static void ctl_job_write_done(ctl_job_t *job, size_t idx, st_err_t err);
@@ -618,7 +627,7 @@ static void ctl_new_part_step(void *arg, int rc, const struct Stat *stat)
     zkp_part_state_t s = {.leader = -1, .leader_epoch = 0, .controller_epoch = ctl->epoch};
     s.isr = malloc((bp->n_replicas + 1) * sizeof(int32_t));
     for (size_t i = 0; s.isr && i < bp->n_replicas; i++) {
-        if (br_md_broker_live(ctl->core->md, bp->replicas[i])) {
+        if (br_md_replica_live(ctl->core->md, bp->replicas[i], r->topic, r->partition)) {
             if (s.leader < 0)
                 s.leader = bp->replicas[i];
             s.isr[s.n_isr++] = bp->replicas[i];
@@ -716,7 +725,8 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
                             .isr = part->isr,
                             .n_isr = part->n_isr};
     zkp_part_state_t next;
-    if (!br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, ctl_live, ctl->core->md, &next))
+    ctl_pl_t pl = {.md = ctl->core->md, .topic = t->name, .partition = p};
+    if (!br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, ctl_live_part, &pl, &next))
         return;
     next.controller_epoch = ctl->epoch;
     char *json = zkp_part_state_encode(&next);
@@ -990,7 +1000,8 @@ bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
         if (ctl->shutting[i] == id && ctl->shutting_until[i] > now &&
             br_md_broker_epoch(ctl->core->md, id) <= ctl->shutting_epoch[i])
             return true;
-    return false;
+    /* its registration says so (a controller elected since it began) */
+    return ctl && br_md_broker_stopping(ctl->core->md, id);
 }
 
 static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
@@ -1024,6 +1035,12 @@ static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
 static bool ctl_eligible(br_ctl_t *ctl, int32_t id)
 {
     return br_md_broker_live(ctl->core->md, id) && !br_ctl_shutting_down(ctl, id);
+}
+
+/* Eligible as the new leader of topic/partition: also not offline there. */
+static bool ctl_eligible_tp(br_ctl_t *ctl, int32_t id, const char *topic, int32_t p)
+{
+    return ctl_eligible(ctl, id) && !br_md_replica_offline(ctl->core->md, id, topic, p);
 }
 
 static void ctl_cs_finish(ctl_job_t *job)
@@ -1082,7 +1099,7 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
             int32_t cand = -1;
             for (size_t i = 0; leads && i < part->n_replicas && cand < 0; i++)
                 if (part->replicas[i] != broker_id && ctl_has(part->isr, part->n_isr, part->replicas[i]) &&
-                    ctl_eligible(ctl, part->replicas[i]))
+                    ctl_eligible_tp(ctl, part->replicas[i], t->name, p))
                     cand = part->replicas[i];
             if (leads && cand < 0) {
                 ctl_job_add(job, t->name, p, ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE);
@@ -1129,7 +1146,7 @@ static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool u
         int32_t pref = part->replicas[0];
         if (part->leader == pref) {
             rc = ST_ERR_ELECTION_NOT_NEEDED;
-        } else if (!ctl_eligible(ctl, pref) || !ctl_has(part->isr, part->n_isr, pref)) {
+        } else if (!ctl_eligible_tp(ctl, pref, t->name, p) || !ctl_has(part->isr, part->n_isr, pref)) {
             rc = ST_ERR_PREFERRED_LEADER_NOT_AVAILABLE;
         } else {
             next.leader = pref;
@@ -1137,20 +1154,21 @@ static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool u
             next.n_isr = part->n_isr;
         }
     } else {
-        if (part->leader >= 0 && br_md_broker_live(ctl->core->md, part->leader)) {
+        if (part->leader >= 0 && br_md_replica_live(ctl->core->md, part->leader, t->name, p)) {
             rc = ST_ERR_ELECTION_NOT_NEEDED;
         } else {
             for (size_t i = 0; i < part->n_replicas && next.leader < 0; i++)
-                if (ctl_eligible(ctl, part->replicas[i]) && ctl_has(part->isr, part->n_isr, part->replicas[i]))
+                if (ctl_eligible_tp(ctl, part->replicas[i], t->name, p) &&
+                    ctl_has(part->isr, part->n_isr, part->replicas[i]))
                     next.leader = part->replicas[i];
             for (size_t i = 0; i < part->n_replicas && next.leader < 0; i++)
-                if (ctl_eligible(ctl, part->replicas[i]))
+                if (ctl_eligible_tp(ctl, part->replicas[i], t->name, p))
                     next.leader = part->replicas[i];
             if (next.leader < 0) {
                 rc = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
             } else if (ctl_has(part->isr, part->n_isr, next.leader)) {
                 for (size_t i = 0; i < part->n_isr; i++)
-                    if (br_md_broker_live(ctl->core->md, part->isr[i]))
+                    if (br_md_replica_live(ctl->core->md, part->isr[i], t->name, p))
                         next.isr[next.n_isr++] = part->isr[i];
             } else {
                 next.isr[next.n_isr++] = next.leader;
@@ -1356,10 +1374,28 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
         return;
     }
     bool ours = cur.leader == core->broker_id && cur.leader_epoch == x->leader_epoch;
+    /* refuse to add back a broker that is gone, in controlled shutdown
+     * (this registration; a restart registers anew), or whose replica of
+     * this partition is in a failed log directory */
+    size_t kept = 0;
+    for (size_t i = 0; i < x->n_isr; i++) {
+        int32_t id = x->isr[i];
+        bool added = !ctl_has(cur.isr, cur.n_isr, id) && id != core->broker_id;
+        if (added && (!br_md_replica_live(core->md, id, x->topic, x->partition) ||
+                      br_ctl_shutting_down(x->ctl, id))) {
+            ST_INFO(CTL_TAG, "%s-%d: not adding broker %d to the ISR (%s)", x->topic, x->partition, id,
+                    !br_md_broker_live(core->md, id) ? "not registered"
+                    : br_md_replica_offline(core->md, id, x->topic, x->partition) ? "replica offline"
+                                                                                     : "controlled shutdown");
+            continue;
+        }
+        x->isr[kept++] = id;
+    }
+    x->n_isr = kept;
     bool same = cur.n_isr == x->n_isr;
     for (size_t i = 0; same && i < x->n_isr; i++)
         same = ctl_has(cur.isr, cur.n_isr, x->isr[i]);
-    if (!ours || same) {
+    if (!ours || same || x->n_isr == 0) {
         zkp_part_state_free(&cur);
         ctl_isr_free(x);
         return;
@@ -1728,8 +1764,9 @@ static void ctl_reassign_reconcile(br_ctl_t *ctl)
             continue;
         int32_t *v = NULL, lead = -1;
         size_t nv = 0;
+        ctl_pl_t pl = {.md = md, .topic = t->name, .partition = ra->r.partition};
         int step = br_reassign_step(ra->r.replicas, ra->r.n_replicas, part->replicas, part->n_replicas, part->isr,
-                                    part->n_isr, part->leader, ctl_live, md, &v, &nv, &lead);
+                                    part->n_isr, part->leader, ctl_live_part, &pl, &v, &nv, &lead);
         if (step == 0) {
             ST_INFO(CTL_TAG, "%s-%d: reassignment complete", ra->r.topic, ra->r.partition);
             ra->done = true;

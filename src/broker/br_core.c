@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -43,6 +44,14 @@ int64_t br_core_now_ms(void)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/* Monotonic milliseconds (keeps counting while the process is stopped). */
+static int64_t core_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 char **br_split_list(const char *list, size_t *n)
@@ -150,10 +159,16 @@ static void core_fatal(br_core_t *core, const char *msg)
 
 static void core_register(br_core_t *core);
 
+static void core_self_schedule(br_core_t *core);
+
 static void core_registered(br_core_t *core, const struct Stat *stat)
 {
     core->member = BR_MEMBER_REGISTERED;
     core->broker_epoch = stat ? stat->czxid : -1;
+    core->fenced = false;
+    core->zk_confirmed_ms = core_mono_ms();
+    if (core->self_dirty)
+        core_self_schedule(core);
     core_write_session(core, zkc_session_id(core->zk));
     if (core->pm)
         br_pm_set_broker_epoch(core->pm, core->broker_epoch);
@@ -236,14 +251,15 @@ static void core_register_done(void *arg, int rc, const char *path, const struct
     }
 }
 
-static void core_register(br_core_t *core)
+/* Our registration payload (malloc'd JSON, NULL on out of memory): the
+ * endpoints, host and port of the first endpoint for Kafka-style tools,
+ * rack, and core->self's additions. */
+static char *core_member_json(br_core_t *core)
 {
-    core->member = BR_MEMBER_REGISTERING;
     zkp_broker_t b = {.id = core->broker_id, .port = 0, .rack = core->conf->broker_rack};
     b.endpoints = core->advertised;
     b.n_endpoints = core->n_advertised;
     b.timestamp_ms = br_core_now_ms();
-    /* host and port of the first tcp endpoint, for Kafka-style tools */
     char host[256] = "";
     if (core->n_advertised > 0) {
         const char *u = core->advertised[0];
@@ -259,7 +275,14 @@ static void core_register(br_core_t *core)
         }
     }
     b.host = host;
-    char *json = zkp_broker_encode(&b);
+    return br_md_member_encode(&b, core->self);
+}
+
+static void core_register(br_core_t *core)
+{
+    core->member = BR_MEMBER_REGISTERING;
+    char *json = core_member_json(core);
+    core->self_dirty = false; /* the new registration carries it */
     char p[64];
     zkp_path_broker(p, sizeof p, core->broker_id);
     if (!json || zkc_create(core->zk, p, json, (int)strlen(json), ZOO_EPHEMERAL, core_register_done, core) != ZOK)
@@ -366,6 +389,171 @@ static void core_session(void *arg, zkc_state_t st, bool new_session)
     }
 }
 
+/* ------------------------------------------ our registration's payload */
+
+static void core_cs_attempt(br_core_t *core);
+
+static void core_self_written(void *arg, int rc, const struct Stat *stat);
+
+/* Rewrite /brokers/ids/<id> (our own ephemeral) with core->self. Returns
+ * whether a write was sent (or one is in flight). */
+static bool core_self_publish(br_core_t *core)
+{
+    if (core->self_writing)
+        return true;
+    if (core->stopping || core->member != BR_MEMBER_REGISTERED || zkc_state(core->zk) != ZKC_CONNECTED)
+        return false;
+    char *json = core_member_json(core);
+    char p[64];
+    zkp_path_broker(p, sizeof p, core->broker_id);
+    bool sent = json && zkc_set(core->zk, p, json, (int)strlen(json), -1, core_self_written, core) == ZOK;
+    free(json);
+    if (sent) {
+        core->self_writing = true;
+        core->self_dirty = false;
+    }
+    return sent;
+}
+
+static void core_self_written(void *arg, int rc, const struct Stat *stat)
+{
+    (void)stat;
+    br_core_t *core = arg;
+    core->self_writing = false;
+    if (rc == ZCLOSING || core->stopping)
+        return;
+    if (rc != ZOK) {
+        ST_WARN(CORE_TAG, "rewriting our registration: %s (will retry)", zkc_rc_name(rc));
+        core->self_dirty = true;
+    } else {
+        ST_INFO(CORE_TAG, "registration updated (%zu offline partition(s)%s)", core->self->n_offline,
+                core->self->controlled_shutdown ? ", controlled shutdown" : "");
+    }
+    if (rc == ZOK && core->self_dirty && core_self_publish(core))
+        return; /* changed again meanwhile */
+    if (core->cs_after_publish) {
+        core->cs_after_publish = false;
+        core_cs_attempt(core);
+    }
+}
+
+static void core_self_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    br_core_t *core = w->data;
+    if (core->self_dirty)
+        core_self_publish(core);
+}
+
+static void core_self_schedule(br_core_t *core)
+{
+    if (!core->loop || core->stopping)
+        return;
+    ev_timer_stop(core->loop, &core->self_publish);
+    ev_timer_set(&core->self_publish, 0., 0.);
+    ev_timer_start(core->loop, &core->self_publish);
+}
+
+static bool core_list_has(char **v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* br_pm_logdir_failure_fn: called from inside the manager; record and
+ * defer the ZooKeeper write to the next loop iteration. */
+static void core_logdir_failed(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts, size_t n)
+{
+    br_core_t *core = arg;
+    br_md_member_t *x = core->self;
+    ST_ERROR(CORE_TAG, "log directory %s failed (%s): %zu replica(s) offline; telling the controller",
+             log_dir ? log_dir : "?", st_err_name(err), n);
+    if (log_dir && !core_list_has(x->offline_dirs, x->n_offline_dirs, log_dir)) {
+        char **d = realloc(x->offline_dirs, (x->n_offline_dirs + 1) * sizeof *d);
+        if (d) {
+            x->offline_dirs = d;
+            if ((d[x->n_offline_dirs] = strdup(log_dir)))
+                x->n_offline_dirs++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!parts[i].topic || br_md_member_offline(x, parts[i].topic, parts[i].partition))
+            continue;
+        char **t = realloc(x->offline_topics, (x->n_offline + 1) * sizeof *t);
+        if (!t)
+            break;
+        x->offline_topics = t;
+        int32_t *pp = realloc(x->offline_parts, (x->n_offline + 1) * sizeof *pp);
+        if (!pp)
+            break;
+        x->offline_parts = pp;
+        if (!(t[x->n_offline] = strdup(parts[i].topic)))
+            break;
+        pp[x->n_offline++] = parts[i].partition;
+    }
+    core->self_dirty = true;
+    core_self_schedule(core);
+}
+
+/* ------------------------------------------------------ zombie fencing */
+
+static void core_probe_done(void *arg, int rc, const struct Stat *stat)
+{
+    br_core_t *core = arg;
+    core->probe_inflight = false;
+    if (rc == ZCLOSING || core->stopping)
+        return;
+    if (rc != ZOK || !stat || stat->ephemeralOwner != zkc_session_id(core->zk) ||
+        core->member != BR_MEMBER_REGISTERED)
+        return;
+    if (core->probe_sent_ms > core->zk_confirmed_ms)
+        core->zk_confirmed_ms = core->probe_sent_ms;
+    if (core->fenced && !br_core_fenced(core)) {
+        ST_WARN(CORE_TAG, "ZooKeeper confirmed our session again: applying partition states");
+        if (core->md)
+            br_md_reapply_all(core->md);
+    }
+}
+
+static void core_probe(br_core_t *core)
+{
+    if (core->probe_inflight || core->stopping || core->member != BR_MEMBER_REGISTERED ||
+        zkc_state(core->zk) != ZKC_CONNECTED)
+        return;
+    char p[64];
+    zkp_path_broker(p, sizeof p, core->broker_id);
+    core->probe_sent_ms = core_mono_ms();
+    if (zkc_exists(core->zk, p, NULL, core_probe_done, core) == ZOK)
+        core->probe_inflight = true;
+}
+
+bool br_core_fenced(br_core_t *core)
+{
+    if (core->member != BR_MEMBER_REGISTERED)
+        return false; /* nothing is led before registration; expiry resigned all */
+    int64_t age = core_mono_ms() - core->zk_confirmed_ms;
+    int64_t limit = core->conf->zookeeper_session_timeout_ms * 2 / 3;
+    if (age > limit / 2)
+        core_probe(core);
+    if (age <= limit) {
+        core->fenced = false;
+        return false;
+    }
+    if (!core->fenced) {
+        core->fenced = true;
+        ST_WARN(CORE_TAG,
+                "ZooKeeper has not confirmed our session for %lld ms (session timeout %lld ms): "
+                "resigning leadership until it does",
+                (long long)age, (long long)core->conf->zookeeper_session_timeout_ms);
+        if (core->pm)
+            br_pm_resign_all(core->pm);
+    }
+    return true;
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 /* A broker's request (broker_epoch > 0) older than the registration the
@@ -385,6 +573,10 @@ static bool core_stale_broker(br_core_t *core, br_call_t *call)
 static void core_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceRequest *req)
 {
     br_core_t *core = arg;
+    if (br_core_fenced(core)) {
+        br_call_reply_error(call, ST_ERR_NOT_LEADER_OR_FOLLOWER, "ZooKeeper session not confirmed");
+        return;
+    }
     if (!core_stale_broker(core, call))
         br_pm_handle_produce(core->pm, call, req);
 }
@@ -392,6 +584,7 @@ static void core_produce(void *arg, br_call_t *call, const Strata__Raw__RawProdu
 static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
 {
     br_core_t *core = arg;
+    (void)br_core_fenced(core); /* resigns before serving anything, if due */
     if (core_stale_broker(core, call))
         return;
     switch (req->body_case) {
@@ -720,7 +913,15 @@ static void core_cs_start(br_core_t *core)
     core->cs = cs;
     core->shutting_down = true;
     ST_INFO(CORE_TAG, "controlled shutdown: moving leadership away before stopping");
-    core_cs_attempt(core);
+    /* first mark our registration, so that no leader takes us back into
+     * an ISR; then ask the controller */
+    core->self->controlled_shutdown = true;
+    core->self_dirty = true;
+    core->cs_after_publish = true;
+    if (!core_self_publish(core)) {
+        core->cs_after_publish = false;
+        core_cs_attempt(core);
+    }
 }
 
 static void core_cs_free(br_core_t *core)
@@ -783,6 +984,10 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
     br_core_t *core = w->data;
     if (core->stopping)
         return;
+    (void)br_core_fenced(core); /* first: a resumed zombie resigns before anything else */
+    core_probe(core);
+    if (core->self_dirty && !core->self_writing)
+        core_self_publish(core);
     if (core->pm)
         br_pm_tick(core->pm, br_core_now_ms());
     if (core->gc)
@@ -948,13 +1153,15 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
         goto fail;
     }
     core->member_watch = zkc_watcher_new(core->zk, core_member_watch, core);
+    core->self = calloc(1, sizeof *core->self);
+    br_pm_set_logdir_failure_fn(core->pm, core_logdir_failed, core);
     core->md = br_md_new(core);
     core->ctl = br_ctl_new(core);
     core->admin = br_admin_new(core);
     core->pid = br_pid_new(core->zk, core->broker_id);
     if (core->ctl)
         br_pm_set_isr_change_fn(core->pm, br_ctl_isr_change, core->ctl);
-    if (!core->member_watch || !core->md || !core->ctl || !core->admin || !core->pid) {
+    if (!core->member_watch || !core->md || !core->ctl || !core->admin || !core->pid || !core->self) {
         snprintf(err, errlen, "out of memory");
         rc = ST_ERR_NOMEM;
         goto fail;
@@ -968,6 +1175,8 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
 
     ev_timer_init(&core->tick, core_tick, 1., 1.);
     core->tick.data = core;
+    ev_timer_init(&core->self_publish, core_self_timer, 0., 0.);
+    core->self_publish.data = core;
     ev_timer_start(loop, &core->tick);
     ev_timer_init(&core->connect_timeout, core_connect_timeout, conf->zookeeper_connection_timeout_ms / 1000.0, 0.);
     core->connect_timeout.data = core;
@@ -1022,8 +1231,13 @@ void br_core_close(br_core_t *core)
         br_pid_free(core->pid);
         core->pid = NULL;
     }
+    /* a failed log directory is closed unclean: recovered at restart */
+    bool *dir_failed = calloc(core->n_log_dirs + 1, sizeof *dir_failed);
+    for (size_t i = 0; dir_failed && core->pm && i < core->n_log_dirs; i++)
+        dir_failed[i] = br_pm_logdir_offline(core->pm, i);
     if (core->pm) {
         br_pm_set_isr_change_fn(core->pm, NULL, NULL);
+        br_pm_set_logdir_failure_fn(core->pm, NULL, NULL);
         br_pm_free(core->pm, true);
         core->pm = NULL;
     }
@@ -1044,10 +1258,12 @@ void br_core_close(br_core_t *core)
         core->server = NULL;
     }
     for (size_t i = 0; i < core->n_log_dirs; i++)
-        sl_logdir_close(core->log_dirs[i], true);
+        sl_logdir_close(core->log_dirs[i], !(dir_failed && dir_failed[i]));
+    free(dir_failed);
     core->n_log_dirs = 0;
     if (core->loop) {
         ev_timer_stop(core->loop, &core->tick);
+        ev_timer_stop(core->loop, &core->self_publish);
         ev_timer_stop(core->loop, &core->connect_timeout);
         ev_signal_stop(core->loop, &core->sigterm);
         ev_signal_stop(core->loop, &core->sigint);
@@ -1061,5 +1277,10 @@ void br_core_close(br_core_t *core)
     core->n_static_values = 0;
     core->listeners = core->advertised = NULL;
     core->log_dirs = NULL;
+    if (core->self) {
+        br_md_member_free(core->self);
+        free(core->self);
+        core->self = NULL;
+    }
     ST_INFO(CORE_TAG, "broker %d stopped", core->broker_id);
 }

@@ -10,7 +10,29 @@
  *   REGISTERED -> (session EXPIRED) -> br_pm_resign_all -> REGISTERING ...
  *   REGISTERING -> (id held by another live session) -> fatal, exit 1
  *
- * Stopping (SIGTERM/SIGINT, controlled.shutdown.enable): the broker asks
+ * Log directory failure (br_pm's failure callback): on the next loop
+ * iteration the broker rewrites its own registration with
+ * "offline_log_dirs" and "offline_partitions" (br_metadata.h); the
+ * controller then treats it as dead for exactly those partitions. The
+ * failed directory is closed unclean, so that it is recovered at restart.
+ *
+ * Zombie fencing (DESIGN.md section 6): the broker acts as leader only
+ * while ZooKeeper has confirmed its session recently. Every tick it sends
+ * a probe (exists on its own registration); an answer proves the session
+ * was alive after the probe was sent. When no probe sent in the last
+ * 2/3 of zookeeper.session.timeout.ms has been answered (the process was
+ * paused, ZooKeeper is unreachable or slow), the broker resigns every
+ * leadership (br_pm_resign_all: pending acks fail NOT_LEADER_OR_FOLLOWER),
+ * answers Produce NOT_LEADER_OR_FOLLOWER and stops applying states, until
+ * a fresh probe is answered (states are applied again) or the session
+ * turns out expired (re-registration re-reads everything). The session
+ * cannot expire before the send time of the last answered probe plus the
+ * session timeout, so no other broker can have been elected in its place
+ * while it still acts as leader.
+ *
+ * Stopping (SIGTERM/SIGINT, controlled.shutdown.enable): the broker first
+ * marks its registration "controlled_shutdown":true (leaders then refuse
+ * to take it back into an ISR), then asks
  * the controller (itself, or over an nng REQ socket) to move its
  * leaderships away, retries up to controlled.shutdown.max.retries times
  * every controlled.shutdown.retry.backoff.ms while partitions remain, then
@@ -39,6 +61,7 @@ typedef struct br_pid br_pid_t;
 typedef struct br_gc br_gc_t;
 typedef struct br_cleaner br_cleaner_t;
 typedef struct br_core_cs br_core_cs_t;
+typedef struct br_md_member br_md_member_t;
 
 typedef enum br_member_state {
     BR_MEMBER_START = 0,     /* no session yet */
@@ -70,6 +93,15 @@ typedef struct br_core {
     br_cleaner_t *cleaner;       /* log compaction */
     br_core_cs_t *cs;            /* controlled shutdown in progress, NULL none */
     bool shutting_down;          /* controlled shutdown started: stop following */
+    br_md_member_t *self;        /* our registration's additions */
+    bool self_dirty;             /* self changed, not yet written */
+    bool self_writing;           /* a set of our registration in flight */
+    ev_timer self_publish;       /* deferred (0 s) write of self */
+    bool cs_after_publish;       /* start the controlled shutdown request once written */
+    int64_t zk_confirmed_ms;     /* monotonic send time of the last answered probe */
+    int64_t probe_sent_ms;       /* monotonic; the probe in flight */
+    bool probe_inflight;
+    bool fenced;                 /* session not confirmed: not acting as leader */
     br_member_state_t member;
     int64_t broker_epoch;        /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];
@@ -107,6 +139,11 @@ void br_free_list(char **v, size_t n);
 /* /config/brokers/<id> changed: apply its dynamic keys over the static
  * configuration (a key no longer overridden gets its static value back). */
 void br_core_dynamic_config(br_core_t *core, const zkp_config_t *overrides);
+
+/* True while the broker must not act as leader (ZooKeeper has not
+ * confirmed its session recently, see above); checks the clock, may
+ * start fencing. */
+bool br_core_fenced(br_core_t *core);
 
 /* Called by br_md whenever its view changes (topic may be NULL: many). */
 void br_core_md_changed(br_core_t *core, const char *topic);

@@ -9,6 +9,7 @@
 #include "broker/br_metadata.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,10 +60,112 @@ static void md_changed(br_md_t *md, const char *topic)
     br_core_md_changed(md->core, topic);
 }
 
+/* ------------------------------------------- registration additions */
+
+void br_md_member_free(br_md_member_t *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->n_offline_dirs; i++)
+        free(x->offline_dirs[i]);
+    free(x->offline_dirs);
+    for (size_t i = 0; i < x->n_offline; i++)
+        free(x->offline_topics[i]);
+    free(x->offline_topics);
+    free(x->offline_parts);
+    memset(x, 0, sizeof *x);
+}
+
+bool br_md_member_offline(const br_md_member_t *x, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; x && topic && i < x->n_offline; i++)
+        if (x->offline_parts[i] == partition && strcmp(x->offline_topics[i], topic) == 0)
+            return true;
+    return false;
+}
+
+char *br_md_member_encode(const zkp_broker_t *b, const br_md_member_t *x)
+{
+    char *base = zkp_broker_encode(b);
+    if (!base || !x || (x->n_offline_dirs == 0 && x->n_offline == 0 && !x->controlled_shutdown))
+        return base;
+    char *out = NULL;
+    json_t *root = json_loads(base, 0, NULL);
+    json_t *dirs = json_array(), *parts = json_array();
+    if (!root || !dirs || !parts)
+        goto out;
+    for (size_t i = 0; i < x->n_offline_dirs; i++)
+        json_array_append_new(dirs, json_string(x->offline_dirs[i] ? x->offline_dirs[i] : ""));
+    for (size_t i = 0; i < x->n_offline; i++)
+        json_array_append_new(parts, json_pack("{s:s, s:i}", "topic", x->offline_topics[i] ? x->offline_topics[i] : "",
+                                               "partition", (int)x->offline_parts[i]));
+    if (x->n_offline_dirs || x->n_offline) {
+        json_object_set(root, "offline_log_dirs", dirs);
+        json_object_set(root, "offline_partitions", parts);
+    }
+    if (x->controlled_shutdown)
+        json_object_set_new(root, "controlled_shutdown", json_true());
+    out = json_dumps(root, JSON_COMPACT);
+out:
+    json_decref(dirs);
+    json_decref(parts);
+    json_decref(root);
+    free(base);
+    return out;
+}
+
+st_err_t br_md_member_decode(const char *json, size_t len, br_md_member_t *out)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root = json ? json_loadb(json, len, 0, NULL) : NULL;
+    st_err_t rc = ST_OK;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return ST_ERR_CORRUPT;
+    }
+    out->controlled_shutdown = json_is_true(json_object_get(root, "controlled_shutdown"));
+    json_t *dirs = json_object_get(root, "offline_log_dirs");
+    size_t nd = json_is_array(dirs) ? json_array_size(dirs) : 0;
+    json_t *parts = json_object_get(root, "offline_partitions");
+    size_t np = json_is_array(parts) ? json_array_size(parts) : 0;
+    out->offline_dirs = calloc(nd + 1, sizeof *out->offline_dirs);
+    out->offline_topics = calloc(np + 1, sizeof *out->offline_topics);
+    out->offline_parts = calloc(np + 1, sizeof *out->offline_parts);
+    if (!out->offline_dirs || !out->offline_topics || !out->offline_parts) {
+        rc = ST_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nd; i++) {
+        const char *d = json_string_value(json_array_get(dirs, i));
+        if (d && !(out->offline_dirs[out->n_offline_dirs++] = strdup(d))) {
+            rc = ST_ERR_NOMEM;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < np; i++) {
+        json_t *e = json_array_get(parts, i);
+        const char *t = json_string_value(json_object_get(e, "topic"));
+        json_t *pj = json_object_get(e, "partition");
+        if (!t || !json_is_integer(pj) || json_integer_value(pj) < 0 || json_integer_value(pj) > INT32_MAX)
+            continue;
+        out->offline_parts[out->n_offline] = (int32_t)json_integer_value(pj);
+        if (!(out->offline_topics[out->n_offline++] = strdup(t))) {
+            rc = ST_ERR_NOMEM;
+            goto out;
+        }
+    }
+out:
+    json_decref(root);
+    if (rc != ST_OK)
+        br_md_member_free(out);
+    return rc;
+}
+
 /* --------------------------------------------------------------- brokers */
 
 static void md_broker_clear(br_md_broker_t *b)
 {
+    br_md_member_free(&b->member);
     free(b->host);
     free(b->url);
     free(b->rack);
@@ -90,6 +193,24 @@ const br_md_broker_t *br_md_broker(const br_md_t *md, int32_t id)
 bool br_md_broker_live(const br_md_t *md, int32_t id)
 {
     return br_md_broker(md, id) != NULL;
+}
+
+bool br_md_replica_offline(const br_md_t *md, int32_t id, const char *topic, int32_t partition)
+{
+    const br_md_broker_t *b = br_md_broker(md, id);
+    return b && br_md_member_offline(&b->member, topic, partition);
+}
+
+bool br_md_broker_stopping(const br_md_t *md, int32_t id)
+{
+    const br_md_broker_t *b = br_md_broker(md, id);
+    return b && b->member.controlled_shutdown;
+}
+
+bool br_md_replica_live(const br_md_t *md, int32_t id, const char *topic, int32_t partition)
+{
+    const br_md_broker_t *b = br_md_broker(md, id);
+    return b && !br_md_member_offline(&b->member, topic, partition);
 }
 
 bool br_md_ready(const br_md_t *md)
@@ -135,6 +256,11 @@ static void md_broker_data_done(void *arg, int rc, const char *data, int len, co
     b->epoch = stat ? stat->czxid : -1;
     b->loaded = true;
     zkp_broker_free(&zb);
+    if (br_md_member_decode(data, (size_t)len, &b->member) != ST_OK)
+        memset(&b->member, 0, sizeof b->member);
+    if (b->member.n_offline || b->member.controlled_shutdown)
+        ST_INFO(MD_TAG, "broker %d: %zu replica(s) in %zu failed log dir(s)%s", b->id, b->member.n_offline,
+                b->member.n_offline_dirs, b->member.controlled_shutdown ? ", in controlled shutdown" : "");
     if (md->core->pm && b->id != md->core->broker_id)
         br_pm_set_broker_url(md->core->pm, b->id, b->url);
     md_changed(md, NULL);
@@ -323,6 +449,8 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
     }
     if (part->kind != BR_MD_STATE_OK || !t->config_loaded)
         return;
+    if (core->fenced)
+        return; /* session not confirmed: br_core applies everything again once it is */
     if (core->shutting_down && part->leader != core->broker_id) {
         /* controlled shutdown: stop following, so that no leader takes us
          * back into its ISR just before we go */

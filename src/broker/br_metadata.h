@@ -22,6 +22,37 @@
 #include "broker/br_core.h"
 #include "coord/zkp.h"
 
+/* Strata's additions to a broker's own registration /brokers/ids/<id>
+ * (docs/operations.md), rewritten by that broker on its own ephemeral:
+ *   "offline_log_dirs":["/data/a",...]   log directories that failed;
+ *   "offline_partitions":[{"topic":t,"partition":p},...]  its replicas in
+ *       them: the controller treats the broker as dead for exactly these
+ *       (new leader from the rest of the ISR, broker dropped from the ISR);
+ *   "controlled_shutdown":true           this registration is stopping:
+ *       no leader may add it to an ISR again (a restart registers anew).
+ * All absent in a healthy broker's payload. */
+typedef struct br_md_member {
+    char **offline_dirs;
+    size_t n_offline_dirs;
+    char **offline_topics;   /* parallel to offline_parts */
+    int32_t *offline_parts;
+    size_t n_offline;
+    bool controlled_shutdown;
+} br_md_member_t;
+
+/* The registration JSON: zkp_broker_encode's payload plus x's fields (x
+ * may be NULL). Malloc'd; NULL only on out of memory. */
+char *br_md_member_encode(const zkp_broker_t *b, const br_md_member_t *x);
+/* Read the additions from a registration payload into *out (zeroed
+ * first; missing or malformed fields are simply absent). ST_OK, or
+ * ST_ERR_CORRUPT when json is not an object, ST_ERR_NOMEM. Free with
+ * br_md_member_free. */
+st_err_t br_md_member_decode(const char *json, size_t len, br_md_member_t *out);
+/* Free x's members and zero it; NULL-safe, idempotent. */
+void br_md_member_free(br_md_member_t *x);
+/* Whether x lists topic/partition as offline. */
+bool br_md_member_offline(const br_md_member_t *x, const char *topic, int32_t partition);
+
 typedef struct br_md_broker {
     int32_t id;
     char *host;
@@ -30,6 +61,7 @@ typedef struct br_md_broker {
     char *rack;         /* NULL: none */
     int64_t epoch;      /* broker epoch: czxid of its registration znode */
     bool loaded;        /* payload read */
+    br_md_member_t member; /* offline replicas, controlled shutdown */
 } br_md_broker_t;
 
 typedef enum br_md_state_kind {
@@ -72,6 +104,14 @@ size_t br_md_n_brokers(const br_md_t *md);
 const br_md_broker_t *br_md_broker_at(const br_md_t *md, size_t i);
 const br_md_broker_t *br_md_broker(const br_md_t *md, int32_t id);
 bool br_md_broker_live(const br_md_t *md, int32_t id);
+/* Broker id is live but its replica of topic/partition sits in a failed
+ * log directory (its registration lists it offline). */
+bool br_md_replica_offline(const br_md_t *md, int32_t id, const char *topic, int32_t partition);
+/* Broker id is live and its current registration says it is in
+ * controlled shutdown. */
+bool br_md_broker_stopping(const br_md_t *md, int32_t id);
+/* Live, and its replica of topic/partition is usable (not offline). */
+bool br_md_replica_live(const br_md_t *md, int32_t id, const char *topic, int32_t partition);
 /* Broker epoch of a live broker, -1 when unknown. */
 int64_t br_md_broker_epoch(const br_md_t *md, int32_t id);
 /* True once the broker list and topic list were read this session. */

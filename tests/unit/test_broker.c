@@ -16,6 +16,7 @@
 #include "broker/br_admin.h"
 #include "broker/br_config.h"
 #include "broker/br_controller.h"
+#include "broker/br_metadata.h"
 #include "broker/br_server.h"
 #include "tu.h"
 
@@ -262,6 +263,91 @@ static void test_election(void)
     CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&off, replicas, 3, false, live_fn, NULL, &out));
     CU_ASSERT_EQUAL(out.leader, 1);
     CU_ASSERT_EQUAL(out.leader_epoch, 9);
+    zkp_part_state_free(&out);
+}
+
+/* ------------------------------------------ registration additions */
+
+static void test_member_payload(void)
+{
+    char *eps[] = {(char *)"tcp://127.0.0.1:9092"};
+    zkp_broker_t b = {.id = 3, .host = (char *)"127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 1,
+                      .timestamp_ms = 1700000000000LL};
+    br_md_member_t x, y;
+
+    /* healthy: exactly zkp's payload, no additions */
+    char *plain = br_md_member_encode(&b, NULL);
+    char *zplain = zkp_broker_encode(&b);
+    CU_ASSERT_TRUE_FATAL(plain && zplain);
+    CU_ASSERT_STRING_EQUAL(plain, zplain);
+    CU_ASSERT_EQUAL(br_md_member_decode(plain, strlen(plain), &y), ST_OK);
+    CU_ASSERT_EQUAL(y.n_offline, 0);
+    CU_ASSERT_EQUAL(y.n_offline_dirs, 0);
+    CU_ASSERT_FALSE(y.controlled_shutdown);
+    br_md_member_free(&y);
+    free(plain);
+    free(zplain);
+
+    /* a failed directory with two replicas, and a controlled shutdown */
+    char *dirs[] = {(char *)"/data/b"};
+    char *topics[] = {(char *)"orders", (char *)"audit"};
+    int32_t parts[] = {4, 0};
+    x = (br_md_member_t){.offline_dirs = dirs, .n_offline_dirs = 1, .offline_topics = topics,
+                         .offline_parts = parts, .n_offline = 2, .controlled_shutdown = true};
+    char *json = br_md_member_encode(&b, &x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"offline_partitions\""));
+    CU_ASSERT_EQUAL_FATAL(br_md_member_decode(json, strlen(json), &y), ST_OK);
+    CU_ASSERT_EQUAL(y.n_offline_dirs, 1);
+    CU_ASSERT_STRING_EQUAL(y.offline_dirs[0], "/data/b");
+    CU_ASSERT_EQUAL(y.n_offline, 2);
+    CU_ASSERT_TRUE(y.controlled_shutdown);
+    CU_ASSERT_TRUE(br_md_member_offline(&y, "orders", 4));
+    CU_ASSERT_TRUE(br_md_member_offline(&y, "audit", 0));
+    CU_ASSERT_FALSE(br_md_member_offline(&y, "orders", 0));
+    CU_ASSERT_FALSE(br_md_member_offline(&y, "audit", 4));
+    br_md_member_free(&y);
+    br_md_member_free(&y); /* idempotent */
+    /* the registration itself still decodes with zkp (older brokers) */
+    zkp_broker_t zb;
+    char err[128];
+    CU_ASSERT_EQUAL(zkp_broker_decode(json, strlen(json), 3, &zb, err, sizeof err), ST_OK);
+    CU_ASSERT_EQUAL(zb.port, 9092);
+    zkp_broker_free(&zb);
+    free(json);
+
+    /* malformed additions are ignored, a non-object is CORRUPT */
+    const char *odd = "{\"version\":1,\"offline_partitions\":[{\"topic\":7},{\"topic\":\"t\",\"partition\":-1},"
+                      "{\"topic\":\"t\",\"partition\":2}],\"offline_log_dirs\":\"x\",\"controlled_shutdown\":1}";
+    CU_ASSERT_EQUAL_FATAL(br_md_member_decode(odd, strlen(odd), &y), ST_OK);
+    CU_ASSERT_EQUAL(y.n_offline, 1);
+    CU_ASSERT_TRUE(br_md_member_offline(&y, "t", 2));
+    CU_ASSERT_EQUAL(y.n_offline_dirs, 0);
+    CU_ASSERT_FALSE(y.controlled_shutdown);
+    br_md_member_free(&y);
+    CU_ASSERT_EQUAL(br_md_member_decode("[1]", 3, &y), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(br_md_member_decode("{", 1, &y), ST_ERR_CORRUPT);
+}
+
+/* a replica in a failed log dir counts as dead for that partition only */
+static bool offline_live_fn(void *arg, int32_t id)
+{
+    (void)arg;
+    return id != 2; /* broker 2 is registered, but its replica here is offline */
+}
+
+static void test_election_offline_replica(void)
+{
+    int32_t replicas[] = {2, 1, 3};
+    int32_t isr[] = {2, 1, 3};
+    zkp_part_state_t cur = {.leader = 2, .leader_epoch = 1, .isr = isr, .n_isr = 3};
+    zkp_part_state_t out;
+    CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&cur, replicas, 3, false, offline_live_fn, NULL, &out));
+    CU_ASSERT_EQUAL(out.leader, 1);
+    CU_ASSERT_EQUAL(out.leader_epoch, 2);
+    CU_ASSERT_EQUAL(out.n_isr, 2);
+    CU_ASSERT_EQUAL(out.isr[0], 1);
+    CU_ASSERT_EQUAL(out.isr[1], 3);
     zkp_part_state_free(&out);
 }
 
@@ -514,6 +600,8 @@ static CU_TestInfo config_tests[] = {
 };
 static CU_TestInfo ctl_tests[] = {
     {"election rule", test_election},
+    {"election with an offline replica", test_election_offline_replica},
+    {"registration additions (offline replicas, controlled shutdown)", test_member_payload},
     {"replica assignment", test_assign},
     {"reassignment payload", test_reassign_payload},
     {"reassignment steps", test_reassign_step},
