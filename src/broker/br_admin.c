@@ -401,38 +401,33 @@ static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int3
 static void ad_api_versions(br_admin_t *ad, br_call_t *call)
 {
     (void)ad;
-    static const struct {
-        int api;
-        const char *name;
-    } apis[] = {
-        {10, "ApiVersions"},    {11, "Metadata"},       {12, "CreateTopics"}, {13, "DeleteTopics"},
-        {14, "CreatePartitions"}, {15, "DescribeConfigs"}, {16, "AlterConfigs"}, {17, "Produce"},
-        {18, "Fetch"},          {19, "ListOffsets"},    {20, "OffsetForLeaderEpoch"},
-        {21, "InitProducerId"}, {22, "ControlledShutdown"}, {23, "ElectLeaders"},
-        {24, "AlterPartitionReassignments"}, {25, "ListPartitionReassignments"},
-        {30, "FindCoordinator"}, {31, "JoinGroup"},     {32, "SyncGroup"},    {33, "Heartbeat"},
-        {34, "LeaveGroup"},     {35, "OffsetCommit"},   {36, "OffsetFetch"},  {37, "ListGroups"},
-        {38, "DescribeGroups"}, {39, "DeleteGroups"},
-    };
-    size_t n = sizeof apis / sizeof apis[0];
-    Strata__ApiVersion v[sizeof apis / sizeof apis[0]];
-    Strata__ApiVersion *pv[sizeof apis / sizeof apis[0]];
+    size_t n;
+    const br_api_t *apis = br_core_apis(&n);
+    Strata__ApiVersion *v = calloc(n, sizeof *v);
+    Strata__ApiVersion **pv = calloc(n, sizeof *pv);
+    if (!v || !pv) {
+        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
-        Strata__ApiVersion init = STRATA__API_VERSION__INIT;
-        v[i] = init;
+        strata__api_version__init(&v[i]);
         v[i].api = apis[i].api;
         v[i].name = (char *)apis[i].name;
-        v[i].min_version = 0;
-        v[i].max_version = 0;
+        v[i].min_version = apis[i].min_version;
+        v[i].max_version = apis[i].max_version;
         pv[i] = &v[i];
     }
     Strata__ApiVersionsResponse av = STRATA__API_VERSIONS_RESPONSE__INIT;
+    av.version = 1;
     av.n_apis = n;
     av.apis = pv;
     Strata__Response resp = STRATA__RESPONSE__INIT;
     resp.body_case = STRATA__RESPONSE__BODY_API_VERSIONS;
     resp.api_versions = &av;
     br_call_reply(call, &resp);
+out:
+    free(v);
+    free(pv);
 }
 
 /* ------------------------------------------------------ CreateTopics */

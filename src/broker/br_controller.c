@@ -70,7 +70,7 @@ typedef struct ctl_req {
 } ctl_req_t;
 
 typedef struct ctl_reassign {
-    br_reassign_t r;
+    zkp_reassign_part_t r;
     bool done;
 } ctl_reassign_t;
 
@@ -1444,7 +1444,9 @@ void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t 
 /* --------------------------------------------------------- reassignment */
 
 
-void br_reassign_free(br_reassign_t *v, size_t n)
+/* Free an array of n entries built here (a request's list; entries moved
+ * out of a zkp_reassign_t are owned by their new holder). */
+static void ctl_parts_free(zkp_reassign_part_t *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++) {
         free(v[i].topic);
@@ -1453,86 +1455,11 @@ void br_reassign_free(br_reassign_t *v, size_t n)
     free(v);
 }
 
-char *br_reassign_encode(const br_reassign_t *v, size_t n)
+/* The znode's JSON for entries v[0..n) (zkp's encoder), or NULL. */
+static char *ctl_reassign_json(zkp_reassign_part_t *v, size_t n)
 {
-    json_t *root = json_object(), *arr = json_array();
-    char *out = NULL;
-    if (!root || !arr) {
-        json_decref(arr);
-        goto out;
-    }
-    json_object_set_new(root, "version", json_integer(1));
-    json_object_set_new(root, "partitions", arr);
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_object(), *reps = json_array();
-        if (!e || !reps) {
-            json_decref(e);
-            json_decref(reps);
-            goto out;
-        }
-        for (size_t j = 0; j < v[i].n_replicas; j++)
-            json_array_append_new(reps, json_integer(v[i].replicas[j]));
-        json_object_set_new(e, "topic", json_string(v[i].topic));
-        json_object_set_new(e, "partition", json_integer(v[i].partition));
-        json_object_set_new(e, "replicas", reps);
-        json_array_append_new(arr, e);
-    }
-    out = json_dumps(root, JSON_COMPACT);
-out:
-    json_decref(root);
-    return out;
-}
-
-st_err_t br_reassign_decode(const char *json, size_t len, br_reassign_t **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    json_error_t jerr;
-    json_t *root = json ? json_loadb(json, len, 0, &jerr) : NULL;
-    json_t *parts = root ? json_object_get(root, "partitions") : NULL;
-    json_t *ver = root ? json_object_get(root, "version") : NULL;
-    st_err_t rc = ST_ERR_CORRUPT;
-    if (!json_is_array(parts) || !json_is_integer(ver) || json_integer_value(ver) != 1)
-        goto out;
-    size_t cnt = json_array_size(parts);
-    br_reassign_t *v = calloc(cnt + 1, sizeof *v);
-    if (!v) {
-        rc = ST_ERR_NOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < cnt; i++) {
-        json_t *e = json_array_get(parts, i);
-        json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition"),
-               *reps = json_object_get(e, "replicas");
-        if (!json_is_string(t) || !json_is_integer(p) || !json_is_array(reps) || json_integer_value(p) < 0 ||
-            json_integer_value(p) > INT32_MAX || !zkp_topic_name_valid(json_string_value(t))) {
-            br_reassign_free(v, i);
-            goto out;
-        }
-        v[i].topic = strdup(json_string_value(t));
-        v[i].partition = (int32_t)json_integer_value(p);
-        v[i].replicas = calloc(json_array_size(reps) + 1, sizeof(int32_t));
-        if (!v[i].topic || !v[i].replicas) {
-            br_reassign_free(v, i + 1);
-            rc = ST_ERR_NOMEM;
-            goto out;
-        }
-        for (size_t j = 0; j < json_array_size(reps); j++) {
-            json_t *r = json_array_get(reps, j);
-            json_int_t id = json_is_integer(r) ? json_integer_value(r) : -1;
-            if (id < 0 || id > INT32_MAX || ctl_has(v[i].replicas, v[i].n_replicas, (int32_t)id)) {
-                br_reassign_free(v, i + 1);
-                goto out;
-            }
-            v[i].replicas[v[i].n_replicas++] = (int32_t)id;
-        }
-    }
-    *out = v;
-    *n = cnt;
-    rc = ST_OK;
-out:
-    json_decref(root);
-    return rc;
+    zkp_reassign_t r = {.parts = v, .n = n};
+    return zkp_reassign_encode(&r);
 }
 
 int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *replicas, size_t n_replicas,
@@ -1618,21 +1545,23 @@ static void ctl_reassign_read(void *arg, int rc, const char *data, int len, cons
     }
     if (rc != ZOK)
         goto out;
-    br_reassign_t *v = NULL;
-    size_t n = 0;
+    zkp_reassign_t d;
+    char err[128];
     ctl_reassign_clear(ctl);
     ctl->reassign_version = stat ? stat->version : 0;
-    if (br_reassign_decode(data, (size_t)len, &v, &n) != ST_OK) {
-        ST_WARN(CTL_TAG, "%s is malformed: ignoring it", BR_REASSIGN_PATH);
+    if (zkp_reassign_decode(data, len > 0 ? (size_t)len : 0, &d, err, sizeof err) != ST_OK) {
+        ST_WARN(CTL_TAG, "%s is malformed (%s): ignoring it", BR_REASSIGN_PATH, err);
         goto out;
     }
+    zkp_reassign_part_t *v = d.parts;
+    size_t n = d.n;
     ctl->reassigns = calloc(n + 1, sizeof *ctl->reassigns);
     for (size_t i = 0; ctl->reassigns && i < n; i++) {
         ctl->reassigns[i].r = v[i];
         memset(&v[i], 0, sizeof v[i]);
     }
     ctl->n_reassigns = ctl->reassigns ? n : 0;
-    br_reassign_free(v, n);
+    zkp_reassign_free(&d);
     if (n)
         ST_INFO(CTL_TAG, "%zu partition reassignment(s) pending", n);
     ctl_reconcile(ctl);
@@ -1691,12 +1620,12 @@ static void ctl_reassign_prune(br_ctl_t *ctl)
     if (left == 0) {
         zkc_multi_delete(m, BR_REASSIGN_PATH, ctl->reassign_version);
     } else {
-        br_reassign_t *v = calloc(left, sizeof *v);
+        zkp_reassign_part_t *v = calloc(left, sizeof *v);
         size_t k = 0;
         for (size_t i = 0; v && i < ctl->n_reassigns; i++)
             if (!ctl->reassigns[i].done)
                 v[k++] = ctl->reassigns[i].r;
-        char *json = v ? br_reassign_encode(v, k) : NULL;
+        char *json = v ? ctl_reassign_json(v, k) : NULL;
         free(v);
         if (!json) {
             zkc_multi_free(m);
@@ -1792,7 +1721,7 @@ static void ctl_reassign_reconcile(br_ctl_t *ctl)
 typedef struct ctl_alter {
     br_ctl_t *ctl;
     br_call_t *call;
-    br_reassign_t *req;      /* requested (n_replicas 0: cancel) */
+    zkp_reassign_part_t *req; /* requested (n_replicas 0: cancel) */
     size_t n;
     st_err_t *errs;
     int tries;
@@ -1801,7 +1730,7 @@ typedef struct ctl_alter {
 
 static void ctl_alter_free(ctl_alter_t *a)
 {
-    br_reassign_free(a->req, a->n);
+    ctl_parts_free(a->req, a->n);
     free(a->errs);
     free(a);
 }
@@ -1838,7 +1767,7 @@ static void ctl_alter_answer(ctl_alter_t *a, st_err_t all)
     free(pres);
 }
 
-static void ctl_list_answer(ctl_alter_t *a, const br_reassign_t *v, size_t n)
+static void ctl_list_answer(ctl_alter_t *a, const zkp_reassign_part_t *v, size_t n)
 {
     br_md_t *md = a->ctl->core->md;
     Strata__ListPartitionReassignmentsResponse lr = STRATA__LIST_PARTITION_REASSIGNMENTS_RESPONSE__INIT;
@@ -1929,8 +1858,7 @@ static void ctl_alter_deleted(void *arg, int rc)
 static void ctl_alter_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
 {
     ctl_alter_t *a = arg;
-    br_reassign_t *cur = NULL;
-    size_t n_cur = 0;
+    zkp_reassign_t d = {0};
     if (rc != ZOK && rc != ZNONODE) {
         if (a->list)
             br_call_reply_error(a->call, ST_ERR_REQUEST_TIMED_OUT, "ZooKeeper is not available");
@@ -1939,18 +1867,19 @@ static void ctl_alter_read(void *arg, int rc, const char *data, int len, const s
         ctl_alter_free(a);
         return;
     }
-    if (rc == ZOK && br_reassign_decode(data, (size_t)len, &cur, &n_cur) != ST_OK) {
-        cur = NULL;
-        n_cur = 0; /* a malformed list is replaced */
-    }
+    char err[128];
+    if (rc == ZOK && zkp_reassign_decode(data, len > 0 ? (size_t)len : 0, &d, err, sizeof err) != ST_OK)
+        zkp_reassign_free(&d); /* a malformed list is replaced */
+    const zkp_reassign_part_t *cur = d.parts;
+    size_t n_cur = d.n;
     if (a->list) {
         ctl_list_answer(a, cur, n_cur);
-        br_reassign_free(cur, n_cur);
+        zkp_reassign_free(&d);
         ctl_alter_free(a);
         return;
     }
     /* merge: replace or cancel entries of the same partition, append new */
-    br_reassign_t *m = calloc(n_cur + a->n + 1, sizeof *m);
+    zkp_reassign_part_t *m = calloc(n_cur + a->n + 1, sizeof *m);
     size_t k = 0;
     for (size_t i = 0; m && i < n_cur; i++) {
         bool replaced = false;
@@ -1963,9 +1892,9 @@ static void ctl_alter_read(void *arg, int rc, const char *data, int len, const s
     for (size_t j = 0; m && j < a->n; j++)
         if (a->errs[j] == ST_OK && a->req[j].n_replicas > 0)
             m[k++] = a->req[j];
-    char *json = m && k ? br_reassign_encode(m, k) : NULL;
+    char *json = m && k ? ctl_reassign_json(m, k) : NULL;
     free(m);
-    br_reassign_free(cur, n_cur);
+    zkp_reassign_free(&d);
     zkc_t *zk = a->ctl->core->zk;
     int zrc;
     if (k == 0)
@@ -2015,7 +1944,7 @@ static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata
     a->call = call;
     for (size_t i = 0; i < req->n_partitions; i++) {
         const Strata__ReassignablePartition *rp = req->partitions[i];
-        br_reassign_t *r = &a->req[a->n++];
+        zkp_reassign_part_t *r = &a->req[a->n++];
         r->topic = strdup(rp && rp->topic ? rp->topic : "");
         r->partition = rp ? rp->partition : -1;
         r->replicas = calloc((rp ? rp->n_replicas : 0) + 1, sizeof(int32_t));

@@ -75,18 +75,6 @@ void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
 void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch, const int32_t *isr,
                        size_t n_isr);
 
-/* /admin/reassign_partitions payload (Kafka's): {"version":1,"partitions":
- * [{"topic":t,"partition":p,"replicas":[...]}]}. */
-typedef struct br_reassign {
-    char *topic;
-    int32_t partition;
-    int32_t *replicas;
-    size_t n_replicas;
-} br_reassign_t;
-char *br_reassign_encode(const br_reassign_t *v, size_t n);
-/* ST_ERR_CORRUPT on malformed input; *out malloc'd (br_reassign_free). */
-st_err_t br_reassign_decode(const char *json, size_t len, br_reassign_t **out, size_t *n);
-void br_reassign_free(br_reassign_t *v, size_t n);
 /* The next step of one reassignment (unit-tested): target T of a partition
  * with replicas R, ISR and leader. Returns
  *   0 done (R == T),

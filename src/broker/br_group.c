@@ -1874,7 +1874,7 @@ static void br_gc_commit(br_gc_t *gc, br_call_t *call, const Strata__OffsetCommi
         if (it->err != ST_OK)
             continue;
         if (strlen(it->v.metadata) > (size_t)gc->cfg.offset_metadata_max_bytes) {
-            it->err = ST_ERR_INVALID_REQUEST; /* Kafka's OFFSET_METADATA_TOO_LARGE */
+            it->err = ST_ERR_OFFSET_METADATA_TOO_LARGE;
             continue;
         }
         it->v.commit_ts = now;

@@ -3,9 +3,10 @@
  * property tables (br_config), the committed docs/configuration.md (fails
  * when it drifts from the tables: run `make docs/configuration.md`), the
  * controller's election rule (br_ctl_next_state), replica assignment
- * (br_admin_assign), the reassignment payload and step rule
- * (br_reassign_*), and the server's replica identity rule (a request is a
- * broker's only with broker_epoch > 0), over an inproc socket.
+ * (br_admin_assign), the reassignment step rule (br_reassign_step), the
+ * server's replica identity rule (a request is a broker's only with
+ * broker_epoch > 0), over an inproc socket, and the dispatch's body
+ * version check (br_core_check_version) against the schema.
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -15,6 +16,7 @@
 
 #include "broker/br_admin.h"
 #include "broker/br_config.h"
+#include "broker/br_core.h"
 #include "broker/br_controller.h"
 #include "broker/br_metadata.h"
 #include "broker/br_server.h"
@@ -434,44 +436,6 @@ static void test_compaction_config(void)
 
 /* ------------------------------------------------------- reassignment */
 
-static void test_reassign_payload(void)
-{
-    int32_t r0[] = {3, 1, 2};
-    br_reassign_t v[] = {{.topic = "a", .partition = 0, .replicas = r0, .n_replicas = 3},
-                         {.topic = "b.c", .partition = 7, .replicas = r0, .n_replicas = 1}};
-    char *json = br_reassign_encode(v, 2);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
-    br_reassign_t *out = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(br_reassign_decode(json, strlen(json), &out, &n), ST_OK);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
-    CU_ASSERT_STRING_EQUAL(out[0].topic, "a");
-    CU_ASSERT_EQUAL(out[0].n_replicas, 3);
-    CU_ASSERT_EQUAL(out[0].replicas[0], 3);
-    CU_ASSERT_EQUAL(out[1].partition, 7);
-    CU_ASSERT_EQUAL(out[1].n_replicas, 1);
-    br_reassign_free(out, n);
-    free(json);
-    /* Kafka's own layout decodes */
-    const char *kafka = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":1,\"replicas\":[1,2]}]}";
-    CU_ASSERT_EQUAL(br_reassign_decode(kafka, strlen(kafka), &out, &n), ST_OK);
-    CU_ASSERT_EQUAL(n, 1);
-    br_reassign_free(out, n);
-    const char *bad[] = {
-        "{\"version\":2,\"partitions\":[]}",
-        "{\"version\":1}",
-        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":-1,\"replicas\":[1]}]}",
-        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,1]}]}",
-        "{\"version\":1,\"partitions\":[{\"topic\":\"../x\",\"partition\":0,\"replicas\":[1]}]}",
-        "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[\"1\"]}]}",
-        "not json",
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        CU_ASSERT_EQUAL(br_reassign_decode(bad[i], strlen(bad[i]), &out, &n), ST_ERR_CORRUPT);
-        CU_ASSERT_PTR_NULL(out);
-    }
-}
-
 static void test_reassign_step(void)
 {
     int32_t all[] = {1, 2, 3, 4};
@@ -591,6 +555,77 @@ static void test_replica_identity(void)
     ev_loop_destroy(loop);
 }
 
+/* ------------------------------------------------------ body versions */
+
+/* The version table covers exactly Request's oneof, with the message
+ * names, and every body has an int32 version. */
+static void test_version_table(void)
+{
+    size_t n = 0;
+    const br_api_t *apis = br_core_apis(&n);
+    const ProtobufCMessageDescriptor *d = &strata__request__descriptor;
+    size_t bodies = 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            continue;
+        bodies++;
+        const br_api_t *a = NULL;
+        for (size_t k = 0; k < n && !a; k++)
+            if (apis[k].api == (int32_t)f->id)
+                a = &apis[k];
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        const ProtobufCMessageDescriptor *md = f->descriptor;
+        char want[96];
+        snprintf(want, sizeof want, "%sRequest", a->name);
+        CU_ASSERT_STRING_EQUAL(md->short_name, want);
+        const ProtobufCFieldDescriptor *v = protobuf_c_message_descriptor_get_field_by_name(md, "version");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+        CU_ASSERT_EQUAL(v->type, PROTOBUF_C_TYPE_INT32);
+        CU_ASSERT_EQUAL(a->min_version, 0);
+        CU_ASSERT(a->max_version >= 1); /* every sender sends 1 */
+    }
+    CU_ASSERT_EQUAL(bodies, n);
+}
+
+static void test_version_check(void)
+{
+    char msg[128] = "";
+    Strata__FetchRequest f = STRATA__FETCH_REQUEST__INIT;
+    Strata__Request req = STRATA__REQUEST__INIT;
+    req.body_case = STRATA__REQUEST__BODY_FETCH;
+    req.fetch = &f;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK); /* unset */
+    f.version = 1;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    f.version = 2;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Fetch version 2"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "0..1"));
+    f.version = -1;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    /* another body, through the same reflection */
+    Strata__HeartbeatRequest hb = STRATA__HEARTBEAT_REQUEST__INIT;
+    hb.version = 9;
+    req.body_case = STRATA__REQUEST__BODY_HEARTBEAT;
+    req.heartbeat = &hb;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Heartbeat version 9"));
+    /* an absent body or no body is left to the handler */
+    req.heartbeat = NULL;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    req.body_case = STRATA__REQUEST__BODY__NOT_SET;
+    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    /* the raw produce view */
+    Strata__Raw__RawProduceRequest p = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
+    p.version = 1;
+    CU_ASSERT_EQUAL(br_core_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg), ST_OK);
+    p.version = 3;
+    CU_ASSERT_EQUAL(br_core_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg),
+                    ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Produce version 3"));
+}
+
 static CU_TestInfo config_tests[] = {
     {"load, overrides, required, errors", test_config_load},
     {"topic config from broker defaults", test_topic_config},
@@ -603,12 +638,13 @@ static CU_TestInfo ctl_tests[] = {
     {"election with an offline replica", test_election_offline_replica},
     {"registration additions (offline replicas, controlled shutdown)", test_member_payload},
     {"replica assignment", test_assign},
-    {"reassignment payload", test_reassign_payload},
     {"reassignment steps", test_reassign_step},
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo srv_tests[] = {
     {"replica identity needs a broker epoch", test_replica_identity},
+    {"version table matches the schema", test_version_table},
+    {"body version check", test_version_check},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {

@@ -1,12 +1,13 @@
 /*
  * The drift rule of zk-schema/ for payloads the brokers encode themselves
- * (not through zkp): br_pid's /latest_producer_id_block, br_controller's
- * /admin/reassign_partitions and br_metadata's additions to
- * /brokers/ids/<id>. Each broker encoder's output must pass its
+ * (not through zkp): br_pid's /latest_producer_id_block and br_metadata's
+ * additions to /brokers/ids/<id>. Each broker encoder's output must pass its
  * schema and zkp's decoder, zkp's encoding must pass the broker's decoder,
  * and every ZooKeeper path constant (#define ..._PATH "/...") in
  * src/broker and src/coord must be described by some schema file, so a new
- * znode cannot appear without one.
+ * znode cannot appear without one. (br_controller reads and writes
+ * /admin/reassign_partitions through zkp_reassign_*; its test checks zkp's
+ * encodings against the schema.)
  */
 #include <dirent.h>
 #include <regex.h>
@@ -91,14 +92,17 @@ static void test_pid_block(void)
 
 static void test_reassign(void)
 {
+    /* br_controller reads and writes the znode with zkp_reassign_*: check
+     * the path and that zkp's encodings pass the schema */
     CU_ASSERT_STRING_EQUAL(BR_REASSIGN_PATH, ZKP_PATH_REASSIGN);
     int32_t r0[] = {4, 5, 6}, r1[] = {2};
-    br_reassign_t v[] = {
+    zkp_reassign_part_t v[] = {
         {.topic = "orders", .partition = 0, .replicas = r0, .n_replicas = 3},
         {.topic = "x_y-z.1", .partition = 12, .replicas = r1, .n_replicas = 1},
     };
     char err[256] = "";
-    char *j = br_reassign_encode(v, 2);
+    zkp_reassign_t r = {.parts = v, .n = 2};
+    char *j = zkp_reassign_encode(&r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_EQUAL(check(ZKP_PATH_REASSIGN, j), 0);
     zkp_reassign_t d;
@@ -109,28 +113,26 @@ static void test_reassign(void)
     CU_ASSERT_EQUAL_FATAL(d.parts[0].n_replicas, 3);
     CU_ASSERT_EQUAL(memcmp(d.parts[0].replicas, r0, sizeof(r0)), 0);
     free(j);
-
-    j = zkp_reassign_encode(&d);
-    br_reassign_t *e = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL(br_reassign_decode(j, strlen(j), &e, &n), ST_OK);
-    CU_ASSERT_EQUAL_FATAL(n, 2);
-    CU_ASSERT_STRING_EQUAL(e[0].topic, "orders");
-    CU_ASSERT_EQUAL(e[0].n_replicas, 3);
-    CU_ASSERT_EQUAL(e[1].replicas[0], 2);
-    br_reassign_free(e, n);
-    free(j);
     zkp_reassign_free(&d);
 
     /* what the controller writes when one entry remains, and the empty
      * list an operator may leave */
-    j = br_reassign_encode(v + 1, 1);
+    r.parts = v + 1;
+    r.n = 1;
+    j = zkp_reassign_encode(&r);
     CU_ASSERT_EQUAL(check(ZKP_PATH_REASSIGN, j), 0);
     free(j);
-    j = br_reassign_encode(v, 0);
+    r.n = 0;
+    j = zkp_reassign_encode(&r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_EQUAL(check(ZKP_PATH_REASSIGN, j), 0);
     free(j);
+
+    /* an empty replica list is refused by the schema and the decoder */
+    const char *empty = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[]}]}";
+    CU_ASSERT_NOT_EQUAL(check(ZKP_PATH_REASSIGN, empty), 0);
+    CU_ASSERT_EQUAL(zkp_reassign_decode(empty, strlen(empty), &d, err, sizeof(err)), ST_ERR_CORRUPT);
+    zkp_reassign_free(&d);
 }
 
 static void test_member(void)
@@ -227,7 +229,7 @@ int main(void)
 {
     CU_TestInfo tests[] = {
         {"br_pid block encoder vs schema", test_pid_block},
-        {"br_reassign encoder vs schema", test_reassign},
+        {"reassignment znode (zkp codec) vs schema", test_reassign},
         {"br_md member encoder vs broker schema", test_member},
         {"every path constant has a schema", test_path_constants},
         CU_TEST_INFO_NULL,
