@@ -57,6 +57,10 @@ send "an absurd length" "$ST_TMP/huge.bin"
 printf '\x08\x01\x8a\x01\x15\x10\x01\x22\x11\x0a\x02bi\x12\x0b\x08\x00\x12\x07garbage' >"$ST_TMP/rawprod.bin"
 send "a produce with garbage batch bytes" "$ST_TMP/rawprod.bin"
 
+expect "fetch of an unsupported version" 'error: UNSUPPORTED_VERSION' <<EOT
+correlation_id: 5
+fetch { version: 5 }
+EOT
 expect "negative fetch offset" 'error: OFFSET_OUT_OF_RANGE' <<EOT
 correlation_id: 6
 fetch { max_bytes: 100000 topics { name: "bi" partitions { partition: 0 fetch_offset: -5 max_bytes: 100000 current_leader_epoch: -1 } } }
