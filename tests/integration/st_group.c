@@ -17,14 +17,17 @@
  *                          rebalance callback, stamped inside it)
  *   M <topic> <p> <off> <key> <value>   a record (not with -q)
  *   F <topic> <p> <off>    first record of a partition since it was assigned
+ *   K <records>            records read so far, after each rebalance callback
  *   C <topic> <p> <off>    offset committed (synchronous commit succeeded)
  *   E <text>               an error (commit failures, poll errors)
  *   X <records> <bytes> <first_us> <last_us>   clean exit
  * Commits (group mode, enable.auto.commit=false unless -X says otherwise):
- * every COMMIT_EVERY records (default 20) and for revoked partitions in the
- * revoked callback; lost partitions are never committed. Exit on
- * SIGTERM/SIGINT (commit, close: revoked callbacks, LeaveGroup unless
- * static), after MAX records, or IDLE_MS without records after the first.
+ * every COMMIT_EVERY records (default 20), for revoked partitions in the
+ * revoked callback and at exit; lost partitions are never committed;
+ * COMMIT_EVERY 0: no commit at all (every owner reads from the start).
+ * Exit on SIGTERM/SIGINT (commit, close: revoked callbacks, LeaveGroup
+ * unless static), after MAX records, or IDLE_MS without a record (counted
+ * from the first record, or from the start plus 10 s when none came).
  *
  * produce writes COUNT records, key "k<i % NKEYS>" (null key when NKEYS is
  * 0), value "v<i>" for i = START.., acks=all; -v prints "D <p> <off> <key>
@@ -68,6 +71,7 @@ typedef struct sg {
     bool quiet;
     bool group;
     bool manual_commit;
+    bool no_commit; /* -c 0 */
     sg_part_t parts[SG_MAX_PARTS];
     size_t n_parts;
     uint64_t records, bytes;
@@ -132,7 +136,7 @@ static sg_part_t *sg_part(sg_t *g, const char *topic, int32_t p)
  * when tps is NULL) that moved since their last commit; log each. */
 static void sg_commit(sg_t *g, const strata_tp_t *tps, size_t n)
 {
-    if (!g->group || !g->manual_commit)
+    if (!g->group || !g->manual_commit || g->no_commit)
         return;
     strata_commit_t offs[SG_MAX_PARTS];
     sg_part_t *which[SG_MAX_PARTS];
@@ -185,6 +189,7 @@ static void sg_rebalance(strata_consumer_t *c, strata_rebalance_event_t ev, cons
         }
         sg_log(g, "%s %s %d", what, tps[i].topic, tps[i].partition);
     }
+    sg_log(g, "K %" PRIu64, g->records);
 }
 
 static int sg_usage(void)
@@ -273,6 +278,7 @@ static int sg_consume(int argc, char **argv)
         goto usage;
     g->name = name;
     g->group = group != NULL;
+    g->no_commit = commit_every <= 0;
     if (log_path != NULL) {
         g->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (g->log_fd < 0) {
@@ -339,13 +345,13 @@ static int sg_consume(int argc, char **argv)
     }
 
     long since_commit = 0;
-    int64_t last_rec = 0;
+    int64_t last_rec = sg_now_us() + 10000000; /* idle-exit grace before the first record */
     while (!sg_stop) {
         const strata_message_t *m = NULL;
         e = strata_consumer_poll(g->c, 100, &m);
         int64_t now = sg_now_us();
         if (e == STRATA_ERR_TIMEOUT) {
-            if (idle_ms > 0 && g->records > 0 && now - last_rec > idle_ms * 1000)
+            if (idle_ms > 0 && now - last_rec > idle_ms * 1000)
                 break;
             continue;
         }
