@@ -7,6 +7,7 @@
  */
 #include "broker/br_controller.h"
 
+#include <ev.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,9 @@ struct br_ctl {
     size_t n_reassigns;
     int32_t reassign_version;       /* its znode version, -1 absent */
     bool reassign_writing;
+    /* metadata changes arrive one znode at a time (hundreds after a broker
+     * dies): one reconcile per loop iteration covers all of them */
+    ev_timer reconcile_soon;
 };
 
 /* A partition state we wrote: until the cache shows at least this znode
@@ -2085,12 +2089,21 @@ void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req)
 
 /* ------------------------------------------------------------------ API */
 
+static void ctl_reconcile_soon(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    ctl_reconcile(w->data);
+}
+
 br_ctl_t *br_ctl_new(br_core_t *core)
 {
     br_ctl_t *ctl = calloc(1, sizeof *ctl);
     if (!ctl)
         return NULL;
     ctl->core = core;
+    ev_timer_init(&ctl->reconcile_soon, ctl_reconcile_soon, 0., 0.);
+    ctl->reconcile_soon.data = ctl;
     ctl->watch = zkc_watcher_new(core->zk, ctl_watch, ctl);
     ctl->reassign_watch = zkc_watcher_new(core->zk, ctl_reassign_watch, ctl);
     ctl->reassign_version = -1;
@@ -2105,6 +2118,8 @@ void br_ctl_free(br_ctl_t *ctl)
 {
     if (!ctl)
         return;
+    if (ctl->core->loop)
+        ev_timer_stop(ctl->core->loop, &ctl->reconcile_soon);
     ctl_inflight_clear(ctl);
     free(ctl->inflight);
     free(ctl->settles);
@@ -2139,8 +2154,16 @@ void br_ctl_resign(br_ctl_t *ctl)
 
 void br_ctl_md_changed(br_ctl_t *ctl)
 {
-    if (ctl)
+    if (!ctl)
+        return;
+    if (!ctl->active) /* nothing to reconcile; the tick elects */
+        return;
+    if (!ctl->core->loop) {
         ctl_reconcile(ctl);
+        return;
+    }
+    if (!ev_is_active(&ctl->reconcile_soon))
+        ev_timer_start(ctl->core->loop, &ctl->reconcile_soon);
 }
 
 void br_ctl_tick(br_ctl_t *ctl)

@@ -39,6 +39,9 @@
 
 #define CORE_TAG "broker"
 #define CORE_SESSION_FILE "zookeeper-session"
+/* after a controlled shutdown, how long the broker keeps answering
+ * (NOT_LEADER_OR_FOLLOWER, Metadata) before it stops */
+#define BR_CS_LINGER_MS 100
 
 int64_t br_core_now_ms(void)
 {
@@ -750,6 +753,7 @@ struct br_core_cs {
     int attempts;
     int64_t start_ms;
     ev_timer retry;
+    bool lingering;          /* leadership moved: answering, then stopping */
     ev_async async;
     nng_socket sock;
     bool sock_open;
@@ -774,7 +778,19 @@ static void core_cs_finish(br_core_t *core, bool ok)
     else
         ST_WARN(CORE_TAG, "controlled shutdown incomplete after %d attempt(s), %lld ms: stopping anyway",
                 cs->attempts, (long long)took);
-    br_core_stop(core, 0);
+    if (!ok || !core->pm || !core->loop) {
+        br_core_stop(core, 0);
+        return;
+    }
+    /* Every leadership moved: stop leading at once, so produces waiting
+     * here (and new ones) are answered NOT_LEADER_OR_FOLLOWER rather than
+     * left to time out, even before the state watches arrive; keep serving
+     * for a moment so those answers and Metadata reach the clients. */
+    br_pm_resign_all(core->pm);
+    cs->lingering = true;
+    ev_timer_stop(core->loop, &cs->retry);
+    ev_timer_set(&cs->retry, BR_CS_LINGER_MS / 1000.0, 0.);
+    ev_timer_start(core->loop, &cs->retry);
 }
 
 /* One attempt's outcome. */
@@ -875,7 +891,11 @@ static void core_cs_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
-    core_cs_attempt(w->data);
+    br_core_t *core = w->data;
+    if (core->cs && core->cs->lingering)
+        br_core_stop(core, 0);
+    else
+        core_cs_attempt(core);
 }
 
 static void core_cs_close_sock(br_core_cs_t *cs)
@@ -904,7 +924,7 @@ static void core_cs_close_sock(br_core_cs_t *cs)
 static void core_cs_attempt(br_core_t *core)
 {
     br_core_cs_t *cs = core->cs;
-    if (!cs || core->stopping || cs->in_flight)
+    if (!cs || core->stopping || cs->in_flight || cs->lingering)
         return;
     cs->attempts++;
     if (core->member != BR_MEMBER_REGISTERED) {
