@@ -93,7 +93,7 @@ void sl_epoch_free(sl_epoch_cache_t *c)
     memset(c, 0, sizeof *c);
 }
 
-st_err_t sl_epoch_save(const sl_epoch_cache_t *c)
+st_err_t sl_epoch_save(sl_epoch_cache_t *c)
 {
     st_buf_t b;
     st_buf_init(&b);
@@ -107,8 +107,15 @@ st_err_t sl_epoch_save(const sl_epoch_cache_t *c)
     }
     if (err == ST_OK)
         err = sl_file_write_atomic(c->path, b.data, b.len);
+    if (err == ST_OK)
+        c->dirty = false;
     st_buf_free(&b);
     return err;
+}
+
+st_err_t sl_epoch_checkpoint(sl_epoch_cache_t *c)
+{
+    return c->dirty ? sl_epoch_save(c) : ST_OK;
 }
 
 st_err_t sl_epoch_assign(sl_epoch_cache_t *c, int32_t epoch, int64_t start)
@@ -120,9 +127,17 @@ st_err_t sl_epoch_assign(sl_epoch_cache_t *c, int32_t epoch, int64_t start)
     while (c->n > 0 && (c->ents[c->n - 1].epoch >= epoch || c->ents[c->n - 1].start >= start))
         c->n--;
     st_err_t err = sl_epoch_push(c, epoch, start);
-    if (err != ST_OK)
-        return err;
-    return sl_epoch_save(c);
+    if (err == ST_OK)
+        c->dirty = true;
+    return err;
+}
+
+int32_t sl_epoch_at(const sl_epoch_cache_t *c, int64_t offset)
+{
+    size_t i = c->n;
+    while (i > 0 && c->ents[i - 1].start > offset)
+        i--;
+    return i ? c->ents[i - 1].epoch : -1;
 }
 
 int32_t sl_epoch_latest(const sl_epoch_cache_t *c)

@@ -7,11 +7,16 @@
  *   <n>            number of entries
  *   <epoch> <start offset>     n lines
  *
- * Every change is written temp -> fsync -> rename. Owned by one sl_log.
+ * Written temp -> fsync -> rename. Assignments only change memory and
+ * mark the cache dirty (no fsync per leader change, as in Kafka 3.7); the
+ * owning sl_log writes it on flush and close, and rebuilds what a crash
+ * lost from the batch headers (docs/storage.md, "Leader epochs").
+ * Truncations are written at once. Owned by one sl_log.
  */
 #ifndef SL_EPOCH_H
 #define SL_EPOCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,19 +31,26 @@ typedef struct sl_epoch_cache {
     char *path;              /* the checkpoint file */
     sl_epoch_entry_t *ents;
     size_t n, cap;
+    bool dirty;              /* memory differs from the file */
 } sl_epoch_cache_t;
 
 /* Load path (a missing file is an empty cache; a malformed one is
  * ST_ERR_CORRUPT and an empty cache, the caller logs and goes on). */
 st_err_t sl_epoch_load(sl_epoch_cache_t *c, const char *path);
 void sl_epoch_free(sl_epoch_cache_t *c);
-/* Write the checkpoint file atomically. */
-st_err_t sl_epoch_save(const sl_epoch_cache_t *c);
+/* Write the checkpoint file atomically; clears dirty on success. */
+st_err_t sl_epoch_save(sl_epoch_cache_t *c);
+/* sl_epoch_save when dirty, else nothing. */
+st_err_t sl_epoch_checkpoint(sl_epoch_cache_t *c);
 
 /* Record that epoch starts at start. No-op when epoch is the latest
  * already; entries with epoch >= epoch or start >= start are replaced.
- * Persists when something changed. */
+ * Memory only: marks the cache dirty when something changed (a cache
+ * without a path, a scratch list, works too). */
 st_err_t sl_epoch_assign(sl_epoch_cache_t *c, int32_t epoch, int64_t start);
+/* Epoch of the entry covering offset (largest start <= offset), -1 when
+ * none. */
+int32_t sl_epoch_at(const sl_epoch_cache_t *c, int64_t offset);
 /* Latest epoch, -1 when empty. */
 int32_t sl_epoch_latest(const sl_epoch_cache_t *c);
 /* KIP-101: largest epoch <= epoch and its end offset (next entry's start,
@@ -46,7 +58,9 @@ int32_t sl_epoch_latest(const sl_epoch_cache_t *c);
  * or the cache is empty. */
 void sl_epoch_end_offset(const sl_epoch_cache_t *c, int32_t epoch, int64_t log_end,
                          int32_t *epoch_out, int64_t *end_offset);
-/* Drop entries starting at or after offset (log truncated to offset). */
+/* Drop entries starting at or after offset (log truncated to offset).
+ * This and the two below write the file (pending assignments too) when
+ * something changed. */
 st_err_t sl_epoch_truncate_end(sl_epoch_cache_t *c, int64_t offset);
 /* Log start moved to offset: drop entries wholly below it, the last one
  * below keeps its epoch with start = offset. */

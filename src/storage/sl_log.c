@@ -76,6 +76,8 @@ struct sl_log {
     bool lg_dir_dirty;       /* directory entries changed since the last fsync */
     uint64_t lg_gen;         /* bumped when a closed segment is removed/changed */
     sl_epoch_cache_t lg_epochs;
+    bool lg_seen_on;          /* sl_log_open: frame scans fill lg_seen */
+    sl_epoch_cache_t lg_seen; /* (epoch, first offset) runs of scanned frames */
     st_buf_t lg_scratch;
 };
 
@@ -430,6 +432,9 @@ static st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t ne
         }
         if (rebuild && (err = sl_seg_index_batch(log, sg, pos, &h)) != ST_OK)
             return err;
+        if (log->lg_seen_on && h.leader_epoch >= 0 &&
+            (err = sl_epoch_assign(&log->lg_seen, h.leader_epoch, h.base_offset)) != ST_OK)
+            return err;
         sl_seg_account(sg, &h, fs);
         if (sg->sg_roll_base == SL_NO_TS)
             sg->sg_roll_base = h.max_timestamp;
@@ -638,6 +643,7 @@ static void sl_log_free(sl_log_t *log)
         sl_seg_free(log->lg_segs[i]);
     free(log->lg_segs);
     sl_epoch_free(&log->lg_epochs);
+    sl_epoch_free(&log->lg_seen);
     st_buf_free(&log->lg_scratch);
     free(log->lg_dir);
     free(log);
@@ -672,6 +678,7 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
         goto fail;
     if ((err = sl_log_list(log, &bases, &nb)) != ST_OK)
         goto fail;
+    log->lg_seen_on = true;
     for (int i = 0; i < nb; i++) {
         sl_seg_t *sg;
         if ((err = sl_seg_open(log, bases[i], false, false, &sg)) != ST_OK)
@@ -766,6 +773,19 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
         goto fail;
     if ((err = sl_epoch_truncate_end(&log->lg_epochs, log->lg_end)) != ST_OK)
         goto fail;
+    /* the checkpoint may lag the data (assignments are lazy): every epoch
+     * seen in a scanned frame must be in the cache from that offset on */
+    log->lg_seen_on = false;
+    for (size_t i = 0; i < log->lg_seen.n; i++) {
+        const sl_epoch_entry_t *se = &log->lg_seen.ents[i];
+        if (sl_epoch_at(&log->lg_epochs, se->start) == se->epoch)
+            continue;
+        ST_INFO(SL_TAG, "%s: leader epoch %" PRId32 " at %" PRId64 " rebuilt from the log", dir,
+                se->epoch, se->start);
+        if ((err = sl_epoch_assign(&log->lg_epochs, se->epoch, se->start)) != ST_OK)
+            goto fail;
+    }
+    sl_epoch_free(&log->lg_seen);
 
     /* everything is checked now; make it durable and start from here */
     log->lg_rp = recovery_point > log->lg_end ? log->lg_end : recovery_point;
@@ -793,8 +813,6 @@ void sl_log_close(sl_log_t *log)
     st_err_t err = sl_log_flush(log);
     if (err != ST_OK)
         ST_ERROR(SL_TAG, "%s: flush on close failed: %s", log->lg_dir, st_err_name(err));
-    if (sl_epoch_save(&log->lg_epochs) != ST_OK)
-        ST_ERROR(SL_TAG, "%s: cannot write %s", log->lg_dir, SL_EPOCH_FILE);
     sl_log_free(log);
 }
 
@@ -876,6 +894,13 @@ st_err_t sl_log_flush(sl_log_t *log)
             return err;
         log->lg_dir_dirty = false;
     }
+    /* before the recovery point moves: recovery rebuilds epochs only from
+     * frames at or above it */
+    st_err_t err = sl_epoch_checkpoint(&log->lg_epochs);
+    if (err != ST_OK) {
+        ST_ERROR(SL_TAG, "%s: cannot write %s: %s", log->lg_dir, SL_EPOCH_FILE, st_err_name(err));
+        return err;
+    }
     log->lg_rp = log->lg_end;
     log->lg_unflushed = 0;
     return ST_OK;
@@ -890,7 +915,7 @@ st_err_t sl_log_maybe_flush(sl_log_t *log, int64_t now_ms)
     if (log->lg_cfg.flush_ms < 0 || now_ms - log->lg_last_flush_ms < log->lg_cfg.flush_ms)
         return ST_OK;
     log->lg_last_flush_ms = now_ms;
-    if (log->lg_rp == log->lg_end && !log->lg_dir_dirty)
+    if (log->lg_rp == log->lg_end && !log->lg_dir_dirty && !log->lg_epochs.dirty)
         return ST_OK;
     return sl_log_flush(log);
 }
@@ -973,7 +998,7 @@ static st_err_t sl_log_after_append(sl_log_t *log, int32_t epoch, int64_t base, 
     if (epoch >= 0 && epoch > sl_epoch_latest(&log->lg_epochs)) {
         st_err_t err = sl_epoch_assign(&log->lg_epochs, epoch, base);
         if (err != ST_OK)
-            ST_WARN(SL_TAG, "%s: cannot persist leader epoch %d: %s", log->lg_dir, epoch, st_err_name(err));
+            ST_WARN(SL_TAG, "%s: cannot record leader epoch %d: %s", log->lg_dir, epoch, st_err_name(err));
     }
     if (log->lg_cfg.flush_messages > 0 && log->lg_unflushed >= log->lg_cfg.flush_messages)
         return sl_log_flush(log);
@@ -1428,6 +1453,11 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
 st_err_t sl_log_assign_epoch(sl_log_t *log, int32_t epoch, int64_t start_offset)
 {
     return sl_epoch_assign(&log->lg_epochs, epoch, start_offset);
+}
+
+st_err_t sl_log_checkpoint_epochs(sl_log_t *log)
+{
+    return sl_epoch_checkpoint(&log->lg_epochs);
 }
 
 int32_t sl_log_latest_epoch(const sl_log_t *log)

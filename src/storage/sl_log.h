@@ -125,15 +125,24 @@ st_err_t sl_log_set_start_offset(sl_log_t *log, int64_t offset);
  * active segment when segment.ms has passed. *deleted may be NULL. */
 st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted);
 
-/* fsync what is unflushed and advance the recovery point. */
+/* fsync what is unflushed, write the leader-epoch checkpoint when it has
+ * unwritten changes, and advance the recovery point. */
 st_err_t sl_log_flush(sl_log_t *log);
 /* Flush when flush.ms has elapsed since the last flush. */
 st_err_t sl_log_maybe_flush(sl_log_t *log, int64_t now_ms);
 
 /* Leader-epoch cache (leader-epoch-checkpoint). */
 /* Record that `epoch` starts at `start_offset` (a new leader's first
- * offset). Entries with a later start are dropped. Persisted atomically. */
+ * offset). Entries with a later start are dropped. In memory only (no
+ * fsync): the checkpoint file is written by sl_log_flush (before the
+ * recovery point moves), sl_log_close, truncations and
+ * sl_log_checkpoint_epochs; after a crash sl_log_open rebuilds every epoch
+ * that has data above the recovery point from the frames' leader epochs.
+ * An epoch without data may be lost by a crash (docs/storage.md). */
 st_err_t sl_log_assign_epoch(sl_log_t *log, int32_t epoch, int64_t start_offset);
+/* Write the leader-epoch checkpoint now if it has unwritten changes
+ * (temp, fsync, rename). Optional: correctness never needs it. */
+st_err_t sl_log_checkpoint_epochs(sl_log_t *log);
 /* Latest epoch in the cache, -1 when empty. */
 int32_t sl_log_latest_epoch(const sl_log_t *log);
 /* KIP-101 lookup: the largest epoch <= `epoch` and the end offset of it
