@@ -111,6 +111,11 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
      * log start moved (its batches may have been deleted: KIP-360) */
     bool unknown_ok = sl_log_start_offset(part->log) > 0;
     st_err_t err = br_pstate_check(part->pstate, h, prev, unknown_ok, &dup);
+    /* a retried request longer than the remembered batches: its first
+     * batches are only found in the log */
+    if (err == ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && !prev &&
+        br_pstate_find_retry(part->pstate, part->log, h, &dup))
+        err = ST_ERR_DUPLICATE_SEQUENCE_NUMBER;
     if (err == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
         sp->dup_offset = dup;
         return true;

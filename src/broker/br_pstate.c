@@ -28,6 +28,8 @@
 #define BR_PS_BATCH 20
 #define BR_PS_SCAN_BYTES (1u << 20)
 #define BR_PS_MAX_SNAPSHOTS 64 /* listed per directory */
+#define BR_PS_RETRY_BACK 4096  /* offsets before the guess a retried batch is looked for */
+#define BR_PS_RETRY_SCAN_BYTES (16u << 20)
 
 struct br_pstate {
     br_pstate_entry_t *ps_e; /* sorted by producer_id */
@@ -444,6 +446,64 @@ static st_err_t br_ps_scan(br_pstate_t *ps, sl_log_t *log, int64_t from)
 out:
     st_buf_free(&buf);
     return err;
+}
+
+bool br_pstate_find_retry(const br_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h,
+                          int64_t *dup_offset)
+{
+    const br_pstate_entry_t *e = br_pstate_get(ps, h->producer_id);
+    if (!e || e->n_batches == 0 || h->producer_epoch != e->epoch || h->base_sequence < 0 ||
+        h->last_offset_delta < 0 || h->base_sequence > INT32_MAX - h->last_offset_delta)
+        return false;
+    const br_pstate_batch_t *old = &e->batches[0];
+    int32_t last_seq = h->base_sequence + h->last_offset_delta;
+    /* only a batch wholly before the remembered ones (no wrap in between) */
+    if (last_seq >= old->base_seq)
+        return false;
+    /* each sequence is one offset: the batch is at least this far back;
+     * other producers' batches in between push it further */
+    int64_t start = sl_log_start_offset(log);
+    int64_t guess = old->base_offset - ((int64_t)old->base_seq - h->base_sequence);
+    int64_t off = guess - BR_PS_RETRY_BACK;
+    if (off < start)
+        off = start;
+    st_buf_t buf;
+    st_buf_init(&buf);
+    bool found = false;
+    size_t scanned = 0;
+    while (off < old->base_offset && scanned < BR_PS_RETRY_SCAN_BYTES && !found) {
+        buf.len = 0;
+        if (sl_log_read(log, off, BR_PS_SCAN_BYTES, old->base_offset, &buf) != ST_OK ||
+            buf.len == 0)
+            break;
+        scanned += buf.len;
+        size_t pos = 0;
+        int64_t next = off;
+        while (pos < buf.len) {
+            st_batch_hdr_t b;
+            if (st_batch_hdr_decode(buf.data + pos, buf.len - pos, &b) != ST_OK ||
+                st_batch_frame_size(&b) > buf.len - pos)
+                goto out;
+            if (b.producer_id == h->producer_id && b.producer_epoch == h->producer_epoch) {
+                if (b.base_sequence == h->base_sequence &&
+                    b.last_offset_delta == h->last_offset_delta) {
+                    *dup_offset = b.base_offset;
+                    found = true;
+                    break;
+                }
+                if (b.base_sequence > h->base_sequence)
+                    goto out; /* passed where it would be: not in the log */
+            }
+            next = b.base_offset + b.last_offset_delta + 1;
+            pos += st_batch_frame_size(&b);
+        }
+        if (next <= off)
+            break;
+        off = next;
+    }
+out:
+    st_buf_free(&buf);
+    return found;
 }
 
 st_err_t br_pstate_load(br_pstate_t *ps, sl_log_t *log)

@@ -83,6 +83,17 @@ int32_t br_pstate_seq_add(int32_t seq, int32_t count);
 st_err_t br_pstate_check(const br_pstate_t *ps, const st_batch_hdr_t *h,
                          const st_batch_hdr_t *prev, bool unknown_ok, int64_t *dup_offset);
 
+/* Leader, after br_pstate_check answered OUT_OF_ORDER_SEQUENCE_NUMBER for
+ * a batch of the producer's current epoch that lies wholly before the
+ * batches remembered for it: a retry of a request holding more than
+ * BR_PSTATE_BATCHES batches (the client sends a partition's whole queue
+ * in one request) whose first answer was lost, e.g. with the old leader.
+ * Looks for it in the log (a bounded scan of batch headers just before
+ * the remembered batches). true and *dup_offset = its base offset when
+ * the same producer, epoch, base sequence and record count are there:
+ * answer it as a duplicate; false otherwise (keep OUT_OF_ORDER). */
+bool br_pstate_find_retry(const br_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h,
+                          int64_t *dup_offset);
 /* Record an appended batch (h->base_offset is its offset in the log).
  * Batches without a producer id are ignored. No checks: leaders check
  * first, followers and log scans take what the log holds. A newer epoch

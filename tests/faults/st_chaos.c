@@ -3,8 +3,9 @@
  * (tests/faults/run). Three modes. `produce` runs one libstrata producer
  * (acks=all, idempotence when the client offers it, else one request in
  * flight so retries cannot reorder) writing keyed, numbered, unique
- * records as fast as it can until SIGTERM/SIGINT or a duration, and logs
- * every acknowledged record as "partition offset seq ack_ms" to a file;
+ * records as fast as it can (or at -r records/s) until SIGTERM/SIGINT
+ * or a duration, and logs every acknowledged record as "partition offset
+ * seq ack_ms" to a file;
  * it prints the longest stretch without a successful acknowledgement.
  * `verify` drains every partition from the beginning to its high
  * watermark and checks the acknowledged file against it (each acked
@@ -44,7 +45,7 @@ static int64_t ch_now_ms(clockid_t clk)
 static void ch_usage(void)
 {
     fprintf(stderr,
-            "usage: st_chaos produce -b BOOT -t TOPIC -o ACKFILE [-i ID] [-k KEYS] [-d SECS] [-T DELIVERY_MS]\n                        [-a ACKS (all; 1 only to test the tool)]\n"
+            "usage: st_chaos produce -b BOOT -t TOPIC -o ACKFILE [-i ID] [-k KEYS] [-d SECS] [-T DELIVERY_MS]\n                        [-r RECORDS_PER_SEC (0: no limit)] [-a ACKS (all; 1 only to test the tool)]\n"
             "       st_chaos verify  -b BOOT -t TOPIC -n PARTS -a ACKFILE [-s SEEN_IN] [-S SEEN_OUT]\n"
             "                        [-H HW_OUT] [-w WAIT_SECS] [-M (mid-run: acks past the HW are fine)]\n"
             "       st_chaos compare -t TOPIC -n PARTS -H HW_FILE DIR...\n");
@@ -117,9 +118,10 @@ static int ch_produce(int argc, char **argv)
 {
     const char *boot = NULL, *topic = NULL, *out = NULL, *id = "P1";
     int keys = 1000, secs = 0;
+    int64_t rate = 0; /* records per second, 0: as fast as it can */
     const char *delivery_ms = "15000", *acks = "all";
     int c, rc = 1;
-    while ((c = getopt(argc, argv, "b:t:o:i:k:d:T:a:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:o:i:k:d:T:a:r:")) != -1) {
         switch (c) {
         case 'b': boot = optarg; break;
         case 't': topic = optarg; break;
@@ -129,10 +131,11 @@ static int ch_produce(int argc, char **argv)
         case 'd': secs = atoi(optarg); break;
         case 'T': delivery_ms = optarg; break;
         case 'a': acks = optarg; break;
+        case 'r': rate = atoll(optarg); break;
         default: ch_usage(); return 2;
         }
     }
-    if (!boot || !topic || !out || keys <= 0) {
+    if (!boot || !topic || !out || keys <= 0 || rate < 0) {
         ch_usage();
         return 2;
     }
@@ -203,6 +206,12 @@ static int ch_produce(int argc, char **argv)
         /* bound the records outstanding: the point is a steady stream of
          * acknowledgements, not a huge buffer */
         if ((int64_t)seq - atomic_load(&prod.reported) > 20000) {
+            usleep(1000);
+            continue;
+        }
+        /* the suite's time goes into reading everything back: a cap on
+         * the rate keeps the checks short, the faults are the point */
+        if (rate > 0 && (int64_t)seq >= rate * (ch_now_ms(CLOCK_MONOTONIC) - t0) / 1000) {
             usleep(1000);
             continue;
         }

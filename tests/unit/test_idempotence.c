@@ -502,6 +502,46 @@ static void test_multi_batch(void)
     st_buf_free(&x[1]);
 }
 
+/* A request of more batches than the state remembers (the client sends a
+ * partition's whole queue), its answer lost: the retry of the whole
+ * request, plus a new batch, is answered from the log, appended once. */
+static void test_long_retry(void)
+{
+    host_leader("lr", 0, 0);
+    /* another producer first, so the batches are not at offset = sequence */
+    CU_ASSERT_EQUAL(send_p("lr", 3, 9, 0, 0, NULL), 0);
+    enum { N = BR_PSTATE_BATCHES + 4 };
+    st_buf_t w[N + 1];
+    for (int i = 0; i <= N; i++)
+        pbatch(2, 4, 0, 2 * i, &w[i]);
+    int64_t base = -1;
+    CU_ASSERT_EQUAL(send_n("lr", w, N, &base), 0);
+    CU_ASSERT_EQUAL(base, 3);
+    CU_ASSERT_EQUAL(leo_of("lr"), 3 + 2 * N);
+    /* without the log look-up the first batch is a gap */
+    br_part_t *p = part_of(g_pm, "lr");
+    st_batch_hdr_t h0 = hdr(4, 0, 0, 2, 0);
+    int64_t dup = -1;
+    CU_ASSERT_EQUAL(br_pstate_check(p->pstate, &h0, NULL, false, &dup),
+                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT(br_pstate_find_retry(p->pstate, p->log, &h0, &dup));
+    CU_ASSERT_EQUAL(dup, 3);
+    /* a batch never written (same epoch, sequence in the past, other count) */
+    st_batch_hdr_t bad = h0;
+    bad.last_offset_delta = 0;
+    CU_ASSERT_FALSE(br_pstate_find_retry(p->pstate, p->log, &bad, &dup));
+    /* the whole request again with one more batch: only that one is new */
+    CU_ASSERT_EQUAL(send_n("lr", w, N + 1, &base), 0);
+    CU_ASSERT_EQUAL(base, 3);
+    CU_ASSERT_EQUAL(leo_of("lr"), 3 + 2 * (N + 1));
+    /* and a retry of a middle part alone */
+    CU_ASSERT_EQUAL(send_n("lr", &w[1], 3, &base), 0);
+    CU_ASSERT_EQUAL(base, 5);
+    CU_ASSERT_EQUAL(leo_of("lr"), 3 + 2 * (N + 1));
+    for (int i = 0; i <= N; i++)
+        st_buf_free(&w[i]);
+}
+
 /* The state survives a restart through its snapshot, and is rebuilt from
  * the log when the snapshot is gone; at most 2 snapshots stay. */
 static void test_restart(void)
@@ -787,6 +827,7 @@ static CU_TestInfo tests[] = {
     {"snapshot encoding", test_encode},
     {"duplicates answered with the original offset", test_duplicates},
     {"several batches in one request", test_multi_batch},
+    {"retry of a request longer than the remembered batches", test_long_retry},
     {"state survives restart, rebuilt without snapshot", test_restart},
     {"truncation drops state", test_truncation},
     {"followers build state from replicated batches", test_follower},
