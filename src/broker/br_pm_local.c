@@ -118,8 +118,14 @@ static void br_local_done(br_local_append_t *la, st_err_t err)
 static void br_local_wake(br_pending_t *p, br_waiter_t *w, br_wake_t what)
 {
     br_local_append_t *la = (br_local_append_t *)p;
-    if (what == BR_WAKE_HW && w->part && w->part->role == BR_ROLE_LEADER &&
-        w->part->hw >= la->need_hw)
+    br_part_t *part = w->part;
+    if (what != BR_WAKE_HW || !part || part->role != BR_ROLE_LEADER || part->hw < la->need_hw)
+        return;
+    /* as br_produce_settle (Kafka): the HW may have passed the batch only
+     * because the ISR shrank under min.insync.replicas; not an ack */
+    if (part->min_insync > 1 && part->n_isr < (size_t)part->min_insync)
+        br_local_done(la, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    else
         br_local_done(la, ST_OK);
 }
 

@@ -907,6 +907,57 @@ static void test_initial_delay(void)
     g_gcfg.group_initial_rebalance_delay_ms = 0;
 }
 
+/* A local acks=all append whose HW passes only because the ISR shrank
+ * under min.insync.replicas is not acknowledged (Kafka's
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND), never ST_OK. */
+static int g_la_calls;
+static st_err_t g_la_err;
+
+static void la_done(void *arg, st_err_t err, int64_t base)
+{
+    (void)arg;
+    (void)base;
+    g_la_calls++;
+    g_la_err = err;
+}
+
+static void test_local_append_isr_shrink(void)
+{
+    int32_t replicas[] = {1, 2}, alone[] = {1};
+    br_part_state_t st = {
+        .leader = 1,
+        .leader_epoch = 1,
+        .controller_epoch = 1,
+        .replicas = replicas,
+        .n_replicas = 2,
+        .isr = replicas,
+        .n_isr = 2,
+        .min_insync_replicas = 2,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "t2", 0, &st, &g_cfg) == ST_OK);
+    st_batch_builder_t b;
+    st_buf_t frame;
+    st_buf_init(&frame);
+    st_batch_builder_init(&b, ST_CODEC_NONE);
+    CU_ASSERT_FATAL(st_batch_builder_add(&b, 1000, "k", 1, "v", 1, NULL, 0) == ST_OK);
+    CU_ASSERT_FATAL(st_batch_builder_finish(&b, &frame) == ST_OK);
+    st_batch_builder_fini(&b);
+    g_la_calls = 0;
+    CU_ASSERT_EQUAL(br_pm_local_append(g_pm, "t2", 0, frame.data, frame.len, 60000, la_done,
+                                       NULL),
+                    ST_OK);
+    CU_ASSERT_EQUAL(g_la_calls, 0); /* replica 2 has not fetched it */
+    st.isr = alone;
+    st.n_isr = 1; /* replica 2 dropped out: the HW now passes the batch */
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "t2", 0, &st, &g_cfg) == ST_OK);
+    br_pm_part_info_t info;
+    CU_ASSERT_EQUAL(br_pm_local_info(g_pm, "t2", 0, &info), ST_OK);
+    CU_ASSERT_EQUAL(info.hw, 1);
+    CU_ASSERT_EQUAL(g_la_calls, 1);
+    CU_ASSERT_EQUAL(g_la_err, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+    st_buf_free(&frame);
+}
+
 static CU_TestInfo tests[] = {
     {"partition_for = Kafka's", test_partition_for},
     {"join/sync of three members", test_join_sync_three},
@@ -920,6 +971,7 @@ static CU_TestInfo tests[] = {
     {"list and describe", test_list_describe},
     {"rebalance timeout drops who did not rejoin", test_rebalance_timeout},
     {"initial rebalance delay", test_initial_delay},
+    {"local append after ISR shrink is not acked", test_local_append_isr_shrink},
     CU_TEST_INFO_NULL,
 };
 
