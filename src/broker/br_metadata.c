@@ -231,12 +231,33 @@ int64_t br_md_broker_epoch(const br_md_t *md, int32_t id)
     return b && b->loaded ? b->epoch : -1;
 }
 
+static void md_broker_exists_done(void *arg, int rc, const struct Stat *stat)
+{
+    md_req_t *r = arg;
+    (void)stat;
+    /* re-created between the get and the exists: read it (the exists watch
+     * covers a later creation) */
+    if (md_req_current(r, rc) && rc == ZOK)
+        md_read_broker(r->md, r->id);
+    free(r);
+}
+
 static void md_broker_data_done(void *arg, int rc, const char *data, int len, const struct Stat *stat)
 {
     md_req_t *r = arg;
     br_md_t *md = r->md;
     if (!md_req_current(r, rc))
         goto out;
+    if (rc == ZNONODE) {
+        /* A failed get leaves no watch. A registration deleted and re-created
+         * (broker restart) may still be listed by the children re-list, which
+         * does not re-read known ids: watch for the creation instead. */
+        char path[128];
+        md_req_t *r2 = zkp_path_broker(path, sizeof path, r->id) < 0 ? NULL : md_req_new(md, NULL, r->id);
+        if (r2 && zkc_exists(md->core->zk, path, md->watch, md_broker_exists_done, r2) != ZOK)
+            free(r2);
+        goto out;
+    }
     br_md_broker_t *b = (br_md_broker_t *)br_md_broker(md, r->id);
     if (!b || rc != ZOK)
         goto out;
@@ -308,6 +329,9 @@ static void md_brokers_done(void *arg, int rc, const struct String_vector *names
             nb[n++] = *old;
             memset(old, 0, sizeof *old);
             old->id = -1;
+            /* its registration may have been re-created since it was read
+             * (new czxid = new broker epoch, new offline list): re-read */
+            md_read_broker(md, id);
         } else {
             nb[n].id = id;
             n++;
