@@ -64,6 +64,9 @@ typedef struct sc_apart {
     int16_t seq_epoch;
     int32_t next_seq;        /* base sequence of the next batch sent */
     bool reseq;              /* refused sequences: renumber after the epoch bump */
+    bool leader_wait;        /* a batch failed on leader failed_on: retry at
+                              * once when metadata names another leader */
+    int32_t failed_on;
 } sc_apart_t;
 
 struct sc_atopic {
@@ -73,6 +76,8 @@ struct sc_atopic {
     sc_apart_t *parts;
     sc_sticky_t sticky;
     st_err_t md_err;
+    size_t pend_n;           /* its records waiting for metadata in the
+                              * producer: later sends queue behind them */
 };
 
 typedef struct sc_accum {

@@ -112,7 +112,7 @@ void sc_broker_mark_down(sc_client_t *cl, sc_broker_t *br, int64_t now)
     br->down_until = now + br->backoff_ms;
     ST_DEBUG(SC_TAG, "broker %d (%s) down for %lld ms", br->id, br->url, (long long)br->backoff_ms);
     if (cl->ops != NULL)
-        sc_client_md_want(cl);
+        sc_client_md_urgent(cl); /* its partitions need other leaders now */
 }
 
 bool sc_broker_usable(const sc_broker_t *br, int64_t now)
@@ -438,6 +438,20 @@ void sc_client_md_want(sc_client_t *cl)
     }
 }
 
+void sc_client_md_urgent(sc_client_t *cl)
+{
+    cl->md_urgent = true;
+    cl->md_wanted = false; /* force the signal below */
+    sc_client_md_want(cl);
+}
+
+void sc_client_md_by(sc_client_t *cl, int64_t at_ms)
+{
+    if (!cl->md_wanted || at_ms < cl->md_retry_ms)
+        cl->md_retry_ms = at_ms;
+    sc_client_md_want(cl);
+}
+
 st_err_t sc_client_md_interest(sc_client_t *cl, const char *topic)
 {
     for (size_t i = 0; i < cl->n_interest; i++)
@@ -577,8 +591,11 @@ static void sc_md_maybe(sc_client_t *cl, int64_t now, int64_t *next)
     if (cl->md_inflight)
         return;
     int64_t due = cl->md_last_ms + cl->conf.metadata_max_age_ms;
-    if (cl->md_wanted && cl->md_retry_ms < due)
-        due = cl->md_retry_ms;
+    if (cl->md_wanted) {
+        int64_t w = cl->md_urgent ? now : cl->md_retry_ms;
+        if (w < due)
+            due = w;
+    }
     if (now < due) {
         if (due < *next)
             *next = due;
@@ -625,6 +642,7 @@ static void sc_md_maybe(sc_client_t *cl, int64_t now, int64_t *next)
     rq->msg = m;
     cl->md_inflight = true;
     cl->md_wanted = false;
+    cl->md_urgent = false;
     cl->md_retry_ms = now + (cl->conf.retry_backoff_ms > 0 ? cl->conf.retry_backoff_ms : 1);
     sc_client_submit(cl, rq);
 }

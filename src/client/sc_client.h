@@ -73,7 +73,8 @@ struct sc_broker {
     bool open;
     bool in_md;           /* listed in the latest metadata */
     int inflight;         /* produce requests in flight */
-    bool fetching;        /* consumer fetch in flight */
+    int fetching;         /* consumer fetches in flight */
+    int fetch_cur;        /* of those, sent for the current assignment */
     bool listing;         /* consumer ListOffsets in flight */
     bool pipe_lost;       /* connection dropped: abort its requests */
     /* Connection state (Kafka's reconnect.backoff.ms/.max.ms): nng redials
@@ -125,6 +126,7 @@ struct sc_client {
     unsigned md_version;     /* bumps on each metadata update */
     bool md_inflight;
     bool md_wanted;
+    bool md_urgent;          /* next refresh skips retry.backoff.ms */
     int64_t md_last_ms;
     int64_t md_retry_ms;
     int64_t md_nopipe_since; /* first deferral of a metadata request for
@@ -184,6 +186,18 @@ st_err_t sc_client_pack(sc_client_t *cl, Strata__Request *req, nng_msg **out);
 
 /* Ask for a metadata refresh soon (lock held). */
 void sc_client_md_want(sc_client_t *cl);
+
+/* Lock held: like sc_client_md_want, but the refresh is sent as soon as
+ * no other metadata request is in flight, without waiting out
+ * retry.backoff.ms (a leader moved or a broker went away: every request
+ * for it fails until the new leader is known). Calls made while a request
+ * is in flight coalesce into ONE follow-up request. */
+void sc_client_md_urgent(sc_client_t *cl);
+
+/* Lock held: want a metadata refresh no later than at_ms (monotonic),
+ * earlier than retry.backoff.ms would allow. Used to poll briefly while a
+ * leader change is known to be under way. */
+void sc_client_md_by(sc_client_t *cl, int64_t at_ms);
 /* Add a topic to the metadata interest list (lock held). */
 st_err_t sc_client_md_interest(sc_client_t *cl, const char *topic);
 /* Metadata of a topic, NULL when unknown (lock held). */

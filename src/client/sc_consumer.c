@@ -229,7 +229,9 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
     }
 
     sc_client_lock(cl);
-    rq->br->fetching = false;
+    rq->br->fetching--;
+    if (fx->gen == c->gen)
+        rq->br->fetch_cur--;
     int64_t now = sc_now_ms();
     stale = stale || fx->gen != c->gen;
     for (size_t i = 0; !stale && i < fx->n; i++) {
@@ -294,9 +296,19 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
 }
 
 /* Lock held: one Fetch for broker br when it has none in flight. */
+#define SC_FETCH_CUR 2
+#define SC_FETCH_MAX 4
+
 static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, int64_t *next)
 {
-    if (br->fetching || c->queued >= (size_t)c->cl.conf.queued_max_kbytes * 1024)
+    /* Up to SC_FETCH_CUR fetches per broker for the current assignment,
+     * each partition in at most one: a partition that becomes fetchable
+     * (newly assigned, offset found, unpaused, answered) while another
+     * fetch long-polls on the broker gets its own request at once instead
+     * of waiting up to fetch.max.wait.ms. Fetches of an older assignment
+     * (answers dropped) do not count, within a total cap. */
+    if (br->fetch_cur >= SC_FETCH_CUR || br->fetching >= SC_FETCH_MAX ||
+        c->queued >= (size_t)c->cl.conf.queued_max_kbytes * 1024)
         return;
     size_t n = 0;
     for (size_t i = 0; i < c->n_parts; i++) {
@@ -394,7 +406,8 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     m = NULL;
     for (size_t k = 0; k < fx->n; k++)
         c->parts[fx->ent[k].idx].fetching = true;
-    br->fetching = true;
+    br->fetching++;
+    br->fetch_cur++;
     sc_client_submit(&c->cl, rq);
     fx = NULL;
 out:
@@ -622,6 +635,14 @@ strata_consumer_t *strata_consumer_new(const strata_conf_t *conf, char *errstr, 
     return c;
 }
 
+/* Lock held, gen just moved: fetches in flight belong to the old
+ * assignment and no longer hold back fetches for the new one. */
+static void sc_fetch_gen_moved(strata_consumer_t *c)
+{
+    for (size_t i = 0; i < c->cl.n_brokers; i++)
+        c->cl.brokers[i]->fetch_cur = 0;
+}
+
 static void sc_parts_free(sc_cpart_t *parts, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -661,6 +682,7 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
     sc_drop_cur(c);
     sc_client_lock(&c->cl);
     c->gen++;
+    sc_fetch_gen_moved(c);
     sc_drop_queued(c, SIZE_MAX);
     sc_cpart_t *old = c->parts;
     size_t old_n = c->n_parts;
@@ -1016,6 +1038,7 @@ st_err_t sc_consumer_set_parts(strata_consumer_t *c, const sc_assign_tp_t *tps, 
     sc_drop_cur(c);
     sc_client_lock(&c->cl);
     c->gen++;
+    sc_fetch_gen_moved(c);
     sc_drop_queued(c, SIZE_MAX);
     sc_cpart_t *old = c->parts;
     size_t old_n = c->n_parts;

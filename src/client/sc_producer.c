@@ -17,6 +17,14 @@
  * 0: the broker refused them, so none of them is in its log. Batches of
  * other partitions that were already sent keep their old epoch and go out
  * first. INVALID_PRODUCER_EPOCH is fatal.
+ *
+ * Leader changes (NOT_LEADER_OR_FOLLOWER, a lost connection, ...): the
+ * metadata refresh goes out at once (concurrent ones coalesce), is
+ * repeated every SC_MOVE_POLL_MS while the brokers still name the old
+ * leader, and the partition's batches are resent as soon as a new leader
+ * is named instead of after retry.backoff.ms (Kafka's KIP-951). Records
+ * sent while earlier ones of their topic wait for metadata queue behind
+ * them, so a partition's records are appended in send order.
  */
 #include "client/sc_producer.h"
 
@@ -199,6 +207,7 @@ static st_err_t sc_pend_add(strata_producer_t *p, sc_atopic_t *t, int32_t partit
     p->pend_tail = pd;
     p->pend_n++;
     p->pend_bytes += bytes;
+    t->pend_n++;
     sc_client_md_want(&p->cl);
     return ST_OK;
 }
@@ -248,11 +257,15 @@ strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32
     sc_atopic_t *t = sc_accum_topic(&p->acc, topic, true);
     if (t == NULL) {
         e = ST_ERR_NOMEM;
-    } else if (t->n_parts == 0 || partition >= t->n_parts) {
+    } else if (t->n_parts == 0 || partition >= t->n_parts || t->pend_n > 0) {
+        /* unknown yet, or records sent before are still pending: append
+         * after them (the I/O thread appends them on its next tick) */
         e = sc_client_md_interest(&p->cl, topic);
         if (e == ST_OK)
             e = sc_pend_add(p, t, partition, now, timestamp, key, key_len, value, value_len,
                             headers, n_headers, cb, opaque, bytes);
+        if (e == ST_OK && t->n_parts > 0)
+            sc_client_wakeup(&p->cl);
     } else {
         e = sc_append(p, t, partition, now, timestamp, key, key_len, value, value_len, headers,
                       n_headers, cb, opaque);
@@ -357,6 +370,17 @@ static bool sc_produce_retriable(st_err_t e)
             e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_NOT_LEADER_OR_FOLLOWER ||
             e == ST_ERR_LEADER_NOT_AVAILABLE || e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
             e == ST_ERR_NOT_ENOUGH_REPLICAS || e == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+}
+
+/* Metadata poll interval while a partition's leader is moving. */
+#define SC_MOVE_POLL_MS 20
+
+/* Errors saying the partition's leader is elsewhere or gone. */
+static bool sc_leader_error(st_err_t e)
+{
+    return e == ST_ERR_NOT_LEADER_OR_FOLLOWER || e == ST_ERR_LEADER_NOT_AVAILABLE ||
+           e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_CONNECTION ||
+           e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 /* Lock held: the broker refused batch b's sequence (OUT_OF_ORDER or
@@ -467,8 +491,10 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
         st_err_t be = oc ? oc[i].err : ST_ERR_NOMEM;
         b->next = NULL;
         bool refused = false;
-        if (be == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+        if (be == ST_ERR_DUPLICATE_SEQUENCE_NUMBER)
             be = ST_OK; /* already in the log (Kafka: success) */
+        if (be == ST_OK) {
+            ap->leader_wait = false;
         } else if (be == ST_ERR_INVALID_PRODUCER_EPOCH && p->idem) {
             if (p->fatal == ST_OK)
                 p->fatal = be;
@@ -482,7 +508,15 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
                 sc_idem_refused(p, b);
             b->attempts++;
             b->retry_at_ms = now + p->cl.conf.retry_backoff_ms;
-            sc_client_md_want(cl); /* the leader may have moved or died */
+            if (sc_leader_error(be)) {
+                /* refresh now; resend as soon as another leader is named
+                 * (KIP-951: no backoff when the leader moved) */
+                ap->leader_wait = true;
+                ap->failed_on = rq->br->id;
+                sc_client_md_urgent(cl);
+            } else {
+                sc_client_md_want(cl); /* the leader may have moved or died */
+            }
             /* keep for requeue */
             if (retry_tail)
                 retry_tail->next = b;
@@ -717,6 +751,7 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
                 *pp = pd->next;
                 p->pend_n--;
                 p->pend_bytes -= pd->bytes;
+                t->pend_n--;
                 free(pd);
                 continue;
             }
@@ -724,6 +759,7 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
             *pp = pd->next;
             p->pend_n--;
             p->pend_bytes -= pd->bytes;
+            t->pend_n--;
             pd->next = expired;
             expired = pd;
             continue;
@@ -809,6 +845,26 @@ static void sc_producer_on_metadata(sc_client_t *cl)
             leaders[i] = md->parts[i].leader;
         sc_accum_set_partitions(t, md->n_parts, leaders);
         free(leaders);
+        int64_t now = sc_now_ms();
+        for (int32_t i = 0; i < t->n_parts; i++) {
+            sc_apart_t *ap = &t->parts[i];
+            if (!ap->leader_wait)
+                continue;
+            if (ap->leader < 0 || ap->leader == ap->failed_on) {
+                /* the brokers have not heard of the move yet: ask again
+                 * soon, while the batch waits out its backoff */
+                if (ap->head != NULL && ap->head->retry_at_ms > now) {
+                    int64_t at = now + SC_MOVE_POLL_MS;
+                    sc_client_md_by(cl, at < ap->head->retry_at_ms ? at : ap->head->retry_at_ms);
+                }
+                continue;
+            }
+            /* the leader moved: retries go out now, not after the backoff */
+            ap->leader_wait = false;
+            for (sc_batch_t *b = ap->head; b != NULL; b = b->next)
+                if (b->retry_at_ms > now)
+                    b->retry_at_ms = now;
+        }
     }
     sc_client_wakeup(cl);
 }
