@@ -24,6 +24,7 @@
 
 #include "broker/br_partition.h"
 #include "broker/br_pm_int.h"
+#include "common/st_log.h"
 
 #define BR_FETCH_MSG 160
 #define BR_FETCH_PARTITION_DEFAULT_MAX (1024 * 1024) /* max.partition.fetch.bytes */
@@ -41,6 +42,7 @@ typedef struct br_fetch_item {
     /* filled by br_fetch_gather */
     st_err_t err;
     int64_t hw, log_start;
+    int32_t preferred; /* KIP-392 preferred_read_replica, -1 none */
     size_t frames_off, frames_len; /* in pm->scratch_frames */
     char msg[BR_FETCH_MSG];
 } br_fetch_item_t;
@@ -54,6 +56,7 @@ typedef struct br_fetch {
     char **names;        /* owned copies of topic names once pending */
     size_t n_topics;
     int32_t replica_id;
+    char *rack_id; /* client fetch with rack_id (KIP-392), else NULL */
     int64_t min_bytes;
     int64_t max_bytes;
     int64_t gathered; /* bytes found by the last gather */
@@ -65,6 +68,7 @@ static void br_fetch_free(br_fetch_t *f)
         for (size_t i = 0; i < f->n_topics; i++)
             free(f->names[i]);
     free(f->names);
+    free(f->rack_id);
     free(f->topics);
     free(f->items);
     free(f);
@@ -83,10 +87,13 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
         it->msg[0] = '\0';
         it->hw = -1;
         it->log_start = -1;
+        it->preferred = -1;
         it->frames_off = fb->len;
         it->frames_len = 0;
         br_part_t *part = br_pm_find(pm, it->topic, it->partition);
         st_err_t err = ST_OK;
+        /* KIP-392: a client in a rack may read a follower below its HW */
+        bool as_follower = part && part->role == BR_ROLE_FOLLOWER && f->replica_id < 0 && f->rack_id;
         if (!part) {
             err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
             snprintf(it->msg, sizeof it->msg, "broker %d does not host topic '%s' partition %d",
@@ -101,7 +108,7 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
                          ? "current_leader_epoch %d is older than the leader epoch %d"
                          : "current_leader_epoch %d is newer than the leader epoch %d known here",
                      it->epoch, part->leader_epoch);
-        } else if (part->role != BR_ROLE_LEADER) {
+        } else if (part->role != BR_ROLE_LEADER && !as_follower) {
             err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
             snprintf(it->msg, sizeof it->msg,
                      "broker %d is not the leader of %s-%d (leader %d, epoch %d)", pm->broker_id,
@@ -121,13 +128,21 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
         int64_t start = sl_log_start_offset(part->log), leo = sl_log_end_offset(part->log);
         it->hw = part->hw;
         it->log_start = start;
-        if (it->offset < start || it->offset > leo) {
+        if (as_follower && !part->follower_served_logged) {
+            part->follower_served_logged = true;
+            st_log(ST_LOG_INFO, "br_fetch", "serving client fetch as follower: %s-%d (rack %s, leader %d)",
+                   it->topic, it->partition, f->rack_id, part->leader);
+        }
+        if (!as_follower && f->replica_id < 0 && f->rack_id)
+            it->preferred = br_part_preferred_read_replica(pm, part, f->rack_id);
+        int64_t top = as_follower ? part->hw : leo; /* a follower serves below its HW only */
+        if (it->offset < start || it->offset > top) {
             it->err = ST_ERR_OFFSET_OUT_OF_RANGE;
             snprintf(it->msg, sizeof it->msg,
                      "fetch offset %" PRId64 " is outside the log [%" PRId64 ", %" PRId64 "]",
-                     it->offset, start, leo);
+                     it->offset, start, top);
             br_pm_logf(pm, part, BR_LOGK_RANGE, "%s-%d: fetch at %" PRId64 " out of range [%" PRId64
-                       ", %" PRId64 "]", it->topic, it->partition, it->offset, start, leo);
+                       ", %" PRId64 "]", it->topic, it->partition, it->offset, start, top);
             continue;
         }
         if (it->max_bytes < 0) {
@@ -219,7 +234,7 @@ static void br_fetch_reply(br_pm_t *pm, br_fetch_t *f)
         r->high_watermark = it->hw;
         r->last_stable_offset = it->hw;
         r->log_start_offset = it->log_start;
-        r->preferred_read_replica = -1;
+        r->preferred_read_replica = it->preferred;
         r->batches = &bd[bi];
         const uint8_t *p = fb->data + it->frames_off, *end = p + it->frames_len;
         while (p < end) {
@@ -372,6 +387,11 @@ void br_pm_handle_fetch(br_pm_t *pm, br_call_t *call, const Strata__FetchRequest
     f->base.pm = pm;
     f->n_topics = nt;
     f->replica_id = br_call_replica_id(call);
+    if (f->replica_id < 0 && req->rack_id && req->rack_id[0] && !(f->rack_id = strdup(req->rack_id))) {
+        br_fetch_free(f);
+        br_call_reply_error(call, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        return;
+    }
     f->min_bytes = req->min_bytes;
     int64_t cap = pm->limits.fetch_max_bytes > 0 ? pm->limits.fetch_max_bytes : BR_FETCH_DEFAULT_MAX;
     f->max_bytes = req->max_bytes > 0 && req->max_bytes < cap ? req->max_bytes : cap;

@@ -282,6 +282,8 @@ static void md_broker_data_done(void *arg, int rc, const char *data, int len, co
     if (b->member.n_offline || b->member.controlled_shutdown)
         ST_INFO(MD_TAG, "broker %d: %zu replica(s) in %zu failed log dir(s)%s", b->id, b->member.n_offline,
                 b->member.n_offline_dirs, b->member.controlled_shutdown ? ", in controlled shutdown" : "");
+    if (md->core->pm)
+        br_pm_set_broker_rack(md->core->pm, b->id, b->rack);
     if (md->core->pm && b->id != md->core->broker_id)
         br_pm_set_broker_url(md->core->pm, b->id, b->url);
     md_changed(md, NULL);

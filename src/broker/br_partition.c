@@ -768,6 +768,64 @@ static void br_pm_checkpoint(br_pm_t *pm)
     }
 }
 
+/* ------------------------------------------------------------ racks (KIP-392) */
+
+void br_pm_set_broker_rack(br_pm_t *pm, int32_t broker_id, const char *rack)
+{
+    if (!pm || broker_id < 0)
+        return;
+    size_t i = 0;
+    while (i < pm->n_racks && pm->racks[i].id != broker_id)
+        i++;
+    if (!rack || !rack[0]) { /* forget it */
+        if (i < pm->n_racks) {
+            free(pm->racks[i].rack);
+            pm->racks[i] = pm->racks[--pm->n_racks];
+        }
+        return;
+    }
+    if (i < pm->n_racks && strcmp(pm->racks[i].rack, rack) == 0)
+        return;
+    char *copy = strdup(rack);
+    if (!copy)
+        return;
+    if (i == pm->n_racks) {
+        struct br_rack *r = realloc(pm->racks, (pm->n_racks + 1) * sizeof *r);
+        if (!r) {
+            free(copy);
+            return;
+        }
+        pm->racks = r;
+        pm->racks[pm->n_racks++] = (struct br_rack){.id = broker_id, .rack = NULL};
+    }
+    free(pm->racks[i].rack);
+    pm->racks[i].rack = copy;
+}
+
+const char *br_pm_broker_rack(const br_pm_t *pm, int32_t id)
+{
+    for (size_t i = 0; i < pm->n_racks; i++)
+        if (pm->racks[i].id == id)
+            return pm->racks[i].rack;
+    return NULL;
+}
+
+int32_t br_part_preferred_read_replica(const br_pm_t *pm, const br_part_t *part, const char *rack_id)
+{
+    if (!rack_id || !rack_id[0])
+        return -1;
+    const char *own = br_pm_broker_rack(pm, pm->broker_id);
+    if (own && strcmp(own, rack_id) == 0)
+        return -1;
+    for (size_t i = 0; i < part->n_isr; i++) {
+        int32_t id = part->isr[i];
+        const char *r = id == pm->broker_id ? NULL : br_pm_broker_rack(pm, id);
+        if (r && strcmp(r, rack_id) == 0)
+            return id;
+    }
+    return -1;
+}
+
 void br_pm_free(br_pm_t *pm, bool clean)
 {
     if (!pm)
@@ -791,6 +849,9 @@ void br_pm_free(br_pm_t *pm, bool clean)
         pm->closing_fn(pm->closing_arg, NULL);
     if (!clean)
         st_log(ST_LOG_INFO, BR_TAG, "partition manager closed (unclean)");
+    for (size_t i = 0; i < pm->n_racks; i++)
+        free(pm->racks[i].rack);
+    free(pm->racks);
     for (size_t i = 0; i < pm->n_on_disk; i++)
         free(pm->on_disk[i].topic);
     free(pm->on_disk);

@@ -112,6 +112,10 @@ void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
  * first advertised nng URL; NULL: the broker is gone). Followers fetch
  * from their leader only once its URL is known. */
 void br_pm_set_broker_url(br_pm_t *pm, int32_t broker_id, const char *url);
+/* The control plane's metadata cache tells broker id's broker.rack
+ * (NULL or "": none), this broker's own included. Fetch from followers
+ * (KIP-392) uses it to point clients at a replica in their rack. */
+void br_pm_set_broker_rack(br_pm_t *pm, int32_t broker_id, const char *rack);
 /* Set (or clear with fn NULL) the ISR change callback. */
 void br_pm_set_isr_change_fn(br_pm_t *pm, br_pm_isr_change_fn fn, void *arg);
 /* This broker's epoch (czxid of its registration; 0 while unregistered).

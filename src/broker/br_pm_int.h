@@ -137,6 +137,7 @@ struct br_part {
     int32_t *isr_proposed;         /* NULL: none outstanding */
     size_t n_isr_proposed;
     int64_t isr_proposed_ms;
+    bool follower_served_logged;   /* KIP-392: "serving client fetch as follower" logged */
 };
 
 typedef struct br_dir {
@@ -190,6 +191,12 @@ struct br_pm {
     void *closing_arg;
     br_pm_logdir_failure_fn dirfail_fn;
     void *dirfail_arg;
+    /* fetch from followers (KIP-392): each known broker's rack */
+    struct br_rack {
+        int32_t id;
+        char *rack; /* never NULL */
+    } *racks;
+    size_t n_racks;
 };
 
 /* ---- br_partition.c --------------------------------------------------- */
@@ -213,6 +220,12 @@ void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
                              int64_t fetch_offset);
 /* The replica entry of broker id, or NULL when id is not a replica. */
 br_replica_t *br_part_replica(br_part_t *part, int32_t id);
+/* KIP-392: the rack of broker id (NULL: none known). */
+const char *br_pm_broker_rack(const br_pm_t *pm, int32_t id);
+/* KIP-392, leader side: the replica a client in rack_id should read part
+ * from: -1 (this leader) when rack_id is empty or this broker is in it,
+ * else the first ISR follower whose broker is in rack_id, else -1. */
+int32_t br_part_preferred_read_replica(const br_pm_t *pm, const br_part_t *part, const char *rack_id);
 /* Leader: HW = min LEO over the ISR; wakes HW waiters when it moved. */
 void br_part_update_hw(br_pm_t *pm, br_part_t *part);
 /* Take the partition offline after a storage error (logged once). */

@@ -61,6 +61,9 @@ const st_conf_prop_t sc_conf_table[] = {
      "producer: producer id + per-partition sequence numbers so retries never duplicate or "
      "reorder (needs acks=all, retries > 0, max.in.flight.requests.per.connection <= 5)",
      OFF(enable_idempotence)},
+    {"client.rack", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
+     "consumer: rack of this client; brokers may point it at an in-sync follower in the same rack "
+     "to fetch from (KIP-392)", OFF(client_rack)},
     {"fetch.max.wait.ms", ST_CONF_INT, "500", 0, 3600000, NULL, false, false,
      "consumer: how long a broker may hold a fetch waiting for fetch.min.bytes",
      OFF(fetch_max_wait_ms)},

@@ -38,6 +38,7 @@ struct strata_conf {
     bool enable_idempotence;
     /* consumer */
     int64_t fetch_max_wait_ms;
+    char *client_rack; /* NULL: none (KIP-392) */
     int64_t fetch_min_bytes;
     int64_t fetch_max_bytes;
     int64_t max_partition_fetch_bytes;

@@ -134,6 +134,15 @@ static int32_t sc_leader(sc_client_t *cl, const sc_cpart_t *cp)
     return t->parts[cp->partition].leader;
 }
 
+/* The broker to fetch cp from: its preferred read replica (KIP-392)
+ * while valid, else its leader. */
+static int32_t sc_fetch_from(sc_client_t *cl, sc_cpart_t *cp, int64_t now)
+{
+    if (cp->has_read_replica && (now >= cp->read_replica_until || sc_client_broker(cl, cp->read_replica) == NULL))
+        cp->has_read_replica = false;
+    return cp->has_read_replica ? cp->read_replica : sc_leader(cl, cp);
+}
+
 /* ------------------------------------------------------------- fetch */
 
 static const Strata__Raw__RawFetchPartitionResponse *
@@ -159,10 +168,11 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
     sc_chunk_t **chunks = calloc(fx->n ? fx->n : 1, sizeof *chunks);
     st_err_t *errs = calloc(fx->n ? fx->n : 1, sizeof *errs);
     int64_t *hwms = calloc(fx->n ? fx->n : 1, sizeof *hwms);
+    int32_t *prefs = calloc(fx->n ? fx->n : 1, sizeof *prefs);
     char **names = calloc(fx->n ? fx->n : 1, sizeof *names);
     int32_t *pnums = calloc(fx->n ? fx->n : 1, sizeof *pnums);
 
-    if (chunks == NULL || errs == NULL || hwms == NULL || names == NULL || pnums == NULL)
+    if (chunks == NULL || errs == NULL || hwms == NULL || prefs == NULL || names == NULL || pnums == NULL)
         err = ST_ERR_NOMEM;
     if (err == ST_OK) {
         resp = strata__raw__raw_response__unpack(NULL, nng_msg_len(reply), nng_msg_body(reply));
@@ -200,6 +210,7 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
         }
         errs[i] = (st_err_t)pr->error;
         hwms[i] = pr->high_watermark;
+        prefs[i] = pr->error == 0 ? pr->preferred_read_replica : -1;
         if (pr->error != 0 || pr->n_batches == 0)
             continue;
         sc_chunk_t *ch = sc_chunk_new(SC_CH_DATA, fx->gen, fx->ent[i].idx, fx->ent[i].version);
@@ -258,6 +269,17 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
             sc_enqueue(c, ch);
             chunks[i] = NULL;
         }
+        if (pe != ST_OK && cp->has_read_replica && rq->br->id == cp->read_replica) {
+            /* KIP-392: any error from the read replica (e.g. an offset
+             * beyond its high watermark): back to the leader at once */
+            cp->has_read_replica = false;
+            continue;
+        }
+        if (pe == ST_OK && prefs[i] >= 0 && prefs[i] != rq->br->id) {
+            cp->has_read_replica = true;
+            cp->read_replica = prefs[i];
+            cp->read_replica_until = now + c->cl.conf.metadata_max_age_ms;
+        }
         if (pe == ST_OK) {
             cp->hwm = hwms[i];
             if (c->cl.conf.enable_partition_eof && !cp->eof_sent && cp->fetch_pos >= cp->hwm) {
@@ -288,6 +310,7 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
     free(chunks);
     free(errs);
     free(hwms);
+    free(prefs);
     free(names);
     free(pnums);
     if (resp)
@@ -314,7 +337,7 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     for (size_t i = 0; i < c->n_parts; i++) {
         sc_cpart_t *cp = &c->parts[i];
         if (cp->state != SC_CP_ACTIVE || cp->fetching || cp->paused ||
-            sc_leader(&c->cl, cp) != br->id)
+            sc_fetch_from(&c->cl, cp, now) != br->id)
             continue;
         if (cp->retry_at > now) {
             if (cp->retry_at < *next)
@@ -339,7 +362,7 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     for (size_t i = 0; i < c->n_parts; i++) {
         sc_cpart_t *cp = &c->parts[i];
         if (cp->state != SC_CP_ACTIVE || cp->fetching || cp->paused || cp->retry_at > now ||
-            sc_leader(&c->cl, cp) != br->id)
+            sc_fetch_from(&c->cl, cp, now) != br->id)
             continue;
         size_t k = fx->n;
         fx->ent[k].idx = i;
@@ -385,6 +408,8 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     f.max_wait_ms = (int32_t)c->cl.conf.fetch_max_wait_ms;
     f.min_bytes = (int32_t)c->cl.conf.fetch_min_bytes;
     f.max_bytes = (int32_t)c->cl.conf.fetch_max_bytes;
+    if (c->cl.conf.client_rack && c->cl.conf.client_rack[0])
+        f.rack_id = c->cl.conf.client_rack;
     f.topics = tp;
     f.n_topics = nt;
     req.body_case = STRATA__REQUEST__BODY_FETCH;

@@ -54,6 +54,9 @@ typedef struct sc_cpart {
     bool paused;        /* not fetched; nothing of it is returned */
     int64_t retry_at;
     int64_t start;      /* where ListOffsets put fetch_pos; -1 none */
+    bool has_read_replica;      /* KIP-392: fetch from read_replica, not the leader */
+    int32_t read_replica;
+    int64_t read_replica_until; /* back to the leader then (metadata.max.age.ms) */
     /* app */
     int64_t pos;        /* next offset poll() returns; -1 unknown yet */
     int64_t committed;  /* last offset committed by this consumer; -1 none */

@@ -250,6 +250,8 @@ static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int
     return err;
 }
 
+static const char *g_rack_id; /* rack_id of fetch_req's requests, NULL none */
+
 static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, size_t n_parts,
                       int64_t offset, int32_t part_max, int32_t max_bytes, int32_t min_bytes,
                       int32_t max_wait, int32_t epoch)
@@ -275,6 +277,8 @@ static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, siz
     req.max_bytes = max_bytes;
     req.n_topics = 1;
     req.topics = &ftp;
+    if (g_rack_id)
+        req.rack_id = (char *)g_rack_id;
     br_pm_handle_fetch(g_pm, c, &req);
     free(fp);
     free(fpp);
@@ -1259,6 +1263,97 @@ static void test_isr_proposals(void)
     br_pm_set_isr_change_fn(g_pm, NULL, NULL);
 }
 
+/* ------------------------------------------------------------ KIP-392 */
+
+/* One client fetch of partition 0 at offset with rack (NULL: none):
+ * error, preferred_read_replica, batches and the next offset after them. */
+static int rack_fetch(br_pm_t *pm, const char *topic, int64_t offset, const char *rack,
+                      int32_t *preferred, size_t *n_batches)
+{
+    br_call_t c;
+    call_init(&c, 80, -1);
+    g_rack_id = rack;
+    WITH_PM(pm, fetch(&c, topic, 0, offset, -1));
+    g_rack_id = NULL;
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    Strata__Raw__RawFetchPartitionResponse *p = raw->fetch->topics[0]->partitions[0];
+    int err = p->error;
+    if (preferred)
+        *preferred = p->preferred_read_replica;
+    if (n_batches)
+        *n_batches = p->n_batches;
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    call_fini(&c);
+    return err;
+}
+
+/* The leader names an ISR follower in the client's rack, and still serves. */
+static void test_preferred_read_replica(void)
+{
+    int32_t isr1[] = {1}, isr123[] = {1, 2, 3}, isr13[] = {1, 3};
+    host("pr", 0, 1, 1, isr1, 1);
+    produce_n("pr", 2); /* HW 3 */
+    host("pr", 0, 1, 1, isr123, 3);
+    br_pm_set_broker_rack(g_pm, 1, "r1");
+    br_pm_set_broker_rack(g_pm, 2, "r2");
+    br_pm_set_broker_rack(g_pm, 3, "r3");
+    int32_t pref = 99;
+    size_t nb = 0;
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, "r2", &pref, &nb), 0);
+    CU_ASSERT_EQUAL(pref, 2);
+    CU_ASSERT_EQUAL(nb, 2); /* served this time too */
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, "r3", &pref, NULL), 0);
+    CU_ASSERT_EQUAL(pref, 3);
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, "r1", &pref, NULL), 0); /* the leader's own rack */
+    CU_ASSERT_EQUAL(pref, -1);
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, "r9", &pref, NULL), 0); /* nobody there */
+    CU_ASSERT_EQUAL(pref, -1);
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, NULL, &pref, NULL), 0); /* old client */
+    CU_ASSERT_EQUAL(pref, -1);
+    /* only in-sync followers */
+    host("pr", 0, 1, 1, isr13, 2);
+    CU_ASSERT_EQUAL(rack_fetch(g_pm, "pr", 0, "r2", &pref, NULL), 0);
+    CU_ASSERT_EQUAL(pref, -1);
+    br_part_t *part = part_of(g_pm, "pr");
+    CU_ASSERT_EQUAL(br_part_preferred_read_replica(g_pm, part, "r3"), 3);
+    br_pm_set_broker_rack(g_pm, 3, NULL); /* forgotten */
+    CU_ASSERT_EQUAL(br_part_preferred_read_replica(g_pm, part, "r3"), -1);
+    CU_ASSERT_PTR_NULL(br_pm_broker_rack(g_pm, 3));
+}
+
+/* A follower serves a client with a rack below its own high watermark. */
+static void test_follower_serves_client(void)
+{
+    peer_t b2;
+    peer_open(&b2, 2);
+    int32_t isr1[] = {1}, isr12[] = {1, 2};
+    host("fs", 0, 1, 1, isr1, 1);
+    produce_n("fs", 3); /* 0, 1-2, 3-5 */
+    host("fs", 0, 1, 1, isr12, 2);
+    WITH_PM(b2.pm, host("fs", 0, 1, 1, isr12, 2));
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    br_part_t *f = part_of(b2.pm, "fs");
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 6);
+    CU_ASSERT_EQUAL(f->hw, 6);
+    produce_n("fs", 1); /* 6 on the leader; its HW stays 6 until broker 2 fetches at 7 */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 7);
+    CU_ASSERT_EQUAL(f->hw, 6);
+    size_t nb = 0;
+    int32_t pref = 99;
+    /* without a rack: refused as before */
+    CU_ASSERT_EQUAL(rack_fetch(b2.pm, "fs", 0, NULL, NULL, NULL), ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    /* with one: the batches below its HW, not the one above */
+    CU_ASSERT_EQUAL(rack_fetch(b2.pm, "fs", 0, "r2", &pref, &nb), 0);
+    CU_ASSERT_EQUAL(nb, 3);
+    CU_ASSERT_EQUAL(pref, -1);
+    CU_ASSERT_EQUAL(rack_fetch(b2.pm, "fs", 6, "r2", NULL, &nb), 0);
+    CU_ASSERT_EQUAL(nb, 0);
+    /* beyond its HW: out of range, the client goes back to the leader */
+    CU_ASSERT_EQUAL(rack_fetch(b2.pm, "fs", 7, "r2", NULL, NULL), ST_ERR_OFFSET_OUT_OF_RANGE);
+    peer_close(&b2);
+}
+
 static CU_TestInfo tests[] = {
     {"produce -> fetch round trip", test_round_trip},
     {"fetch max_bytes", test_max_bytes},
@@ -1280,6 +1375,8 @@ static CU_TestInfo tests[] = {
     {"follower truncates (KIP-101), copies, acks=all", test_follower_truncates_and_copies},
     {"follower behind the leader's log start", test_follower_behind_log_start},
     {"fetch from a broker that is not a replica", test_not_a_replica},
+    {"KIP-392: preferred read replica", test_preferred_read_replica},
+    {"KIP-392: follower serves a client in its rack", test_follower_serves_client},
     {"ISR expand and shrink proposals", test_isr_proposals},
     CU_TEST_INFO_NULL,
 };
