@@ -17,7 +17,10 @@ st_wait 20 st_topic_ready $T 1 || st_fail "$T: no leader"
 
 N=2000
 seq -f 'v%06g' 1 $N >"$ST_TMP/in.txt"
-st_cli produce -t $T --acks all <"$ST_TMP/in.txt" >"$ST_TMP/p.out" 2>&1 ||
+# small batches and small fetches: the first answer (from the leader, which
+# names the preferred replica) cannot hold every record, so the rest must
+# come from the follower
+st_cli -X batch.size=1024 produce -t $T --acks all <"$ST_TMP/in.txt" >"$ST_TMP/p.out" 2>&1 ||
     st_fail "produce: $(tail -3 "$ST_TMP/p.out")"
 isr_all() {
     [ "$(st_zkc get "/brokers/topics/$T/partitions/0/state" | sed -n 's/.*"isr":\[\([0-9,]*\)\].*/\1/p' |
@@ -31,7 +34,7 @@ st_log "leader $L, consuming in rack r$F (follower $F)"
 # the follower learns the leader's high watermark with its next fetch
 sleep 1
 
-st_cli consume -t $T -X client.rack=r$F -o beginning -e -f '%s\n' >"$ST_TMP/out.txt" 2>"$ST_TMP/c.err" ||
+st_cli consume -t $T -X client.rack=r$F -X max.partition.fetch.bytes=1024 -o beginning -e -f '%s\n' >"$ST_TMP/out.txt" 2>"$ST_TMP/c.err" ||
     st_fail "consume: $(tail -3 "$ST_TMP/c.err")"
 got=$(wc -l <"$ST_TMP/out.txt")
 [ "$got" -eq $N ] || st_fail "consumed $got records, expected $N"
