@@ -305,6 +305,24 @@ st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch
     return ST_OK;
 }
 
+st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition,
+                           int32_t current_leader_epoch, br_part_t **out)
+{
+    br_part_t *part = br_pm_find(pm, topic, partition);
+    *out = NULL;
+    if (!part)
+        return ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (part->role == BR_ROLE_OFFLINE)
+        return ST_ERR_KAFKA_STORAGE_ERROR;
+    st_err_t err = br_part_check_epoch(part, current_leader_epoch);
+    if (err != ST_OK)
+        return err;
+    if (part->role != BR_ROLE_LEADER)
+        return ST_ERR_NOT_LEADER_OR_FOLLOWER;
+    *out = part;
+    return ST_OK;
+}
+
 br_replica_t *br_part_replica(br_part_t *part, int32_t id)
 {
     for (size_t i = 0; i < part->n_replicas; i++)
@@ -1019,16 +1037,11 @@ void br_pm_handle_list_offsets(br_pm_t *pm, br_call_t *call, const Strata__ListO
                 continue;
             }
             r->partition = lp->partition;
-            br_part_t *part = br_pm_find(pm, t->name, lp->partition);
-            st_err_t err = ST_OK;
-            if (!part)
-                err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            else if (part->role == BR_ROLE_OFFLINE)
-                err = ST_ERR_KAFKA_STORAGE_ERROR;
-            else if ((err = br_part_check_epoch(part, lp->current_leader_epoch)) != ST_OK)
+            br_part_t *part = NULL;
+            st_err_t err =
+                br_pm_leader_part(pm, t->name, lp->partition, lp->current_leader_epoch, &part);
+            if (err != ST_OK)
                 ;
-            else if (part->role != BR_ROLE_LEADER)
-                err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
             else if (lp->timestamp == -1) {
                 r->offset = part->hw;
             } else if (lp->timestamp == -2) {

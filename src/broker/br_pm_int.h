@@ -209,6 +209,12 @@ void br_pm_logf(br_pm_t *pm, br_part_t *part, br_logk_t kind, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 /* KIP-320 check of a requester's current_leader_epoch (-1 = skip). */
 st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch);
+/* The hosted partition topic/partition, for a request only its leader
+ * answers: UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR (offline),
+ * FENCED/UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER, else ST_OK and
+ * *out set. */
+st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition,
+                           int32_t current_leader_epoch, br_part_t **out);
 /* A partition's log end offset. */
 int64_t br_part_leo(const br_part_t *part);
 /* After an append on a leader: wake LEO waiters, recompute the HW, wake

@@ -329,16 +329,9 @@ void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
                 continue;
             }
             r->partition = ep->partition;
-            br_part_t *part = br_pm_find(pm, t->name, ep->partition);
-            st_err_t err = ST_OK;
-            if (!part)
-                err = ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-            else if (part->role == BR_ROLE_OFFLINE)
-                err = ST_ERR_KAFKA_STORAGE_ERROR;
-            else if ((err = br_part_check_epoch(part, ep->current_leader_epoch)) != ST_OK)
-                ;
-            else if (part->role != BR_ROLE_LEADER)
-                err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
+            br_part_t *part = NULL;
+            st_err_t err =
+                br_pm_leader_part(pm, t->name, ep->partition, ep->current_leader_epoch, &part);
             if (err != ST_OK) {
                 r->error = (Strata__ErrorCode)err;
                 continue;
