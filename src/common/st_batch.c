@@ -101,6 +101,17 @@ typedef struct st_pb {
     const uint8_t *p, *end;
 } st_pb_t;
 
+/* A cursor over len bytes at p. p may be NULL only when len is 0 (an empty
+ * protobuf bytes field arrives that way); NULL + 0 is undefined in C, so an
+ * empty span points at a static byte instead. */
+static inline st_pb_t st_pb_span(const uint8_t *p, size_t len)
+{
+    static const uint8_t empty[1];
+    if (!len)
+        return (st_pb_t){empty, empty};
+    return (st_pb_t){p, p + len};
+}
+
 /* One field: number, wire type, and its value (varint/fixed in v,
  * length-delimited payload in [data, data+len)). raw is where the field's
  * tag started. */
@@ -226,7 +237,7 @@ typedef struct st_rec_parse {
 static st_err_t st_batch_parse_record(const uint8_t *p, size_t len, st_rec_parse_t *r,
                                       st_record_header_t **hdrs, size_t *hdrs_cap)
 {
-    st_pb_t c = {p, p + len};
+    st_pb_t c = st_pb_span(p, len);
     st_pb_field_t f;
     memset(r, 0, sizeof *r);
     while (c.p < c.end) {
@@ -259,7 +270,7 @@ static st_err_t st_batch_parse_record(const uint8_t *p, size_t len, st_rec_parse
             if (f.wt != 2)
                 return ST_ERR_CORRUPT_MESSAGE;
             st_record_header_t h = {NULL, 0, NULL, 0};
-            st_pb_t hc = {f.data, f.data + f.len};
+            st_pb_t hc = st_pb_span(f.data, f.len);
             st_pb_field_t hf;
             while (hc.p < hc.end) {
                 if (!st_pb_next(&hc, &hf))
@@ -303,7 +314,7 @@ static st_err_t st_batch_parse_record(const uint8_t *p, size_t len, st_rec_parse
  * *last_delta the largest offset_delta (-1 when empty). */
 static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count, int64_t *last_delta)
 {
-    st_pb_t c = {p, p + len};
+    st_pb_t c = st_pb_span(p, len);
     st_pb_field_t f;
     st_rec_parse_t r;
     int64_t n = 0, last = -1;
@@ -471,7 +482,7 @@ st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, 
     size_t comp_len = 0;
     bool have_comp = false;
 
-    st_pb_t c = {pb, pb + len};
+    st_pb_t c = st_pb_span(pb, len);
     st_pb_field_t f;
     while (c.p < c.end) {
         if (!st_pb_next(&c, &f)) {

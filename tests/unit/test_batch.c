@@ -461,6 +461,11 @@ static void test_hostile_wire(void)
     const uint8_t bad2[] = {0x7a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     CU_ASSERT_EQUAL(st_batch_from_wire(bad1, sizeof bad1, &o, NULL), ST_ERR_CORRUPT_MESSAGE);
     CU_ASSERT_EQUAL(st_batch_from_wire(bad2, sizeof bad2, &o, NULL), ST_ERR_CORRUPT_MESSAGE);
+    /* an empty bytes field reaches the decoder as (NULL, 0) (found by
+     * libFuzzer: NULL + 0 was undefined behaviour) */
+    const char *why = NULL;
+    CU_ASSERT_EQUAL(st_batch_from_wire(NULL, 0, &o, &why), ST_ERR_CORRUPT_MESSAGE);
+    CU_ASSERT_PTR_NOT_NULL(why);
     CU_ASSERT_EQUAL(o.len, 0);
     st_buf_free(&o);
 }

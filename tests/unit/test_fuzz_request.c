@@ -5,7 +5,9 @@
  * splices and pure noise. Under ASan/valgrind in CI this is the
  * always-on part of the request-decoder fuzzing.
  */
+#include <dirent.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,8 +178,37 @@ static void test_fuzz_inputs(void)
         free(seeds[i].buf);
 }
 
+/* Every input libFuzzer ever crashed on is kept in tests/fuzz/regress and
+ * replayed here, so the sanitizer and valgrind runs cover it forever. */
+static void test_fuzz_regressions(void)
+{
+    const char *dir = ST_SRCDIR "/tests/fuzz/regress";
+    DIR *d = opendir(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    int replayed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        CU_ASSERT_PTR_NOT_NULL(f);
+        if (!f)
+            continue;
+        uint8_t buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        fuzz_request_one(buf, n); /* must return; sanitizers catch the rest */
+        replayed++;
+    }
+    closedir(d);
+    CU_ASSERT_TRUE(replayed > 0);
+}
+
 static CU_TestInfo tests[] = {
     {"generated and mutated requests", test_fuzz_inputs},
+    {"replay tests/fuzz/regress", test_fuzz_regressions},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
