@@ -2,7 +2,7 @@
  * Unit tests of the broker's log cleaner scheduler (br_cleaner) and of
  * log-directory failure in the partition manager. Real logs in temp dirs,
  * a real partition manager (two log dirs), a real worker pool, a private
- * libev loop driven by the test; a br_call double (below) captures
+ * libev loop driven by the test; the br_call double of tu_call.c captures
  * Produce/Fetch replies. The log-dir failure is a real failing write:
  * RLIMIT_FSIZE in a forked child makes the segment append fail with EFBIG.
  */
@@ -23,64 +23,7 @@
 #include "raw.pb-c.h"
 #include "strata.pb-c.h"
 #include "tu.h"
-
-/* ------------------------------------------------------- br_call double */
-
-struct br_call {
-    uint64_t corr;
-    int replies;
-    uint8_t *buf;
-    size_t len;
-};
-
-uint64_t br_call_correlation_id(const br_call_t *call)
-{
-    return call->corr;
-}
-
-int32_t br_call_replica_id(const br_call_t *call)
-{
-    (void)call;
-    return -1;
-}
-
-const char *br_call_peer(const br_call_t *call)
-{
-    (void)call;
-    return "test";
-}
-
-void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
-{
-    free(call->buf);
-    call->buf = malloc(len ? len : 1);
-    memcpy(call->buf, buf, len);
-    call->len = len;
-    call->replies++;
-}
-
-void br_call_reply(br_call_t *call, Strata__Response *resp)
-{
-    resp->correlation_id = call->corr;
-    size_t n = strata__response__get_packed_size(resp);
-    uint8_t *b = malloc(n ? n : 1);
-    strata__response__pack(resp, b);
-    br_call_reply_bytes(call, b, n);
-    free(b);
-}
-
-void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
-{
-    Strata__Response resp = STRATA__RESPONSE__INIT;
-    resp.error = (Strata__ErrorCode)err;
-    resp.error_message = (char *)message;
-    br_call_reply(call, &resp);
-}
-
-void br_call_drop(br_call_t *call)
-{
-    (void)call;
-}
+#include "tu_call.h"
 
 /* --------------------------------------------------------------- fixture */
 
@@ -517,7 +460,7 @@ static int produce_err(const char *topic, int32_t partition, size_t value_len)
     req.timeout_ms = 1000;
     req.n_topics = 1;
     req.topics = &ptp;
-    br_call_t c = {.corr = 5};
+    br_call_t c = {.corr = 5, .replica_id = -1};
     br_pm_handle_produce(g_pm, &c, &req);
     st_buf_free(&wire);
     int err = -1;
@@ -570,7 +513,7 @@ static int fetch_reply_err(const br_call_t *c)
 
 static int fetch_err(const char *topic, int32_t partition, int64_t offset)
 {
-    br_call_t c = {.corr = 6};
+    br_call_t c = {.corr = 6, .replica_id = -1};
     fetch_start(&c, topic, partition, offset, 0, 0);
     int err = fetch_reply_err(&c);
     free(c.buf);
@@ -608,7 +551,7 @@ static int dirfail_child(void)
     CHECK(produce_err("a", 2, 100) == 0);
     CHECK(fetch_err("a", 2, 0) == 0);
     /* a long-poll fetch waiting on a-2 at its log end */
-    br_call_t waiting = {.corr = 8};
+    br_call_t waiting = {.corr = 8, .replica_id = -1};
     fetch_start(&waiting, "a", 2, sl_log_end_offset(r2.log), 1, 30000);
     CHECK(waiting.replies == 0);
 

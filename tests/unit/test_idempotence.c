@@ -6,7 +6,7 @@
  * truncation, built by followers from replicated batches) and br_pid
  * (the /latest_producer_id_block JSON, InitProducerId answers from a
  * block; the ZooKeeper reservation is left to integration tests). Same
- * br_call double and fixture as test_partition; no network.
+ * br_call double (tu_call.c) and fixture as test_partition; no network.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -24,88 +24,7 @@
 #include "record.pb-c.h"
 #include "strata.pb-c.h"
 #include "tu.h"
-
-/* ------------------------------------------------------- br_call double */
-
-struct br_call {
-    uint64_t corr;
-    int32_t replica_id;
-    int replies;
-    int drops;
-    uint8_t *buf;
-    size_t len;
-};
-
-uint64_t br_call_correlation_id(const br_call_t *call)
-{
-    return call->corr;
-}
-
-int32_t br_call_replica_id(const br_call_t *call)
-{
-    return call->replica_id;
-}
-
-const char *br_call_peer(const br_call_t *call)
-{
-    (void)call;
-    return "test";
-}
-
-void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
-{
-    free(call->buf);
-    call->buf = malloc(len ? len : 1);
-    memcpy(call->buf, buf, len);
-    call->len = len;
-    call->replies++;
-}
-
-void br_call_reply(br_call_t *call, Strata__Response *resp)
-{
-    resp->correlation_id = call->corr;
-    size_t n = strata__response__get_packed_size(resp);
-    uint8_t *b = malloc(n ? n : 1);
-    strata__response__pack(resp, b);
-    br_call_reply_bytes(call, b, n);
-    free(b);
-}
-
-void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
-{
-    Strata__Response resp = STRATA__RESPONSE__INIT;
-    resp.error = (Strata__ErrorCode)err;
-    resp.error_message = (char *)message;
-    br_call_reply(call, &resp);
-}
-
-void br_call_drop(br_call_t *call)
-{
-    call->drops++;
-}
-
-static void call_init(br_call_t *c, uint64_t corr, int32_t replica_id)
-{
-    memset(c, 0, sizeof *c);
-    c->corr = corr;
-    c->replica_id = replica_id;
-}
-
-static void call_fini(br_call_t *c)
-{
-    free(c->buf);
-    c->buf = NULL;
-}
-
-/* The captured reply, decoded with the public protobuf-c code. */
-static Strata__Response *call_response(const br_call_t *c)
-{
-    CU_ASSERT_FATAL(c->replies == 1);
-    Strata__Response *r = strata__response__unpack(NULL, c->len, c->buf);
-    CU_ASSERT_FATAL(r != NULL);
-    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
-    return r;
-}
+#include "tu_call.h"
 
 /* --------------------------------------------------------------- fixture */
 
@@ -237,9 +156,9 @@ static void produce_many(br_call_t *c, const char *topic, st_buf_t *wires, size_
 static int send_n(const char *topic, st_buf_t *wires, size_t n, int64_t *base)
 {
     br_call_t c;
-    call_init(&c, 11, -1);
+    tu_call_init(&c, 11, -1);
     produce_many(&c, topic, wires, n);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
     Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
     int err = pr->error;
@@ -248,7 +167,7 @@ static int send_n(const char *topic, st_buf_t *wires, size_t n, int64_t *base)
     if (base)
         *base = pr->base_offset;
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     return err;
 }
 
@@ -673,7 +592,7 @@ static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
     CU_ASSERT_FATAL(req != NULL);
     int kind = (int)req->body_case;
     br_call_t c;
-    call_init(&c, req->correlation_id, req->replica_id);
+    tu_call_init(&c, req->correlation_id, req->replica_id);
     if (req->body_case == STRATA__REQUEST__BODY_FETCH)
         br_pm_handle_fetch(lpm, &c, req->fetch);
     else
@@ -686,7 +605,7 @@ static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
     br_follow_req_free(r);
     strata__request__free_unpacked(req, NULL);
     free(buf);
-    call_fini(&c);
+    tu_call_fini(&c);
     return kind;
 }
 
@@ -774,15 +693,15 @@ static int init_pid(br_pid_t *pid, const char *txn, int64_t id, int32_t epoch, i
     req.producer_id = id;
     req.producer_epoch = epoch;
     br_call_t c;
-    call_init(&c, 21, -1);
+    tu_call_init(&c, 21, -1);
     br_pid_handle_init_producer_id(pid, &c, &req);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_INIT_PRODUCER_ID);
     int err = r->init_producer_id->error;
     *id_out = r->init_producer_id->producer_id;
     *epoch_out = r->init_producer_id->producer_epoch;
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     return err;
 }
 

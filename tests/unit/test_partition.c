@@ -1,7 +1,7 @@
 /*
  * Unit tests of the broker's data plane (br_partition, br_produce,
  * br_fetch, br_replica): a real sl_logdir in a temp dir, a private libev
- * loop and a test double of br_call (defined below) that captures the
+ * loop and the br_call double of tu_call.c that captures the
  * encoded reply. Replication tests run a second manager (broker 2) and
  * carry its follower requests to the leader by hand: no network. They
  * look inside br_part through br_pm_int.h.
@@ -18,88 +18,7 @@
 #include "record.pb-c.h"
 #include "strata.pb-c.h"
 #include "tu.h"
-
-/* ------------------------------------------------------- br_call double */
-
-struct br_call {
-    uint64_t corr;
-    int32_t replica_id;
-    int replies;
-    int drops;
-    uint8_t *buf;
-    size_t len;
-};
-
-uint64_t br_call_correlation_id(const br_call_t *call)
-{
-    return call->corr;
-}
-
-int32_t br_call_replica_id(const br_call_t *call)
-{
-    return call->replica_id;
-}
-
-const char *br_call_peer(const br_call_t *call)
-{
-    (void)call;
-    return "test";
-}
-
-void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
-{
-    free(call->buf);
-    call->buf = malloc(len ? len : 1);
-    memcpy(call->buf, buf, len);
-    call->len = len;
-    call->replies++;
-}
-
-void br_call_reply(br_call_t *call, Strata__Response *resp)
-{
-    resp->correlation_id = call->corr;
-    size_t n = strata__response__get_packed_size(resp);
-    uint8_t *b = malloc(n ? n : 1);
-    strata__response__pack(resp, b);
-    br_call_reply_bytes(call, b, n);
-    free(b);
-}
-
-void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
-{
-    Strata__Response resp = STRATA__RESPONSE__INIT;
-    resp.error = (Strata__ErrorCode)err;
-    resp.error_message = (char *)message;
-    br_call_reply(call, &resp);
-}
-
-void br_call_drop(br_call_t *call)
-{
-    call->drops++;
-}
-
-static void call_init(br_call_t *c, uint64_t corr, int32_t replica_id)
-{
-    memset(c, 0, sizeof *c);
-    c->corr = corr;
-    c->replica_id = replica_id;
-}
-
-static void call_fini(br_call_t *c)
-{
-    free(c->buf);
-    c->buf = NULL;
-}
-
-/* The captured reply, decoded with the public protobuf-c code. */
-static Strata__Response *call_response(const br_call_t *c)
-{
-    CU_ASSERT_FATAL(c->replies == 1);
-    Strata__Response *r = strata__response__unpack(NULL, c->len, c->buf);
-    CU_ASSERT_FATAL(r != NULL);
-    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
-    return r;
-}
+#include "tu_call.h"
 
 /* --------------------------------------------------------------- fixture */
 
@@ -231,9 +150,9 @@ static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int
                        char *msg, size_t msglen)
 {
     br_call_t c;
-    call_init(&c, 7, -1);
+    tu_call_init(&c, 7, -1);
     produce(&c, topic, partition, wire, 1, 1, 1000);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
     CU_ASSERT_FATAL(r->produce->n_topics == 1 && r->produce->topics[0]->n_partitions == 1);
     Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
@@ -246,7 +165,7 @@ static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int
     if (err != 0)
         CU_ASSERT(pr->error_message && strlen(pr->error_message) > 0);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     return err;
 }
 
@@ -305,7 +224,7 @@ static Strata__Raw__RawResponse *raw_response(const br_call_t *c)
 static int fetch_error(const char *topic, int32_t partition, int64_t offset, int32_t epoch)
 {
     br_call_t c;
-    call_init(&c, 9, -1);
+    tu_call_init(&c, 9, -1);
     fetch(&c, topic, partition, offset, epoch);
     Strata__Raw__RawResponse *r = raw_response(&c);
     CU_ASSERT_FATAL(r->fetch->topics[0]->n_partitions == 1);
@@ -314,7 +233,7 @@ static int fetch_error(const char *topic, int32_t partition, int64_t offset, int
     if (err != 0)
         CU_ASSERT(p->error_message && strlen(p->error_message) > 0);
     strata__raw__raw_response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     return err;
 }
 
@@ -337,9 +256,9 @@ static void test_round_trip(void)
 
     /* two batches in one request, then one more */
     br_call_t c;
-    call_init(&c, 42, -1);
+    tu_call_init(&c, 42, -1);
     produce(&c, "t", 0, wires, 2, 1, 1000);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
     Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
     CU_ASSERT_STRING_EQUAL(r->produce->topics[0]->name, "t");
@@ -348,7 +267,7 @@ static void test_round_trip(void)
     CU_ASSERT_EQUAL(pr->log_start_offset, 0);
     CU_ASSERT_EQUAL(pr->log_append_time, -1);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     int64_t base = -1;
     CU_ASSERT_EQUAL(produce_one("t", 0, &wires[2], &base, NULL, 0), 0);
     CU_ASSERT_EQUAL(base, 6);
@@ -358,7 +277,7 @@ static void test_round_trip(void)
     st_batch_set_offset_epoch(frames[1].data, 5, 3);
     st_batch_set_offset_epoch(frames[2].data, 6, 3);
 
-    call_init(&c, 43, -1);
+    tu_call_init(&c, 43, -1);
     fetch(&c, "t", 0, 0, -1);
     Strata__Raw__RawResponse *raw = raw_response(&c);
     Strata__Raw__RawFetchPartitionResponse *rp = raw->fetch->topics[0]->partitions[0];
@@ -388,7 +307,7 @@ static void test_round_trip(void)
     strata__raw__raw_response__free_unpacked(raw, NULL);
 
     /* a stock decoder reads the same reply */
-    r = call_response(&c);
+    r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_FETCH);
     Strata__FetchPartitionResponse *fp = r->fetch->topics[0]->partitions[0];
     CU_ASSERT_FATAL(fp->n_batches == 3);
@@ -403,26 +322,26 @@ static void test_round_trip(void)
               memcmp(fp->batches[0]->records[1]->value.data, "v1", 2) == 0);
     CU_ASSERT_FATAL(fp->batches[2]->n_records == 20);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* fetching from the middle returns the batch holding the offset */
-    call_init(&c, 44, -1);
+    tu_call_init(&c, 44, -1);
     fetch(&c, "t", 0, 7, -1);
     raw = raw_response(&c);
     rp = raw->fetch->topics[0]->partitions[0];
     CU_ASSERT_EQUAL(rp->error, 0);
     CU_ASSERT_EQUAL(rp->n_batches, 1);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* at the log end: nothing, no error */
-    call_init(&c, 45, -1);
+    tu_call_init(&c, 45, -1);
     fetch(&c, "t", 0, 26, -1);
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, 0);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     bufs_free(frames, 3);
     bufs_free(wires, 3);
 }
@@ -441,7 +360,7 @@ static void test_max_bytes(void)
     br_call_t c;
     /* per-partition limit below one batch: still one batch from the first
      * partition, none from the second */
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     fetch_req(&c, "m", parts, 2, 0, 100, 0, 0, 0, -1);
     Strata__Raw__RawResponse *raw = raw_response(&c);
     CU_ASSERT_FATAL(raw->fetch->topics[0]->n_partitions == 2);
@@ -449,23 +368,23 @@ static void test_max_bytes(void)
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 0);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->error, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     /* overall limit of ~1.5 batches: partition 0 gets one, 1 none */
-    call_init(&c, 2, -1);
+    tu_call_init(&c, 2, -1);
     fetch_req(&c, "m", parts, 2, 0, 0, (int32_t)(f[0].len * 3 / 2), 0, 0, -1);
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     /* no limits: everything */
-    call_init(&c, 3, -1);
+    tu_call_init(&c, 3, -1);
     fetch_req(&c, "m", parts, 2, 0, 0, 0, 0, 0, -1);
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 2);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 2);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     bufs_free(f, 4);
     bufs_free(w, 4);
 }
@@ -503,20 +422,20 @@ static void test_invalid_acks(void)
     st_buf_t f, w;
     make_batch(1, now_ms(), 10, &f, &w);
     br_call_t c;
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     produce(&c, "a", 0, &w, 1, 2, 1000);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_INVALID_REQUIRED_ACKS);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     /* acks=0 still gets a (ignored) reply and appends */
-    call_init(&c, 2, -1);
+    tu_call_init(&c, 2, -1);
     produce(&c, "a", 0, &w, 1, 0, 1000);
-    r = call_response(&c);
+    r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 0);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     st_buf_free(&f);
     st_buf_free(&w);
 }
@@ -557,13 +476,13 @@ static void test_corrupt(void)
     st_buf_free(&g);
     /* nothing was appended */
     br_call_t c;
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     fetch(&c, "c", 0, 0, -1);
     Strata__Raw__RawResponse *raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->high_watermark, 0);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     st_buf_free(&f);
     st_buf_free(&w);
 }
@@ -598,7 +517,7 @@ static void test_out_of_range(void)
     make_batch(3, now_ms(), 10, &f, &w);
     CU_ASSERT_EQUAL(produce_one("r", 0, &w, NULL, NULL, 0), 0);
     br_call_t c;
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     fetch(&c, "r", 0, 100, -1);
     Strata__Raw__RawResponse *raw = raw_response(&c);
     Strata__Raw__RawFetchPartitionResponse *p = raw->fetch->topics[0]->partitions[0];
@@ -607,22 +526,22 @@ static void test_out_of_range(void)
     CU_ASSERT_EQUAL(p->high_watermark, 3);
     CU_ASSERT(strlen(p->error_message) > 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     CU_ASSERT_EQUAL(fetch_error("r", 0, -5, -1), ST_ERR_OFFSET_OUT_OF_RANGE);
     /* negative request-level sizes: envelope INVALID_REQUEST, no crash */
     int32_t part = 0;
-    call_init(&c, 2, -1);
+    tu_call_init(&c, 2, -1);
     fetch_req(&c, "r", &part, 1, 0, 0, -1, 0, 0, -1);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->error, ST_ERR_INVALID_REQUEST);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
-    call_init(&c, 3, -1);
+    tu_call_fini(&c);
+    tu_call_init(&c, 3, -1);
     fetch_req(&c, "r", &part, 1, 0, -7, 0, 0, 0, -1);
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_INVALID_REQUEST);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     st_buf_free(&f);
     st_buf_free(&w);
 }
@@ -657,9 +576,9 @@ static Strata__ListOffsetsPartitionResult *list_offsets(br_call_t *c, Strata__Re
     Strata__ListOffsetsRequest req = STRATA__LIST_OFFSETS_REQUEST__INIT;
     req.n_topics = 1;
     req.topics = &ltp;
-    call_init(c, 5, -1);
+    tu_call_init(c, 5, -1);
     br_pm_handle_list_offsets(g_pm, c, &req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     *rout = r;
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_LIST_OFFSETS);
     CU_ASSERT_FATAL(r->list_offsets->n_topics == 1 &&
@@ -683,32 +602,32 @@ static void test_list_offsets(void)
     CU_ASSERT_EQUAL(p->offset, 0);
     CU_ASSERT_EQUAL(p->leader_epoch, 2);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     p = list_offsets(&c, &r, "lo", -1);
     CU_ASSERT_EQUAL(p->offset, 12);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     p = list_offsets(&c, &r, "lo", t0 + 1000);
     CU_ASSERT_EQUAL(p->error, 0);
     CU_ASSERT_EQUAL(p->offset, 4);
     CU_ASSERT_EQUAL(p->timestamp, t0 + 1000);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     p = list_offsets(&c, &r, "lo", t0 + 1002); /* inside the second batch */
     CU_ASSERT_EQUAL(p->offset, 6);
     CU_ASSERT_EQUAL(p->timestamp, t0 + 1002);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     p = list_offsets(&c, &r, "lo", t0 + 100000);
     CU_ASSERT_EQUAL(p->error, 0);
     CU_ASSERT_EQUAL(p->offset, -1);
     CU_ASSERT_EQUAL(p->timestamp, -1);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     p = list_offsets(&c, &r, "gone", -1);
     CU_ASSERT_EQUAL(p->error, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     bufs_free(f, 3);
     bufs_free(w, 3);
 }
@@ -718,7 +637,7 @@ static void test_long_poll_produce(void)
     host_leader("lp", 0, 0);
     host_leader("lp", 1, 0);
     br_call_t c;
-    call_init(&c, 77, -1);
+    tu_call_init(&c, 77, -1);
     int32_t parts[] = {0, 1};
     fetch_req(&c, "lp", parts, 2, 0, 0, 0, 1, 5000, -1);
     ev_run(g_loop, EVRUN_NOWAIT);
@@ -735,10 +654,10 @@ static void test_long_poll_produce(void)
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->n_batches, 1);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[1]->high_watermark, 3);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* min_bytes larger than one batch: the first append is not enough */
-    call_init(&c, 78, -1);
+    tu_call_init(&c, 78, -1);
     fetch_req(&c, "lp", parts, 1, 0, 0, 0, (int32_t)(f.len * 2 + 10), 5000, -1);
     CU_ASSERT_EQUAL(c.replies, 0);
     CU_ASSERT_EQUAL(produce_one("lp", 0, &w, NULL, NULL, 0), 0);
@@ -750,25 +669,25 @@ static void test_long_poll_produce(void)
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 3);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* a pending fetch is answered when its partition goes away ... */
-    call_init(&c, 79, -1);
+    tu_call_init(&c, 79, -1);
     fetch_req(&c, "lp", parts, 1, 9, 0, 0, 1, 5000, -1);
     CU_ASSERT_EQUAL(c.replies, 0);
     br_pm_stop(g_pm, "lp", 0, false);
     raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* ... and when the manager closes */
-    call_init(&c, 80, -1);
+    tu_call_init(&c, 80, -1);
     fetch_req(&c, "lp", parts + 1, 1, 3, 0, 0, 1, 5000, -1);
     CU_ASSERT_EQUAL(c.replies, 0);
     fixture_close();
     CU_ASSERT_EQUAL(c.replies, 1);
-    call_fini(&c);
+    tu_call_fini(&c);
     fixture_open();
     st_buf_free(&f);
     st_buf_free(&w);
@@ -778,7 +697,7 @@ static void test_long_poll_timeout(void)
 {
     host_leader("lt", 0, 0);
     br_call_t c;
-    call_init(&c, 5, -1);
+    tu_call_init(&c, 5, -1);
     int32_t part = 0;
     fetch_req(&c, "lt", &part, 1, 0, 0, 0, 1, 20, -1);
     CU_ASSERT_EQUAL(c.replies, 0);
@@ -791,7 +710,7 @@ static void test_long_poll_timeout(void)
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, 0);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 }
 
 /* acks=all waits for the ISR: a follower's fetch moves the HW. */
@@ -802,58 +721,58 @@ static void test_acks_all(void)
     st_buf_t f, w;
     make_batch(2, now_ms(), 10, &f, &w);
     br_call_t c;
-    call_init(&c, 11, -1);
+    tu_call_init(&c, 11, -1);
     produce(&c, "aa", 0, &w, 1, -1, 5000);
     CU_ASSERT_EQUAL(c.replies, 0);
     /* clients do not see the record above the HW */
     br_call_t fc;
-    call_init(&fc, 12, -1);
+    tu_call_init(&fc, 12, -1);
     fetch(&fc, "aa", 0, 0, -1);
     Strata__Raw__RawResponse *raw = raw_response(&fc);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->high_watermark, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&fc);
+    tu_call_fini(&fc);
     /* the follower (replica 2) reads it from the log end ... */
-    call_init(&fc, 13, 2);
+    tu_call_init(&fc, 13, 2);
     fetch(&fc, "aa", 0, 0, -1);
     raw = raw_response(&fc);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&fc);
+    tu_call_fini(&fc);
     CU_ASSERT_EQUAL(c.replies, 0);
     /* ... and its next fetch at 2 acknowledges it */
-    call_init(&fc, 14, 2);
+    tu_call_init(&fc, 14, 2);
     fetch(&fc, "aa", 0, 2, -1);
-    call_fini(&fc);
+    tu_call_fini(&fc);
     CU_ASSERT_EQUAL_FATAL(c.replies, 1);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 0);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* no follower progress: REQUEST_TIMED_OUT at timeout_ms */
-    call_init(&c, 15, -1);
+    tu_call_init(&c, 15, -1);
     produce(&c, "aa", 0, &w, 1, -1, 20);
     CU_ASSERT_EQUAL(c.replies, 0);
     int64_t deadline = now_ms() + 5000;
     while (c.replies == 0 && now_ms() < deadline)
         ev_run(g_loop, EVRUN_ONCE);
-    r = call_response(&c);
+    r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_REQUEST_TIMED_OUT);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 
     /* leadership lost while waiting: NOT_LEADER_OR_FOLLOWER */
-    call_init(&c, 16, -1);
+    tu_call_init(&c, 16, -1);
     produce(&c, "aa", 0, &w, 1, -1, 5000);
     CU_ASSERT_EQUAL(c.replies, 0);
     host("aa", 0, 2, 2, isr, 2);
-    r = call_response(&c);
+    r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_LEADER_OR_FOLLOWER);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     st_buf_free(&f);
     st_buf_free(&w);
 }
@@ -867,12 +786,12 @@ static void test_min_insync(void)
     st_buf_t f, w;
     make_batch(1, now_ms(), 10, &f, &w);
     br_call_t c;
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     produce(&c, "mi", 0, &w, 1, -1, 1000);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_ENOUGH_REPLICAS);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     CU_ASSERT_EQUAL(produce_one("mi", 0, &w, NULL, NULL, 0), 0); /* acks=1 is fine */
     st_buf_free(&f);
     st_buf_free(&w);
@@ -897,12 +816,12 @@ static void test_topic_overrides(void)
     make_batch(1, now_ms() - 3600 * 1000, 10, &f, &w);
     CU_ASSERT_EQUAL(produce_one("ov", 0, &w, NULL, NULL, 0), ST_ERR_INVALID_TIMESTAMP);
     br_call_t c;
-    call_init(&c, 1, -1);
+    tu_call_init(&c, 1, -1);
     produce(&c, "ov", 0, &w, 1, -1, 1000);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, ST_ERR_NOT_ENOUGH_REPLICAS);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     st_buf_free(&f);
     st_buf_free(&w);
 }
@@ -996,7 +915,7 @@ static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
     CU_ASSERT_EQUAL(req->replica_id, 2);
     int kind = (int)req->body_case;
     br_call_t c;
-    call_init(&c, req->correlation_id, req->replica_id);
+    tu_call_init(&c, req->correlation_id, req->replica_id);
     if (req->body_case == STRATA__REQUEST__BODY_FETCH) {
         CU_ASSERT(req->fetch->max_wait_ms > 0);
         br_pm_handle_fetch(lpm, &c, req->fetch);
@@ -1012,7 +931,7 @@ static int follow_step(br_pm_t *fpm, int32_t source, br_pm_t *lpm)
     br_follow_req_free(r);
     strata__request__free_unpacked(req, NULL);
     free(buf);
-    call_fini(&c);
+    tu_call_fini(&c);
     return kind;
 }
 
@@ -1043,16 +962,16 @@ static void test_offset_for_leader_epoch(void)
         req.n_topics = 1;
         req.topics = &etp;
         br_call_t c;
-        call_init(&c, 40 + i, 2);
+        tu_call_init(&c, 40 + i, 2);
         br_pm_handle_offset_for_leader_epoch(g_pm, &c, &req);
-        Strata__Response *r = call_response(&c);
+        Strata__Response *r = tu_call_response(&c);
         CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_OFFSET_FOR_LEADER_EPOCH);
         Strata__EpochPartitionResult *res = r->offset_for_leader_epoch->topics[0]->partitions[0];
         CU_ASSERT_EQUAL(res->error, want_err[i]);
         CU_ASSERT_EQUAL(res->leader_epoch, want_epoch[i]);
         CU_ASSERT_EQUAL(res->end_offset, want_end[i]);
         strata__response__free_unpacked(r, NULL);
-        call_fini(&c);
+        tu_call_fini(&c);
     }
     /* a follower refuses */
     int32_t isr[] = {1, 2};
@@ -1070,13 +989,13 @@ static void test_offset_for_leader_epoch(void)
     req.n_topics = 1;
     req.topics = &etp;
     br_call_t c;
-    call_init(&c, 50, 3);
+    tu_call_init(&c, 50, 3);
     br_pm_handle_offset_for_leader_epoch(g_pm, &c, &req);
-    Strata__Response *r = call_response(&c);
+    Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_EQUAL(r->offset_for_leader_epoch->topics[0]->partitions[0]->error,
                     ST_ERR_NOT_LEADER_OR_FOLLOWER);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 }
 
 /* The byte content of a log from offset `from`. */
@@ -1110,7 +1029,7 @@ static void test_follower_truncates_and_copies(void)
     st_buf_t bf, bw;
     make_batch(2, now_ms(), 10, &bf, &bw);
     br_call_t pc;
-    call_init(&pc, 60, -1);
+    tu_call_init(&pc, 60, -1);
     produce(&pc, "rt", 0, &bw, 1, -1, 10000);
     CU_ASSERT_EQUAL(pc.replies, 0);
     int64_t leader_leo = sl_log_end_offset(l->log);
@@ -1129,11 +1048,11 @@ static void test_follower_truncates_and_copies(void)
     CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
     CU_ASSERT_EQUAL(l->hw, leader_leo);
     CU_ASSERT_EQUAL_FATAL(pc.replies, 1);
-    Strata__Response *r = call_response(&pc);
+    Strata__Response *r = tu_call_response(&pc);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->error, 0);
     CU_ASSERT_EQUAL(r->produce->topics[0]->partitions[0]->base_offset, 4);
     strata__response__free_unpacked(r, NULL);
-    call_fini(&pc);
+    tu_call_fini(&pc);
     CU_ASSERT_EQUAL(f->hw, leader_leo); /* the answer carried the HW */
     /* same bytes, same epochs from offset 1 (offset 0 of epoch 1 was
      * written by both "leaders of epoch 1" of this made-up history) */
@@ -1194,13 +1113,13 @@ static void test_not_a_replica(void)
     host_leader("nr", 0, 1);
     produce_n("nr", 1);
     br_call_t c;
-    call_init(&c, 70, 7);
+    tu_call_init(&c, 70, 7);
     fetch(&c, "nr", 0, 0, -1);
     Strata__Raw__RawResponse *raw = raw_response(&c);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, ST_ERR_NOT_LEADER_OR_FOLLOWER);
     CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 0);
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
 }
 
 static int g_isr_calls;
@@ -1222,10 +1141,10 @@ static void isr_cb(void *arg, const char *topic, int32_t partition, int32_t epoc
 static void replica_fetch(const char *topic, int32_t id, int64_t offset)
 {
     br_call_t c;
-    call_init(&c, 80, id);
+    tu_call_init(&c, 80, id);
     fetch(&c, topic, 0, offset, -1);
     CU_ASSERT_EQUAL(c.replies, 1);
-    call_fini(&c);
+    tu_call_fini(&c);
 }
 
 /* ISR proposals: expand on catch-up, shrink after replica.lag.time.max.ms. */
@@ -1271,7 +1190,7 @@ static int rack_fetch(br_pm_t *pm, const char *topic, int64_t offset, const char
                       int32_t *preferred, size_t *n_batches)
 {
     br_call_t c;
-    call_init(&c, 80, -1);
+    tu_call_init(&c, 80, -1);
     g_rack_id = rack;
     WITH_PM(pm, fetch(&c, topic, 0, offset, -1));
     g_rack_id = NULL;
@@ -1283,7 +1202,7 @@ static int rack_fetch(br_pm_t *pm, const char *topic, int64_t offset, const char
     if (n_batches)
         *n_batches = p->n_batches;
     strata__raw__raw_response__free_unpacked(raw, NULL);
-    call_fini(&c);
+    tu_call_fini(&c);
     return err;
 }
 
