@@ -313,16 +313,22 @@ static void br_fetch_wake(br_pending_t *p, br_waiter_t *w, br_wake_t what)
     br_fetch_t *f = (br_fetch_t *)p;
     if (what != (f->replica_id >= 0 ? BR_WAKE_LEO : BR_WAKE_HW))
         return;
-    /* upper bound of what is there now: what was there plus every byte
-     * appended since on the watched partitions */
-    int64_t hint = f->gathered;
-    for (size_t i = 0; i < p->n_waiters; i++) {
-        br_waiter_t *wi = &p->waiters[i];
-        if (wi->part)
-            hint += wi->part->bytes_appended - f->items[wi->slot].appended_mark;
+    /* A replica reads to the log end: an upper bound of what is there now
+     * is what was there plus every byte appended since on the watched
+     * partitions, and gathering waits until it could reach min_bytes. A
+     * client reads to the HW, which may expose bytes appended before the
+     * fetch parked (acks=all, or a follower's HW catching up), so every
+     * HW move gathers. */
+    if (f->replica_id >= 0) {
+        int64_t hint = f->gathered;
+        for (size_t i = 0; i < p->n_waiters; i++) {
+            br_waiter_t *wi = &p->waiters[i];
+            if (wi->part)
+                hint += wi->part->bytes_appended - f->items[wi->slot].appended_mark;
+        }
+        if (hint < f->min_bytes)
+            return;
     }
-    if (hint < f->min_bytes)
-        return;
     br_pm_t *pm = p->pm;
     int64_t got = br_fetch_gather(pm, f);
     if (got >= f->min_bytes || br_fetch_any_error(f)) {

@@ -234,10 +234,9 @@ void br_pending_finish(br_pending_t *p)
     p->n_waiters = 0;
 }
 
-/* Tell every pending call waiting on part that `what` advanced. The
- * callbacks may finish pending calls, which unlinks their waiters, so the
- * distinct pending calls are collected first. */
-static void br_part_wake(br_pm_t *pm, br_part_t *part, br_wake_t what)
+/* The callbacks may finish pending calls, which unlinks their waiters, so
+ * the distinct pending calls are collected first. */
+void br_part_wake(br_pm_t *pm, br_part_t *part, br_wake_t what)
 {
     (void)pm;
     if (!part->waiters)

@@ -232,6 +232,8 @@ const char *br_pm_broker_rack(const br_pm_t *pm, int32_t id);
  * from: -1 (this leader) when rack_id is empty or this broker is in it,
  * else the first ISR follower whose broker is in rack_id, else -1. */
 int32_t br_part_preferred_read_replica(const br_pm_t *pm, const br_part_t *part, const char *rack_id);
+/* Tell every pending call waiting on part that `what` advanced. */
+void br_part_wake(br_pm_t *pm, br_part_t *part, br_wake_t what);
 /* Leader: HW = min LEO over the ISR; wakes HW waiters when it moved. */
 void br_part_update_hw(br_pm_t *pm, br_part_t *part);
 /* Take the partition offline after a storage error (logged once). */

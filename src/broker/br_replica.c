@@ -387,17 +387,20 @@ static void br_part_backoff(br_pm_t *pm, br_part_t *part)
 }
 
 /* The follower's HW after its log changed: min(leader HW, LEO), only
- * forward, clamped into the log. */
-static void br_part_follower_hw(br_part_t *part, int64_t leader_hw)
+ * forward, clamped into the log. When it moved forward, long-poll fetches
+ * of rack-aware clients parked here (KIP-392) may now have data. */
+static void br_part_follower_hw(br_pm_t *pm, br_part_t *part, int64_t leader_hw)
 {
     int64_t start = sl_log_start_offset(part->log), leo = sl_log_end_offset(part->log);
-    int64_t hw = leader_hw < leo ? leader_hw : leo;
+    int64_t hw = leader_hw < leo ? leader_hw : leo, before = part->hw;
     if (hw > part->hw)
         part->hw = hw;
     if (part->hw > leo)
         part->hw = leo;
     if (part->hw < start)
         part->hw = start;
+    if (part->hw > before)
+        br_part_wake(pm, part, BR_WAKE_HW);
 }
 
 /* Cut the log back to `target` (if below its end); false when the
@@ -418,7 +421,7 @@ static bool br_part_truncate(br_pm_t *pm, br_part_t *part, int64_t target, const
     (void)br_pstate_truncated(part->pstate, part->log);
     st_log(ST_LOG_INFO, BR_TAG, "%s-%d: truncated from %" PRId64 " to %" PRId64 " (%s)",
            part->topic, part->partition, leo, sl_log_end_offset(part->log), why);
-    br_part_follower_hw(part, -1);
+    br_part_follower_hw(pm, part, -1);
     return true;
 }
 
@@ -816,7 +819,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
             return;
         }
     }
-    br_part_follower_hw(part, res->high_watermark);
+    br_part_follower_hw(pm, part, res->high_watermark);
 }
 
 static void br_follow_fetch_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,

@@ -1270,6 +1270,27 @@ static void test_follower_serves_client(void)
     CU_ASSERT_EQUAL(nb, 0);
     /* beyond its HW: out of range, the client goes back to the leader */
     CU_ASSERT_EQUAL(rack_fetch(b2.pm, "fs", 7, "r2", NULL, NULL), ST_ERR_OFFSET_OUT_OF_RANGE);
+
+    /* a long poll at its HW parks there, and the follower's next fetch,
+     * which brings a higher HW from the leader, answers it (not the
+     * 5 s deadline) */
+    br_call_t c;
+    tu_call_init(&c, 81, -1);
+    int32_t p0 = 0;
+    g_rack_id = "r2";
+    WITH_PM(b2.pm, fetch_req(&c, "fs", &p0, 1, 6, 0, 0, 1, 5000, -1));
+    g_rack_id = NULL;
+    CU_ASSERT_EQUAL(c.replies, 0);
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH); /* leader HW -> 7 */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH); /* brings it here */
+    CU_ASSERT_EQUAL(f->hw, 7);
+    CU_ASSERT_EQUAL_FATAL(c.replies, 1);
+    Strata__Raw__RawResponse *raw = raw_response(&c);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->error, 0);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->n_batches, 1);
+    CU_ASSERT_EQUAL(raw->fetch->topics[0]->partitions[0]->high_watermark, 7);
+    strata__raw__raw_response__free_unpacked(raw, NULL);
+    tu_call_fini(&c);
     peer_close(&b2);
 }
 
