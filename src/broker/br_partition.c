@@ -911,8 +911,10 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
             int64_t start = sl_log_start_offset(part->log);
             if (part->hw < start)
                 part->hw = start;
-            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: retention deleted %d segment(s), log start %lld",
-                   part->topic, part->partition, deleted, (long long)start);
+            size_t gone = br_pstate_truncate_head(part->pstate, start);
+            st_log(ST_LOG_INFO, BR_TAG,
+                   "%s-%d: retention deleted %d segment(s), log start %lld, %zu producer(s) forgotten",
+                   part->topic, part->partition, deleted, (long long)start, gone);
         }
         err = sl_log_maybe_flush(part->log, now_ms);
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {

@@ -63,6 +63,23 @@ void br_pstate_clear(br_pstate_t *ps)
     ps->ps_n = 0;
 }
 
+size_t br_pstate_truncate_head(br_pstate_t *ps, int64_t log_start)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < ps->ps_n; i++) {
+        const br_pstate_entry_t *e = &ps->ps_e[i];
+        const br_pstate_batch_t *last = &e->batches[e->n_batches - 1];
+        if (last->base_offset + last->last_offset_delta < log_start)
+            continue;
+        if (kept != i)
+            ps->ps_e[kept] = *e;
+        kept++;
+    }
+    size_t gone = ps->ps_n - kept;
+    ps->ps_n = kept; /* order kept: still sorted by producer id */
+    return gone;
+}
+
 int64_t br_pstate_snapshot_offset(const br_pstate_t *ps)
 {
     return ps->ps_snap;
@@ -535,6 +552,7 @@ st_err_t br_pstate_load(br_pstate_t *ps, sl_log_t *log)
     if (from < 0)
         br_pstate_clear(ps);
     st_err_t err = br_ps_scan(ps, log, from < 0 ? 0 : from);
+    (void)br_pstate_truncate_head(ps, sl_log_start_offset(log)); /* a snapshot from before retention */
     if (err != ST_OK)
         st_log(ST_LOG_ERROR, BR_PS_TAG, "%s: rebuilding producer state: %s", sl_log_dir(log),
                st_err_name(err));

@@ -104,6 +104,13 @@ st_err_t br_pstate_update_frames(br_pstate_t *ps, const uint8_t *frames, size_t 
 
 /* Forget everything (in memory only). */
 void br_pstate_clear(br_pstate_t *ps);
+/* The log start moved to log_start (retention, a follower following its
+ * leader): forget producers whose newest batch ends below it, as Kafka
+ * does, so the state stays bounded by what the log still holds. A
+ * forgotten producer's next batch is accepted as the first of an unknown
+ * producer (the log start is past 0). Returns how many were forgotten.
+ * The snapshots on disk catch up at the next br_pstate_snapshot. */
+size_t br_pstate_truncate_head(br_pstate_t *ps, int64_t log_start);
 
 /* Snapshot encoding, for the files and for tests. decode replaces the
  * state; ST_ERR_CORRUPT on anything malformed (state then empty). */

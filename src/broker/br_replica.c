@@ -818,6 +818,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
             br_part_set_offline(pm, part, err);
             return;
         }
+        (void)br_pstate_truncate_head(part->pstate, sl_log_start_offset(part->log));
     }
     br_part_follower_hw(pm, part, res->high_watermark);
 }

@@ -331,6 +331,42 @@ static void test_encode(void)
     br_pstate_free(back);
 }
 
+/* When the log start moves, producers whose newest batch ends below it are
+ * forgotten; the others keep every batch; order by id is kept. */
+static void test_truncate_head(void)
+{
+    br_pstate_t *ps = br_pstate_new();
+    st_batch_hdr_t h[] = {
+        hdr(7, 0, 0, 5, 0),   /* pid 7: offsets 0-4 */
+        hdr(3, 0, 0, 5, 5),   /* pid 3: 5-9 */
+        hdr(9, 0, 0, 2, 10),  /* pid 9: 10-11 */
+        hdr(3, 0, 5, 5, 12),  /* pid 3: 12-16 */
+        hdr(5, 0, 0, 1, 17),  /* pid 5: 17 */
+    };
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+        CU_ASSERT_EQUAL(br_pstate_update(ps, &h[i]), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_count(ps), 4);
+    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 0), 0);
+    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 5), 1);  /* pid 7 ended at 4 */
+    CU_ASSERT_PTR_NULL(br_pstate_get(ps, 7));
+    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 11), 0); /* pid 9 ends at 11: kept */
+    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 12), 1);
+    CU_ASSERT_PTR_NULL(br_pstate_get(ps, 9));
+    const br_pstate_entry_t *e3 = br_pstate_get(ps, 3), *e5 = br_pstate_get(ps, 5);
+    CU_ASSERT_FATAL(e3 && e5);
+    CU_ASSERT_EQUAL(e3->n_batches, 2);
+    CU_ASSERT_EQUAL(e3->batches[1].last_seq, 9);
+    CU_ASSERT_EQUAL(e5->batches[0].base_offset, 17);
+    /* the next batch of a forgotten producer is that of an unknown one */
+    st_batch_hdr_t next7 = hdr(7, 0, 5, 1, 18);
+    int64_t dup = -1;
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &next7, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
+    CU_ASSERT_EQUAL(br_pstate_check(ps, &next7, NULL, true, &dup), ST_OK);
+    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 100), 2);
+    CU_ASSERT_EQUAL(br_pstate_count(ps), 0);
+    br_pstate_free(ps);
+}
+
 /* ------------------------------------------------------ through produce */
 
 /* A retried batch is answered with its original offset and not appended
@@ -742,6 +778,7 @@ static void test_pid_handler(void)
 }
 
 static CU_TestInfo tests[] = {
+    {"producer state follows the log start", test_truncate_head},
     {"sequence rules", test_rules},
     {"snapshot encoding", test_encode},
     {"duplicates answered with the original offset", test_duplicates},
