@@ -1327,35 +1327,72 @@ typedef struct ctl_isr {
     int32_t *isr;
     size_t n_isr;
     int tries;
+    int32_t assign_version; /* of /brokers/topics/<t> as read for this try */
+    int32_t *assign;        /* the partition's replicas in it */
+    size_t n_assign;
     zkp_part_state_t written;
 } ctl_isr_t;
 
 static void ctl_isr_free(ctl_isr_t *x)
 {
     free(x->isr);
+    free(x->assign);
     free(x->written.isr);
     free(x);
 }
 
+static void ctl_isr_assign_read(void *arg, int rc, const char *data, int len, const struct Stat *stat);
 static void ctl_isr_read(void *arg, int rc, const char *data, int len, const struct Stat *stat);
 
+/* An ISR change reads the assignment, then the state, then writes the
+ * state in a multi that also checks the assignment's version: a broker
+ * removed from the replicas meanwhile (reassignment) is never added back. */
 static void ctl_isr_start(ctl_isr_t *x)
 {
     char path[512];
-    if (x->ctl->core->stopping || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
+    if (x->ctl->core->stopping || zkp_path_topic(path, sizeof path, x->topic) < 0 ||
+        zkc_get(x->ctl->core->zk, path, NULL, ctl_isr_assign_read, x) != ZOK)
+        ctl_isr_free(x);
+}
+
+static void ctl_isr_assign_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
+{
+    ctl_isr_t *x = arg;
+    zkp_topic_t t;
+    char err[128], path[512];
+    if (rc != ZOK || !stat || x->ctl->core->stopping ||
+        zkp_topic_decode(data, (size_t)len, &t, err, sizeof err) != ST_OK) {
+        ctl_isr_free(x);
+        return;
+    }
+    free(x->assign);
+    x->assign = NULL;
+    x->n_assign = 0;
+    if (x->partition >= 0 && x->partition < t.n_partitions) {
+        size_t n = (size_t)t.n_replicas[x->partition];
+        x->assign = malloc((n + 1) * sizeof *x->assign);
+        if (x->assign) {
+            memcpy(x->assign, t.replicas[x->partition], n * sizeof *x->assign);
+            x->n_assign = n;
+        }
+    }
+    zkp_topic_free(&t);
+    x->assign_version = stat->version;
+    if (!x->assign || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
         zkc_get(x->ctl->core->zk, path, NULL, ctl_isr_read, x) != ZOK)
         ctl_isr_free(x);
 }
 
-static void ctl_isr_set(void *arg, int rc, const struct Stat *stat)
+static void ctl_isr_set(void *arg, int rc, const zoo_op_result_t *results, int n)
 {
     ctl_isr_t *x = arg;
-    if (rc == ZBADVERSION && ++x->tries < 4 && !x->ctl->core->stopping) {
+    if ((rc == ZBADVERSION || rc == ZNONODE) && ++x->tries < 4 && !x->ctl->core->stopping) {
         free(x->written.isr);
         x->written.isr = NULL;
         ctl_isr_start(x);
         return;
     }
+    const struct Stat *stat = rc == ZOK && results && n == 2 ? results[1].stat : NULL;
     if (rc == ZOK && !x->ctl->core->stopping && x->ctl->core->md) {
         ST_INFO(CTL_TAG, "%s-%d: ISR now %zu replica(s) (leader epoch %d)", x->topic, x->partition,
                 x->written.n_isr, x->written.leader_epoch);
@@ -1385,10 +1422,12 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     for (size_t i = 0; i < x->n_isr; i++) {
         int32_t id = x->isr[i];
         bool added = !ctl_has(cur.isr, cur.n_isr, id) && id != core->broker_id;
-        if (added && (!br_md_replica_live(core->md, id, x->topic, x->partition) ||
+        if (added && (!ctl_has(x->assign, x->n_assign, id) ||
+                      !br_md_replica_live(core->md, id, x->topic, x->partition) ||
                       br_ctl_shutting_down(x->ctl, id))) {
             ST_INFO(CTL_TAG, "%s-%d: not adding broker %d to the ISR (%s)", x->topic, x->partition, id,
-                    !br_md_broker_live(core->md, id) ? "not registered"
+                    !ctl_has(x->assign, x->n_assign, id) ? "no longer a replica"
+                    : !br_md_broker_live(core->md, id) ? "not registered"
                     : br_md_replica_offline(core->md, id, x->topic, x->partition) ? "replica offline"
                                                                                      : "controlled shutdown");
             continue;
@@ -1416,9 +1455,18 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     memcpy(x->written.isr, x->isr, x->n_isr * sizeof *x->isr);
     x->written.n_isr = x->n_isr;
     char *json = zkp_part_state_encode(&x->written);
-    if (!json || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
-        zkc_set(core->zk, path, json, (int)strlen(json), stat->version, ctl_isr_set, x) != ZOK)
+    char tpath[512];
+    zkc_multi_t *m = json ? zkc_multi_new(core->zk) : NULL;
+    if (!m || zkp_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
+        zkp_path_topic(tpath, sizeof tpath, x->topic) < 0) {
+        zkc_multi_free(m);
         ctl_isr_free(x);
+    } else {
+        zkc_multi_check(m, tpath, x->assign_version);
+        zkc_multi_set(m, path, json, (int)strlen(json), stat->version);
+        if (zkc_multi_commit(core->zk, m, ctl_isr_set, x) != ZOK)
+            ctl_isr_free(x);
+    }
     free(json);
 }
 
@@ -1476,33 +1524,35 @@ int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *repl
     bool equal = n_target == n_replicas;
     for (size_t i = 0; equal && i < n_target; i++)
         equal = target[i] == replicas[i];
-    if (equal)
-        return 0;
-    bool subset = true;
-    for (size_t i = 0; subset && i < n_target; i++)
-        subset = ctl_has(replicas, n_replicas, target[i]);
-    if (!subset) {
-        int32_t *v = malloc((n_target + n_replicas) * sizeof *v);
-        if (!v)
-            return 2;
-        size_t k = 0;
-        for (size_t i = 0; i < n_target; i++)
-            v[k++] = target[i];
-        for (size_t i = 0; i < n_replicas; i++)
-            if (!ctl_has(target, n_target, replicas[i]))
-                v[k++] = replicas[i];
-        *out = v;
-        *n_out = k;
-        return 1;
-    }
-    for (size_t i = 0; i < n_target; i++)
-        if (!ctl_has(isr, n_isr, target[i]))
-            return 2; /* still catching up */
     bool extra_isr = false;
     for (size_t i = 0; i < n_isr && !extra_isr; i++)
         extra_isr = !ctl_has(target, n_target, isr[i]);
-    if (!ctl_has(target, n_target, leader) || extra_isr) {
-        int32_t cand = ctl_has(target, n_target, leader) ? leader : -1;
+    if (equal && !extra_isr)
+        return 0;
+    if (!equal) {
+        bool subset = true;
+        for (size_t i = 0; subset && i < n_target; i++)
+            subset = ctl_has(replicas, n_replicas, target[i]);
+        if (!subset) {
+            int32_t *v = malloc((n_target + n_replicas) * sizeof *v);
+            if (!v)
+                return 2;
+            size_t k = 0;
+            for (size_t i = 0; i < n_target; i++)
+                v[k++] = target[i];
+            for (size_t i = 0; i < n_replicas; i++)
+                if (!ctl_has(target, n_target, replicas[i]))
+                    v[k++] = replicas[i];
+            *out = v;
+            *n_out = k;
+            return 1;
+        }
+        for (size_t i = 0; i < n_target; i++)
+            if (!ctl_has(isr, n_isr, target[i]))
+                return 2; /* still catching up */
+    }
+    if (!ctl_has(target, n_target, leader)) {
+        int32_t cand = -1;
         for (size_t i = 0; i < n_target && cand < 0; i++)
             if (live(arg, target[i]))
                 cand = target[i];
@@ -1511,13 +1561,20 @@ int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *repl
         *new_leader = cand;
         return 3;
     }
-    int32_t *v = malloc((n_target + 1) * sizeof *v);
-    if (!v)
-        return 2;
-    memcpy(v, target, n_target * sizeof *v);
-    *out = v;
-    *n_out = n_target;
-    return 4;
+    if (!equal) {
+        /* Drop the old replicas from the assignment first, and only then
+         * from the ISR: while they are replicas, the leader may take a
+         * caught-up one back into its ISR right after a shrink. */
+        int32_t *v = malloc((n_target + 1) * sizeof *v);
+        if (!v)
+            return 2;
+        memcpy(v, target, n_target * sizeof *v);
+        *out = v;
+        *n_out = n_target;
+        return 4;
+    }
+    *new_leader = leader; /* assignment done: clean the ISR, keep the leader */
+    return 3;
 }
 
 static void ctl_reassign_clear(br_ctl_t *ctl)

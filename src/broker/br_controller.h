@@ -77,10 +77,12 @@ void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t 
 
 /* The next step of one reassignment (unit-tested): target T of a partition
  * with replicas R, ISR and leader. Returns
- *   0 done (R == T),
+ *   0 done (R == T and ISR within T),
  *   1 write the replica list *out (T then R \ T: adding the new ones),
- *   2 wait (new replicas not in the ISR yet),
- *   3 write state: leader *new_leader, ISR = ISR & T (leader epoch + 1),
+ *   2 wait (new replicas not in the ISR yet, or no live target to lead),
+ *   3 write state: leader *new_leader, ISR = ISR & T (leader epoch + 1):
+ *     first when the leader is not in T, last when R == T but the ISR
+ *     still holds a removed replica,
  *   4 write the replica list *out = T (removing the old ones).
  * *out (malloc'd, *n_out entries) is set for 1 and 4. */
 int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *replicas, size_t n_replicas,

@@ -470,6 +470,8 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
             ST_INFO(MD_TAG, "%s-%d: no longer a replica here: deleting it", t->name, p);
             br_pm_stop(core->pm, t->name, p, true);
             part->hosted = false;
+        } else {
+            (void)br_pm_delete_stray(core->pm, t->name, p); /* moved while we were down */
         }
         return;
     }
@@ -773,6 +775,15 @@ static void md_read_config(br_md_t *md, const char *topic)
         free(r);
 }
 
+static bool md_topic_listed(void *arg, const char *topic)
+{
+    const struct String_vector *names = arg;
+    for (int i = 0; i < names->count; i++)
+        if (strcmp(names->data[i], topic) == 0)
+            return true;
+    return false;
+}
+
 static void md_topics_done(void *arg, int rc, const struct String_vector *names)
 {
     md_req_t *r = arg;
@@ -812,6 +823,11 @@ static void md_topics_done(void *arg, int rc, const struct String_vector *names)
         md_read_topic(md, name);
     }
     md->topics_listed = true;
+    /* replicas on disk of topics this cluster does not have (deleted while
+     * this broker was down): set aside, not deleted, in case the broker
+     * is pointed at the wrong ZooKeeper chroot */
+    if (md->core->pm)
+        (void)br_pm_set_aside_strays(md->core->pm, md_topic_listed, (void *)names);
     if (changed)
         md_changed(md, NULL);
 out:

@@ -742,6 +742,65 @@ void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_l
     br_part_free(part);
 }
 
+/* Index in pm->on_disk of an unhosted replica's directory, or SIZE_MAX. */
+static size_t br_pm_unhosted_on_disk(br_pm_t *pm, const char *topic, int32_t partition)
+{
+    if (br_pm_find(pm, topic, partition))
+        return SIZE_MAX;
+    for (size_t i = 0; i < pm->n_on_disk; i++)
+        if (pm->on_disk[i].partition == partition && strcmp(pm->on_disk[i].topic, topic) == 0)
+            return pm->on_disk[i].dir_idx < pm->n_dirs ? i : SIZE_MAX;
+    return SIZE_MAX;
+}
+
+bool br_pm_delete_stray(br_pm_t *pm, const char *topic, int32_t partition)
+{
+    size_t i = br_pm_unhosted_on_disk(pm, topic, partition);
+    if (i == SIZE_MAX)
+        return false;
+    br_dir_t *d = &pm->dirs[pm->on_disk[i].dir_idx];
+    st_err_t err = sl_logdir_delete_log(d->ld, topic, partition);
+    if (err != ST_OK)
+        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: deleting stray replica in %s: %s", topic, partition,
+               sl_logdir_path(d->ld), st_err_name(err));
+    else
+        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: deleted the stray replica in %s (reassigned away while "
+               "this broker was down)", topic, partition, sl_logdir_path(d->ld));
+    if (d->n_parts > 0)
+        d->n_parts--;
+    br_pm_forget_on_disk(pm, topic, partition);
+    return true;
+}
+
+size_t br_pm_set_aside_strays(br_pm_t *pm, bool (*listed)(void *arg, const char *topic), void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pm->n_on_disk;) {
+        const char *topic = pm->on_disk[i].topic;
+        int32_t partition = pm->on_disk[i].partition;
+        if (listed(arg, topic) || br_pm_unhosted_on_disk(pm, topic, partition) != i) {
+            i++;
+            continue;
+        }
+        br_dir_t *d = &pm->dirs[pm->on_disk[i].dir_idx];
+        char to[PATH_MAX + 32];
+        st_err_t err = sl_logdir_set_aside(d->ld, topic, partition, to, sizeof to);
+        if (err != ST_OK) {
+            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: setting aside the stray replica in %s: %s", topic,
+                   partition, sl_logdir_path(d->ld), st_err_name(err));
+            i++;
+            continue;
+        }
+        st_log(ST_LOG_WARN, BR_TAG, "%s-%d: topic unknown to this cluster: replica set aside as %s "
+               "(delete it once sure it is not needed)", topic, partition, to);
+        if (d->n_parts > 0)
+            d->n_parts--;
+        br_pm_forget_on_disk(pm, topic, partition); /* moves the last entry to i */
+        n++;
+    }
+    return n;
+}
+
 void br_pm_resign_all(br_pm_t *pm)
 {
     for (br_part_t *part = pm->parts; part; part = part->next) {

@@ -90,6 +90,15 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
 /* Stop hosting a replica; delete its files when `delete_log`. Pending
  * calls on it are answered NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC. */
 void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_log);
+/* Stray replicas: directories left on disk by changes made while this
+ * broker was down. br_pm_delete_stray deletes the unhosted replica of a
+ * known topic that no longer lists this broker (what br_pm_stop would
+ * have done had the broker been up); true when there was one.
+ * br_pm_set_aside_strays renames, never deletes, every unhosted replica
+ * whose topic `listed` does not know (a topic deleted meanwhile, or a
+ * broker pointed at the wrong cluster), logging each; returns how many. */
+bool br_pm_delete_stray(br_pm_t *pm, const char *topic, int32_t partition);
+size_t br_pm_set_aside_strays(br_pm_t *pm, bool (*listed)(void *arg, const char *topic), void *arg);
 /* Stop acting as leader for everything (ZooKeeper session lost). */
 void br_pm_resign_all(br_pm_t *pm);
 /* Topic config changed. */

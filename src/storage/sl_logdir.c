@@ -339,6 +339,32 @@ st_err_t sl_logdir_delete_log(sl_logdir_t *ld, const char *topic, int32_t partit
     return err != ST_OK ? err : e1 != ST_OK ? e1 : e2;
 }
 
+st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partition, char *out,
+                             size_t out_len)
+{
+    if (!sl_ld_topic_ok(topic) || partition < 0)
+        return ST_ERR_INVALID_ARG;
+    sl_ld_part_t *p = sl_ld_find(ld, topic, partition);
+    if (p && p->lp_log)
+        return ST_ERR_INVALID_ARG;
+    char dir[PATH_MAX], to[PATH_MAX + 32];
+    sl_ld_part_dir(ld, topic, partition, dir, sizeof dir);
+    struct stat st;
+    snprintf(to, sizeof to, "%s.stray", dir);
+    for (int n = 1; n < 1000 && lstat(to, &st) == 0; n++)
+        snprintf(to, sizeof to, "%s.stray.%d", dir, n);
+    if (rename(dir, to) != 0)
+        return st_err_from_errno(errno);
+    (void)sl_file_fsync_dir(ld->ld_path);
+    if (out && out_len)
+        snprintf(out, out_len, "%s", to);
+    if (p)
+        sl_ld_remove(ld, p);
+    st_err_t e1 = sl_ld_write_ckpt(ld, SL_LD_RP_FILE, false);
+    st_err_t e2 = sl_ld_write_ckpt(ld, SL_LD_HW_FILE, true);
+    return e1 != ST_OK ? e1 : e2;
+}
+
 st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition), void *arg)
 {
     DIR *d = opendir(ld->ld_path);

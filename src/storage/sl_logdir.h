@@ -33,6 +33,12 @@ sl_log_t *sl_logdir_get(sl_logdir_t *ld, const char *topic, int32_t partition);
 void sl_logdir_close_log(sl_logdir_t *ld, const char *topic, int32_t partition);
 /* Close and delete one log's files (topic deleted). */
 st_err_t sl_logdir_delete_log(sl_logdir_t *ld, const char *topic, int32_t partition);
+/* Rename the (closed) log of topic/partition to "<topic>-<partition>.stray"
+ * (".stray.N" when taken) so that no scan opens it again, and forget it.
+ * ST_ERR_INVALID_ARG when the log is open. The name set aside goes to
+ * out (may be NULL). */
+st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partition, char *out,
+                             size_t out_len);
 /* List partition directories present on disk: callback per topic/partition. */
 st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition),
                         void *arg);
