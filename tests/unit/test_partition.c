@@ -19,79 +19,13 @@
 #include "strata.pb-c.h"
 #include "tu.h"
 #include "tu_call.h"
+#include "tu_pm.h"
 
 /* --------------------------------------------------------------- fixture */
 
-static char *g_dir;
-static sl_logdir_t *g_ld;
-static struct ev_loop *g_loop;
-static br_pm_t *g_pm;
-static sl_log_config_t g_cfg;
-static br_pm_limits_t g_limits;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void fixture_open(void)
-{
-    CU_ASSERT_FATAL(sl_logdir_open(g_dir, &g_ld) == ST_OK);
-    g_pm = br_pm_new(g_loop, 1, &g_ld, 1, &g_limits);
-    CU_ASSERT_FATAL(g_pm != NULL);
-}
-
-static void fixture_close(void)
-{
-    br_pm_free(g_pm, true);
-    g_pm = NULL;
-    sl_logdir_close(g_ld, true);
-    g_ld = NULL;
-}
-
 static void setup(void)
 {
-    g_dir = tu_tmpdir("test_partition");
-    g_loop = ev_loop_new(EVFLAG_AUTO);
-    sl_log_config_default(&g_cfg);
-    g_limits.message_max_bytes = 1048588;
-    g_limits.fetch_max_bytes = 57671680;
-    g_limits.max_wait_ms_cap = 30000;
-    g_limits.log_message_timestamp_difference_max_ms = INT64_MAX;
-    fixture_open();
-}
-
-static void teardown(void)
-{
-    if (g_pm)
-        fixture_close();
-    ev_loop_destroy(g_loop);
-    tu_rmrf(g_dir);
-    free(g_dir);
-}
-
-static void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch,
-                 const int32_t *isr, size_t n_isr)
-{
-    int32_t replicas[] = {1, 2, 3};
-    br_part_state_t st = {
-        .leader = leader,
-        .leader_epoch = epoch,
-        .controller_epoch = 1,
-        .replicas = replicas,
-        .n_replicas = 3,
-        .isr = isr,
-        .n_isr = n_isr,
-    };
-    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, topic, partition, &st, &g_cfg) == ST_OK);
-}
-
-static void host_leader(const char *topic, int32_t partition, int32_t epoch)
-{
-    int32_t isr[] = {1};
-    host(topic, partition, 1, epoch, isr, 1);
+    tu_pm_setup("test_partition");
 }
 
 /* A batch of n records "v<i>" with the given timestamp: its frame (base
@@ -1322,7 +1256,7 @@ static CU_TestInfo tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-    {"br_partition", NULL, NULL, setup, teardown, tests},
+    {"br_partition", NULL, NULL, setup, tu_pm_teardown, tests},
     CU_SUITE_INFO_NULL,
 };
 
