@@ -5,7 +5,7 @@
  */
 #include "broker/br_config.h"
 
-#include "broker/br_cleaner.h"
+#include "partition/br_cleaner.h"
 
 #include <stddef.h>
 #include <stdlib.h>

@@ -28,14 +28,14 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 
-#include "broker/br_admin.h"
-#include "broker/br_cleaner.h"
-#include "broker/br_controller.h"
-#include "broker/br_group.h"
-#include "broker/br_metadata.h"
-#include "broker/br_pid.h"
+#include "control/br_admin.h"
+#include "partition/br_cleaner.h"
+#include "control/br_ctl.h"
+#include "group/br_group.h"
+#include "control/br_md.h"
+#include "control/br_producer_id.h"
 #include "common/st_log.h"
-#include "coord/zkp.h"
+#include "coord/zknode.h"
 
 #define CORE_TAG "broker"
 #define CORE_SESSION_FILE "zookeeper-session"
@@ -227,7 +227,7 @@ static void core_existing_read(void *arg, int rc, const char *data, int len, con
         ST_WARN(CORE_TAG, "broker.id %d is still registered by our previous session 0x%llx; waiting for it to expire",
                 core->broker_id, (unsigned long long)owner);
         char p[64];
-        zkp_path_broker(p, sizeof p, core->broker_id);
+        zknode_path_broker(p, sizeof p, core->broker_id);
         zkc_exists(core->zk, p, core->member_watch, core_old_gone, core);
         return;
     }
@@ -247,7 +247,7 @@ static void core_register_done(void *arg, int rc, const char *path, const struct
         core_registered(core, stat);
     } else if (rc == ZNODEEXISTS) {
         char p[64];
-        zkp_path_broker(p, sizeof p, core->broker_id);
+        zknode_path_broker(p, sizeof p, core->broker_id);
         core->member = BR_MEMBER_REGISTERING;
         zkc_get(core->zk, p, NULL, core_existing_read, core);
     } else {
@@ -260,7 +260,7 @@ static void core_register_done(void *arg, int rc, const char *path, const struct
  * rack, and core->self's additions. */
 static char *core_member_json(br_core_t *core)
 {
-    zkp_broker_t b = {.id = core->broker_id, .port = 0, .rack = core->conf->broker_rack};
+    zknode_broker_t b = {.id = core->broker_id, .port = 0, .rack = core->conf->broker_rack};
     b.endpoints = core->advertised;
     b.n_endpoints = core->n_advertised;
     b.timestamp_ms = br_core_now_ms();
@@ -288,7 +288,7 @@ static void core_register(br_core_t *core)
     char *json = core_member_json(core);
     core->self_dirty = false; /* the new registration carries it */
     char p[64];
-    zkp_path_broker(p, sizeof p, core->broker_id);
+    zknode_path_broker(p, sizeof p, core->broker_id);
     if (!json || zkc_create(core->zk, p, json, (int)strlen(json), ZOO_EPHEMERAL, core_register_done, core) != ZOK)
         ST_WARN(CORE_TAG, "cannot send the registration (will retry)");
     free(json);
@@ -304,16 +304,16 @@ static void core_cluster_id_read(void *arg, int rc, const char *data, int len, c
         return;
     if (rc == ZNONODE) {
         char id[23];
-        zkp_new_id(id);
-        char *json = zkp_cluster_id_encode(id);
+        zknode_new_id(id);
+        char *json = zknode_cluster_id_encode(id);
         if (json)
-            zkc_create(core->zk, ZKP_PATH_CLUSTER_ID, json, (int)strlen(json), 0, core_cluster_id_created, core);
+            zkc_create(core->zk, ZKNODE_PATH_CLUSTER_ID, json, (int)strlen(json), 0, core_cluster_id_created, core);
         free(json);
         return;
     }
     if (rc != ZOK)
         return;
-    if (zkp_cluster_id_decode(data, (size_t)len, core->cluster_id, sizeof core->cluster_id) != ST_OK) {
+    if (zknode_cluster_id_decode(data, (size_t)len, core->cluster_id, sizeof core->cluster_id) != ST_OK) {
         ST_WARN(CORE_TAG, "/cluster/id is malformed; continuing without a cluster id");
         core->cluster_id[0] = '\0';
     }
@@ -328,7 +328,7 @@ static void core_cluster_id_created(void *arg, int rc, const char *path, const s
     if (rc == ZCLOSING || core->stopping)
         return;
     if (rc == ZOK || rc == ZNODEEXISTS)
-        zkc_get(core->zk, ZKP_PATH_CLUSTER_ID, NULL, core_cluster_id_read, core);
+        zkc_get(core->zk, ZKNODE_PATH_CLUSTER_ID, NULL, core_cluster_id_read, core);
 }
 
 static void core_parent_done(void *arg, int rc, const char *path, const struct Stat *stat)
@@ -341,7 +341,7 @@ static void core_parent_done(void *arg, int rc, const char *path, const struct S
     if (rc != ZOK && rc != ZNODEEXISTS)
         ST_WARN(CORE_TAG, "creating %s: %s", path ? path : "parent", zkc_rc_name(rc));
     if (--core->parents_left == 0)
-        zkc_get(core->zk, ZKP_PATH_CLUSTER_ID, NULL, core_cluster_id_read, core);
+        zkc_get(core->zk, ZKNODE_PATH_CLUSTER_ID, NULL, core_cluster_id_read, core);
 }
 
 static void core_chroot_done(void *arg, int rc)
@@ -352,8 +352,8 @@ static void core_chroot_done(void *arg, int rc)
     if (rc != ZOK)
         ST_WARN(CORE_TAG, "creating the ZooKeeper chroot: %s", zkc_rc_name(rc));
     core->parents_left = 1;
-    for (size_t i = 0; zkp_persistent_paths[i]; i++) {
-        if (zkc_create(core->zk, zkp_persistent_paths[i], NULL, 0, 0, core_parent_done, core) == ZOK)
+    for (size_t i = 0; zknode_persistent_paths[i]; i++) {
+        if (zkc_create(core->zk, zknode_persistent_paths[i], NULL, 0, 0, core_parent_done, core) == ZOK)
             core->parents_left++;
     }
     core_parent_done(core, ZOK, NULL, NULL);
@@ -409,7 +409,7 @@ static bool core_self_publish(br_core_t *core)
         return false;
     char *json = core_member_json(core);
     char p[64];
-    zkp_path_broker(p, sizeof p, core->broker_id);
+    zknode_path_broker(p, sizeof p, core->broker_id);
     bool sent = json && zkc_set(core->zk, p, json, (int)strlen(json), -1, core_self_written, core) == ZOK;
     free(json);
     if (sent) {
@@ -528,7 +528,7 @@ static void core_probe(br_core_t *core)
         zkc_state(core->zk) != ZKC_CONNECTED)
         return;
     char p[64];
-    zkp_path_broker(p, sizeof p, core->broker_id);
+    zknode_path_broker(p, sizeof p, core->broker_id);
     core->probe_sent_ms = core_mono_ms();
     if (zkc_exists(core->zk, p, NULL, core_probe_done, core) == ZOK)
         core->probe_inflight = true;
@@ -685,7 +685,7 @@ static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
         else if (!core->pid)
             br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "producer ids not available");
         else
-            br_pid_handle_init_producer_id(core->pid, call, req->init_producer_id);
+            br_producer_id_handle_init(core->pid, call, req->init_producer_id);
         break;
     case STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN:
     case STRATA__REQUEST__BODY_ELECT_LEADERS:
@@ -707,7 +707,7 @@ static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
     case STRATA__REQUEST__BODY_DESCRIBE_GROUPS:
     case STRATA__REQUEST__BODY_DELETE_GROUPS:
         if (core->gc)
-            br_gc_handle(core->gc, call, req);
+            br_groups_handle(core->gc, call, req);
         else
             br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
         break;
@@ -1024,7 +1024,7 @@ static void core_cs_free(br_core_t *core)
     core->cs = NULL;
 }
 
-void br_core_dynamic_config(br_core_t *core, const zkp_config_t *ov)
+void br_core_dynamic_config(br_core_t *core, const zknode_config_t *ov)
 {
     char err[256];
     size_t i = 0;
@@ -1078,7 +1078,7 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (core->pm)
         br_pm_tick(core->pm, br_core_now_ms());
     if (core->gc)
-        br_gc_tick(core->gc, br_core_now_ms());
+        br_groups_tick(core->gc, br_core_now_ms());
     br_ctl_tick(core->ctl);
     if (core->member == BR_MEMBER_WAITING_OLD && core->register_deadline_ms &&
         br_core_now_ms() > core->register_deadline_ms) {
@@ -1221,7 +1221,7 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
                             .broker_url = core_meta_url,
                             .ensure_offsets_topic = core_meta_offsets,
                             .arg = core};
-    core->gc = br_gc_new(loop, core->pm, core->broker_id, &gcfg, &meta);
+    core->gc = br_groups_new(loop, core->pm, core->broker_id, &gcfg, &meta);
     if (!core->gc) {
         snprintf(err, errlen, "cannot start the group coordinator (check the group.* and offsets.* keys)");
         rc = ST_ERR_INVALID_CONFIG;
@@ -1245,7 +1245,7 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
     core->md = br_md_new(core);
     core->ctl = br_ctl_new(core);
     core->admin = br_admin_new(core);
-    core->pid = br_pid_new(core->zk, core->broker_id);
+    core->pid = br_producer_id_new(core->zk, core->broker_id);
     if (core->ctl)
         br_pm_set_isr_change_fn(core->pm, br_ctl_isr_change, core->ctl);
     if (!core->member_watch || !core->md || !core->ctl || !core->admin || !core->pid || !core->self) {
@@ -1307,7 +1307,7 @@ void br_core_close(br_core_t *core)
         br_server_stop_accepting(core->server);
     core_cs_free(core);
     if (core->gc) {
-        br_gc_free(core->gc); /* before the manager and the server */
+        br_groups_free(core->gc); /* before the manager and the server */
         core->gc = NULL;
     }
     if (core->cleaner) {
@@ -1315,7 +1315,7 @@ void br_core_close(br_core_t *core)
         core->cleaner = NULL;
     }
     if (core->pid) {
-        br_pid_free(core->pid);
+        br_producer_id_free(core->pid);
         core->pid = NULL;
     }
     /* a failed log directory is closed unclean: recovered at restart */

@@ -12,7 +12,7 @@
  *
  * Log directory failure (br_pm's failure callback): on the next loop
  * iteration the broker rewrites its own registration with
- * "offline_log_dirs" and "offline_partitions" (br_metadata.h); the
+ * "offline_log_dirs" and "offline_partitions" (br_md.h); the
  * controller then treats it as dead for exactly those partitions. The
  * failed directory is closed unclean, so that it is recovered at restart.
  *
@@ -48,17 +48,17 @@
 #include <stdint.h>
 
 #include "broker/br_config.h"
-#include "broker/br_partition.h"
+#include "partition/br_pm.h"
 #include "broker/br_server.h"
 #include "coord/zkc.h"
-#include "coord/zkp.h"
+#include "coord/zknode.h"
 #include "storage/sl_logdir.h"
 
 typedef struct br_md br_md_t;
 typedef struct br_ctl br_ctl_t;
 typedef struct br_admin br_admin_t;
-typedef struct br_pid br_pid_t;
-typedef struct br_gc br_gc_t;
+typedef struct br_producer_id br_producer_id_t;
+typedef struct br_groups br_groups_t;
 typedef struct br_cleaner br_cleaner_t;
 typedef struct br_core_cs br_core_cs_t;
 typedef struct br_md_member br_md_member_t;
@@ -88,8 +88,8 @@ typedef struct br_core {
     br_md_t *md;
     br_ctl_t *ctl;
     br_admin_t *admin;
-    br_pid_t *pid;               /* InitProducerId */
-    br_gc_t *gc;                 /* group coordinator */
+    br_producer_id_t *pid;               /* InitProducerId */
+    br_groups_t *gc;                 /* group coordinator */
     br_cleaner_t *cleaner;       /* log compaction */
     br_core_cs_t *cs;            /* controlled shutdown in progress, NULL none */
     bool shutting_down;          /* controlled shutdown started: stop following */
@@ -138,7 +138,7 @@ void br_free_list(char **v, size_t n);
 
 /* /config/brokers/<id> changed: apply its dynamic keys over the static
  * configuration (a key no longer overridden gets its static value back). */
-void br_core_dynamic_config(br_core_t *core, const zkp_config_t *overrides);
+void br_core_dynamic_config(br_core_t *core, const zknode_config_t *overrides);
 
 /* True while the broker must not act as leader (ZooKeeper has not
  * confirmed its session recently, see above); checks the clock, may

@@ -6,7 +6,7 @@
  * cli_zk_wait() runs zookeeper_interest()/poll()/zookeeper_process() until
  * that op is done or the deadline passes. check reads the whole tree into
  * memory first (paths sorted), then validates: the schema of each znode
- * (zks), the brokers' own decoders (zkp: what the schema cannot express,
+ * (zkschema), the brokers' own decoders (zknode: what the schema cannot express,
  * e.g. partitions numbered 0..n-1), and cross-references between znodes
  * (partition numbers within the topic's assignment, leader and ISR among
  * the replicas, the controller registered, no state newer than
@@ -29,8 +29,8 @@
 #include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
-#include "coord/zkp.h"
-#include "coord/zks.h"
+#include "coord/zknode.h"
+#include "coord/zkschema.h"
 
 #define CLI_ZK_DEFAULT_CONNECT "127.0.0.1:2181/strata"
 #define CLI_ZK_MAX_DEPTH 32
@@ -452,7 +452,7 @@ static bool cli_zk_has(const int32_t *ids, size_t n, int32_t id)
 /* "/brokers/topics/<t>/partitions/<p>/state" -> t (into buf) and p. */
 static bool cli_zk_split_state(const char *path, char *topic, size_t tn, int32_t *p)
 {
-    const char *pre = ZKP_PATH_TOPICS "/";
+    const char *pre = ZKNODE_PATH_TOPICS "/";
     if (strncmp(path, pre, strlen(pre)) != 0)
         return false;
     const char *t = path + strlen(pre);
@@ -471,7 +471,7 @@ static bool cli_zk_split_state(const char *path, char *topic, size_t tn, int32_t
 
 /* What the schemas cannot say: decode with the brokers' own decoders and
  * compare znodes with each other. Only called on schema-clean znodes. */
-static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, const zks_entry_t *e,
+static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, const zkschema_entry_t *e,
                             int32_t ctl_epoch, cli_zk_report_t *r)
 {
     char err[256] = "";
@@ -480,39 +480,39 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
     size_t len = (size_t)n->len;
 
     if (strcmp(e->name, "broker") == 0) {
-        zkp_broker_t b;
+        zknode_broker_t b;
         long id = strtol(strrchr(n->path, '/') + 1, NULL, 10);
-        rc = zkp_broker_decode(d, len, (int32_t)id, &b, err, sizeof(err));
-        zkp_broker_free(&b);
+        rc = zknode_broker_decode(d, len, (int32_t)id, &b, err, sizeof(err));
+        zknode_broker_free(&b);
     } else if (strcmp(e->name, "controller") == 0) {
-        zkp_controller_t c;
-        rc = zkp_controller_decode(d, len, &c, err, sizeof(err));
+        zknode_controller_t c;
+        rc = zknode_controller_decode(d, len, &c, err, sizeof(err));
         if (rc == ST_OK) {
             char p[64];
-            zkp_path_broker(p, sizeof(p), c.broker_id);
+            zknode_path_broker(p, sizeof(p), c.broker_id);
             if (cli_zk_find(t, p) == NULL)
                 cli_zk_devf(r, n->path, "controller broker %" PRId32 " is not registered (%s missing)", c.broker_id, p);
         }
     } else if (strcmp(e->name, "topic") == 0) {
-        zkp_topic_t tp;
-        rc = zkp_topic_decode(d, len, &tp, err, sizeof(err));
-        zkp_topic_free(&tp);
+        zknode_topic_t tp;
+        rc = zknode_topic_decode(d, len, &tp, err, sizeof(err));
+        zknode_topic_free(&tp);
     } else if (strcmp(e->name, "partition-state") == 0 || strcmp(e->name, "partitions") == 0) {
         char topic[256], tpath[300];
         int32_t p;
-        zkp_part_state_t s = {0};
+        zknode_part_state_t s = {0};
         if (strcmp(e->name, "partition-state") == 0) {
-            rc = zkp_part_state_decode(d, len, &s, err, sizeof(err));
+            rc = zknode_part_state_decode(d, len, &s, err, sizeof(err));
             if (rc == ST_OK && ctl_epoch >= 0 && s.controller_epoch > ctl_epoch)
                 cli_zk_devf(r, n->path, "controller_epoch %" PRId32 " is newer than /controller_epoch %" PRId32,
                             s.controller_epoch, ctl_epoch);
         }
         if (rc == ST_OK && cli_zk_split_state(n->path, topic, sizeof(topic), &p) &&
-            zkp_path_topic(tpath, sizeof(tpath), topic) > 0) {
+            zknode_path_topic(tpath, sizeof(tpath), topic) > 0) {
             const cli_zk_node_t *tn = cli_zk_find(t, tpath);
-            zkp_topic_t tp;
+            zknode_topic_t tp;
             char terr[64];
-            if (tn != NULL && zkp_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
+            if (tn != NULL && zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
                 if (p >= tp.n_partitions) {
                     cli_zk_devf(r, n->path, "partition %" PRId32 " is not in %s (%" PRId32 " partitions)", p, tpath,
                                 tp.n_partitions);
@@ -526,43 +526,43 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
                     if (s.leader >= 0 && !cli_zk_has(s.isr, s.n_isr, s.leader))
                         cli_zk_devf(r, n->path, "leader %" PRId32 " is not in the isr", s.leader);
                 }
-                zkp_topic_free(&tp);
+                zknode_topic_free(&tp);
             } else if (tn == NULL) {
                 cli_zk_devf(r, n->path, "belongs to no topic (%s missing)", tpath);
             }
         }
-        zkp_part_state_free(&s);
+        zknode_part_state_free(&s);
     } else if (strcmp(e->name, "topic-config") == 0 || strcmp(e->name, "broker-config") == 0) {
-        zkp_config_t c;
-        rc = zkp_config_decode(d, len, &c, err, sizeof(err));
-        zkp_config_free(&c);
+        zknode_config_t c;
+        rc = zknode_config_decode(d, len, &c, err, sizeof(err));
+        zknode_config_free(&c);
     } else if (strcmp(e->name, "latest-producer-id-block") == 0) {
-        zkp_pid_block_t b;
-        rc = zkp_pid_block_decode(d, len, &b, err, sizeof(err));
+        zknode_pid_block_t b;
+        rc = zknode_pid_block_decode(d, len, &b, err, sizeof(err));
     } else if (strcmp(e->name, "reassign-partitions") == 0) {
-        zkp_reassign_t ra;
-        rc = zkp_reassign_decode(d, len, &ra, err, sizeof(err));
+        zknode_reassign_t ra;
+        rc = zknode_reassign_decode(d, len, &ra, err, sizeof(err));
         for (size_t i = 0; rc == ST_OK && i < ra.n; i++) {
             char tpath[300];
-            zkp_topic_t tp;
+            zknode_topic_t tp;
             char terr[64];
-            const cli_zk_node_t *tn = zkp_path_topic(tpath, sizeof(tpath), ra.parts[i].topic) > 0
+            const cli_zk_node_t *tn = zknode_path_topic(tpath, sizeof(tpath), ra.parts[i].topic) > 0
                                           ? cli_zk_find(t, tpath)
                                           : NULL;
             if (tn == NULL) {
                 cli_zk_devf(r, n->path, "reassigns %s-%" PRId32 " of a topic that does not exist", ra.parts[i].topic,
                             ra.parts[i].partition);
-            } else if (zkp_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
+            } else if (zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
                 if (ra.parts[i].partition >= tp.n_partitions)
                     cli_zk_devf(r, n->path, "reassigns partition %" PRId32 " of %s, which has %" PRId32 " partitions",
                                 ra.parts[i].partition, ra.parts[i].topic, tp.n_partitions);
-                zkp_topic_free(&tp);
+                zknode_topic_free(&tp);
             }
         }
-        zkp_reassign_free(&ra);
+        zknode_reassign_free(&ra);
     } else if (strcmp(e->name, "cluster-id") == 0) {
         char id[32];
-        rc = zkp_cluster_id_decode(d, len, id, sizeof(id));
+        rc = zknode_cluster_id_decode(d, len, id, sizeof(id));
         snprintf(err, sizeof(err), "not a cluster id payload");
     }
     if (rc != ST_OK)
@@ -600,13 +600,13 @@ static const char *cli_zk_schema_dir(const char *opt)
 static int cli_zk_check(cli_zk_t *z, const char *schema_dir)
 {
     char err[512] = "";
-    zks_set_t *set = NULL;
+    zkschema_set_t *set = NULL;
     cli_zk_tree_t t = {0};
     cli_zk_report_t r = {0};
     int ret = 1;
     const char *dir = cli_zk_schema_dir(schema_dir);
 
-    if (zks_set_load(dir, &set, err, sizeof(err)) != ST_OK) {
+    if (zkschema_set_load(dir, &set, err, sizeof(err)) != ST_OK) {
         fprintf(stderr, "strata zk check: %s (use --schema-dir or STRATA_ZK_SCHEMA_DIR)\n", err);
         return 1;
     }
@@ -624,8 +624,8 @@ static int cli_zk_check(cli_zk_t *z, const char *schema_dir)
         r.list = json_array();
 
     int32_t ctl_epoch = -1;
-    const cli_zk_node_t *ce = cli_zk_find(&t, ZKP_PATH_CONTROLLER_EPOCH);
-    if (ce != NULL && zkp_epoch_decode(ce->data, (size_t)ce->len, &ctl_epoch) != ST_OK)
+    const cli_zk_node_t *ce = cli_zk_find(&t, ZKNODE_PATH_CONTROLLER_EPOCH);
+    if (ce != NULL && zknode_epoch_decode(ce->data, (size_t)ce->len, &ctl_epoch) != ST_OK)
         ctl_epoch = -1;
 
     for (size_t i = 0; i < t.n; i++) {
@@ -633,12 +633,12 @@ static int cli_zk_check(cli_zk_t *z, const char *schema_dir)
         if (strcmp(n->path, "/") == 0)
             continue; /* the chroot itself */
         size_t before = r.count;
-        zks_check_node(set, n->path, n->data, (size_t)n->len, n->ephemeral, cli_zk_deviation, &r);
-        const zks_entry_t *e = zks_set_match(set, n->path);
+        zkschema_check_node(set, n->path, n->data, (size_t)n->len, n->ephemeral, cli_zk_deviation, &r);
+        const zkschema_entry_t *e = zkschema_set_match(set, n->path);
         if (e != NULL && r.count == before)
             cli_zk_semantic(&t, n, e, ctl_epoch, &r);
     }
-    zks_check_required(set, cli_zk_exists, &t, cli_zk_deviation, &r);
+    zkschema_check_required(set, cli_zk_exists, &t, cli_zk_deviation, &r);
 
     if (z->json) {
         json_t *o = json_pack("{s:b, s:I, s:o, s:s}", "ok", r.count == 0, "znodes", (json_int_t)t.n,
@@ -656,7 +656,7 @@ static int cli_zk_check(cli_zk_t *z, const char *schema_dir)
 out:
     json_decref(r.list);
     cli_zk_tree_free(&t);
-    zks_set_free(set);
+    zkschema_set_free(set);
     return ret;
 }
 

@@ -130,7 +130,7 @@ sc_batch_t *sc_accum_pop(sc_accum_t *a, sc_apart_t *ap);
 void sc_accum_requeue(sc_accum_t *a, sc_apart_t *ap, sc_batch_t *b);
 
 /* The sequence `count` records after seq, wrapping at INT32_MAX to 0 (the
- * broker's rule, br_pstate_seq_add). */
+ * broker's rule, sl_pstate_seq_add). */
 int32_t sc_seq_add(int32_t seq, int32_t count);
 /* Give b (of partition ap, not finished yet) producer id pid, epoch and
  * the partition's next base sequence, unless it already has them; the

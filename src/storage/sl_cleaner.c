@@ -50,27 +50,27 @@
 
 void (*sl_cleaner_test_hook)(const char *step);
 
-static void sc_hook(const char *step)
+static void sl_cl_hook(const char *step)
 {
     if (sl_cleaner_test_hook)
         sl_cleaner_test_hook(step);
 }
 
 /* Per planned segment. */
-typedef struct sc_seg {
+typedef struct sl_cl_seg {
     sl_seg_info_t ss_info;
     int ss_fd;          /* read-only, opened by prepare */
     bool ss_written;    /* .cleaned files exist */
     bool ss_changed;    /* the rewrite differs from the original */
     bool ss_swapped;
-} sc_seg_t;
+} sl_cl_seg_t;
 
 struct sl_cleaner_plan {
     char *cp_dir;
     uint64_t cp_gen;
     sl_log_config_t cp_cfg;
     sl_cleaner_opts_t cp_opts;
-    sc_seg_t *cp_segs;   /* the cleanable prefix [0, cp_nseg) */
+    sl_cl_seg_t *cp_segs;   /* the cleanable prefix [0, cp_nseg) */
     int cp_nseg;
     int cp_first_dirty;  /* index of the first dirty segment */
     int cp_nclean;       /* set by run: segments [0, cp_nclean) rewritten */
@@ -81,20 +81,20 @@ struct sl_cleaner_plan {
 /* ==== key map ======================================================== */
 
 /* Open addressing, linear probing; keys copied into an arena. */
-typedef struct sc_ent {
+typedef struct sl_cl_ent {
     uint64_t ke_hash;
     int64_t ke_off;     /* -1: empty slot */
     size_t ke_key;      /* position of the key in the arena */
     size_t ke_len;
-} sc_ent_t;
+} sl_cl_ent_t;
 
-typedef struct sc_map {
-    sc_ent_t *km_tab;
+typedef struct sl_cl_map {
+    sl_cl_ent_t *km_tab;
     size_t km_cap, km_n;
     st_buf_t km_arena;
-} sc_map_t;
+} sl_cl_map_t;
 
-static uint64_t sc_hash(const uint8_t *p, size_t n)
+static uint64_t sl_cl_hash(const uint8_t *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (size_t i = 0; i < n; i++) {
@@ -104,14 +104,14 @@ static uint64_t sc_hash(const uint8_t *p, size_t n)
     return h ^ (h >> 29);
 }
 
-static size_t sc_map_bytes(const sc_map_t *m)
+static size_t sl_cl_map_bytes(const sl_cl_map_t *m)
 {
-    return m->km_cap * sizeof(sc_ent_t) + m->km_arena.cap;
+    return m->km_cap * sizeof(sl_cl_ent_t) + m->km_arena.cap;
 }
 
-static st_err_t sc_map_resize(sc_map_t *m, size_t cap)
+static st_err_t sl_cl_map_resize(sl_cl_map_t *m, size_t cap)
 {
-    sc_ent_t *t = malloc(cap * sizeof *t);
+    sl_cl_ent_t *t = malloc(cap * sizeof *t);
     if (!t)
         return ST_ERR_NOMEM;
     for (size_t i = 0; i < cap; i++)
@@ -131,11 +131,11 @@ static st_err_t sc_map_resize(sc_map_t *m, size_t cap)
 }
 
 /* The slot of key, or the empty slot where it would go. */
-static sc_ent_t *sc_map_slot(const sc_map_t *m, const uint8_t *k, size_t n, uint64_t h)
+static sl_cl_ent_t *sl_cl_map_slot(const sl_cl_map_t *m, const uint8_t *k, size_t n, uint64_t h)
 {
     size_t j = h & (m->km_cap - 1);
     for (;;) {
-        sc_ent_t *e = &m->km_tab[j];
+        sl_cl_ent_t *e = &m->km_tab[j];
         if (e->ke_off < 0)
             return e;
         if (e->ke_hash == h && e->ke_len == n && memcmp(m->km_arena.data + e->ke_key, k, n) == 0)
@@ -144,19 +144,19 @@ static sc_ent_t *sc_map_slot(const sc_map_t *m, const uint8_t *k, size_t n, uint
     }
 }
 
-static st_err_t sc_map_put(sc_map_t *m, const uint8_t *k, size_t n, int64_t off)
+static st_err_t sl_cl_map_put(sl_cl_map_t *m, const uint8_t *k, size_t n, int64_t off)
 {
     st_err_t err;
     if ((m->km_n + 1) * 10 > m->km_cap * 7 &&
-        (err = sc_map_resize(m, m->km_cap ? m->km_cap * 2 : 1024)) != ST_OK)
+        (err = sl_cl_map_resize(m, m->km_cap ? m->km_cap * 2 : 1024)) != ST_OK)
         return err;
-    uint64_t h = sc_hash(k, n);
-    sc_ent_t *e = sc_map_slot(m, k, n, h);
+    uint64_t h = sl_cl_hash(k, n);
+    sl_cl_ent_t *e = sl_cl_map_slot(m, k, n, h);
     if (e->ke_off < 0) {
         size_t at = m->km_arena.len;
         if ((err = st_buf_append(&m->km_arena, k, n)) != ST_OK)
             return err;
-        *e = (sc_ent_t){h, off, at, n};
+        *e = (sl_cl_ent_t){h, off, at, n};
         m->km_n++;
     } else if (off > e->ke_off) {
         e->ke_off = off;
@@ -165,14 +165,14 @@ static st_err_t sc_map_put(sc_map_t *m, const uint8_t *k, size_t n, int64_t off)
 }
 
 /* Latest mapped offset of key, -1 when not mapped. */
-static int64_t sc_map_get(const sc_map_t *m, const uint8_t *k, size_t n)
+static int64_t sl_cl_map_get(const sl_cl_map_t *m, const uint8_t *k, size_t n)
 {
     if (m->km_cap == 0)
         return -1;
-    return sc_map_slot(m, k, n, sc_hash(k, n))->ke_off;
+    return sl_cl_map_slot(m, k, n, sl_cl_hash(k, n))->ke_off;
 }
 
-static void sc_map_free(sc_map_t *m)
+static void sl_cl_map_free(sl_cl_map_t *m)
 {
     free(m->km_tab);
     st_buf_free(&m->km_arena);
@@ -181,15 +181,15 @@ static void sc_map_free(sc_map_t *m)
 
 /* ==== sequential frame reader ======================================== */
 
-typedef struct sc_reader {
+typedef struct sl_cl_reader {
     int rd_fd;
     int64_t rd_size;   /* bytes of the segment to read (snapshot) */
     int64_t rd_pos;    /* file position of the next frame */
     int64_t rd_bpos;   /* file position of buf.data[0] */
     st_buf_t rd_buf;
-} sc_reader_t;
+} sl_cl_reader_t;
 
-static st_err_t sc_pread(int fd, uint8_t *p, size_t n, int64_t pos)
+static st_err_t sl_cl_pread(int fd, uint8_t *p, size_t n, int64_t pos)
 {
     size_t done = 0;
     while (done < n) {
@@ -206,7 +206,7 @@ static st_err_t sc_pread(int fd, uint8_t *p, size_t n, int64_t pos)
 }
 
 /* Make [rd_pos, rd_pos + n) available in the buffer. */
-static st_err_t sc_reader_need(sc_reader_t *r, size_t n, const uint8_t **p)
+static st_err_t sl_cl_reader_need(sl_cl_reader_t *r, size_t n, const uint8_t **p)
 {
     if (r->rd_pos + (int64_t)n > r->rd_size)
         return ST_ERR_CORRUPT;
@@ -222,7 +222,7 @@ static st_err_t sc_reader_need(sc_reader_t *r, size_t n, const uint8_t **p)
     st_err_t err = st_buf_reserve(&r->rd_buf, want);
     if (err != ST_OK)
         return err;
-    if ((err = sc_pread(r->rd_fd, r->rd_buf.data, want, r->rd_pos)) != ST_OK)
+    if ((err = sl_cl_pread(r->rd_fd, r->rd_buf.data, want, r->rd_pos)) != ST_OK)
         return err;
     r->rd_buf.len = want;
     r->rd_bpos = r->rd_pos;
@@ -232,18 +232,18 @@ static st_err_t sc_reader_need(sc_reader_t *r, size_t n, const uint8_t **p)
 
 /* Next whole, CRC-checked frame: ST_OK, ST_ERR_NOT_FOUND at the end,
  * ST_ERR_CORRUPT or an I/O error. */
-static st_err_t sc_reader_next(sc_reader_t *r, const uint8_t **frame, size_t *len, st_batch_hdr_t *h)
+static st_err_t sl_cl_reader_next(sl_cl_reader_t *r, const uint8_t **frame, size_t *len, st_batch_hdr_t *h)
 {
     if (r->rd_pos >= r->rd_size)
         return ST_ERR_NOT_FOUND;
     const uint8_t *p;
-    st_err_t err = sc_reader_need(r, ST_BATCH_HEADER_SIZE, &p);
+    st_err_t err = sl_cl_reader_need(r, ST_BATCH_HEADER_SIZE, &p);
     if (err != ST_OK)
         return err;
     if (st_batch_hdr_decode(p, ST_BATCH_HEADER_SIZE, h) != ST_OK)
         return ST_ERR_CORRUPT;
     size_t fs = st_batch_frame_size(h);
-    if ((err = sc_reader_need(r, fs, &p)) != ST_OK)
+    if ((err = sl_cl_reader_need(r, fs, &p)) != ST_OK)
         return err;
     if (st_batch_validate(p, fs) != ST_OK)
         return ST_ERR_CORRUPT;
@@ -255,27 +255,27 @@ static st_err_t sc_reader_next(sc_reader_t *r, const uint8_t **frame, size_t *le
 
 /* ==== paths and files ================================================ */
 
-static void sc_path(const char *dir, int64_t base, const char *ext, const char *suffix, char *out, size_t n)
+static void sl_cl_path(const char *dir, int64_t base, const char *ext, const char *suffix, char *out, size_t n)
 {
     snprintf(out, n, "%s/%020" PRId64 ".%s%s", dir, base, ext, suffix);
 }
 
-static const char *const sc_exts[3] = {"index", "timeindex", "log"}; /* log last: see the protocol */
+static const char *const sl_cl_exts[3] = {"index", "timeindex", "log"}; /* log last: see the protocol */
 
-static void sc_unlink_cleaned(const char *dir, int64_t base)
+static void sl_cl_unlink_cleaned(const char *dir, int64_t base)
 {
     char p[PATH_MAX];
     for (int i = 0; i < 3; i++) {
-        sc_path(dir, base, sc_exts[i], ".cleaned", p, sizeof p);
+        sl_cl_path(dir, base, sl_cl_exts[i], ".cleaned", p, sizeof p);
         unlink(p);
     }
 }
 
-static st_err_t sc_rename(const char *dir, int64_t base, const char *ext, const char *from, const char *to)
+static st_err_t sl_cl_rename(const char *dir, int64_t base, const char *ext, const char *from, const char *to)
 {
     char a[PATH_MAX], b[PATH_MAX];
-    sc_path(dir, base, ext, from, a, sizeof a);
-    sc_path(dir, base, ext, to, b, sizeof b);
+    sl_cl_path(dir, base, ext, from, a, sizeof a);
+    sl_cl_path(dir, base, ext, to, b, sizeof b);
     if (rename(a, b) != 0) {
         ST_ERROR(SC_TAG, "rename %s -> %s: %s", a, b, strerror(errno));
         return st_err_from_errno(errno);
@@ -283,7 +283,7 @@ static st_err_t sc_rename(const char *dir, int64_t base, const char *ext, const 
     return ST_OK;
 }
 
-static st_err_t sc_write_all(int fd, const uint8_t *p, size_t n)
+static st_err_t sl_cl_write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -299,7 +299,7 @@ static st_err_t sc_write_all(int fd, const uint8_t *p, size_t n)
 
 /* ==== checkpoint ===================================================== */
 
-static int64_t sc_load_checkpoint(const char *dir)
+static int64_t sl_cl_load_checkpoint(const char *dir)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", dir, SL_CLEANER_CHECKPOINT);
@@ -316,7 +316,7 @@ static int64_t sc_load_checkpoint(const char *dir)
     return v;
 }
 
-static st_err_t sc_save_checkpoint(const char *dir, int64_t off)
+static st_err_t sl_cl_save_checkpoint(const char *dir, int64_t off)
 {
     char path[PATH_MAX], line[32];
     snprintf(path, sizeof path, "%s/%s", dir, SL_CLEANER_CHECKPOINT);
@@ -328,7 +328,7 @@ static st_err_t sc_save_checkpoint(const char *dir, int64_t off)
 
 /* The cleanable prefix of the closed segments (design note 1) and the
  * first dirty one. segs is malloc'd by the caller's snapshot. */
-static void sc_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_seg_info_t *segs, int n,
+static void sl_cl_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_seg_info_t *segs, int n,
                          int *ncleanable, int *first_dirty, int64_t *ckpt, double *ratio)
 {
     const sl_log_config_t *cfg = sl_log_config(log);
@@ -343,7 +343,7 @@ static void sc_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_seg
             break;
         u++;
     }
-    int64_t c = sc_load_checkpoint(sl_log_dir(log));
+    int64_t c = sl_cl_load_checkpoint(sl_log_dir(log));
     if (c < sl_log_start_offset(log) || c > sl_log_end_offset(log))
         c = sl_log_start_offset(log);
     int d = 0;
@@ -370,7 +370,7 @@ st_err_t sl_cleaner_dirty_ratio(sl_log_t *log, const sl_cleaner_opts_t *opts, do
     st_err_t err = sl_log_closed_segments(log, &segs, &n);
     if (err != ST_OK)
         return err;
-    sc_cleanable(log, opts, segs, n, &u, &d, &c, ratio);
+    sl_cl_cleanable(log, opts, segs, n, &u, &d, &c, ratio);
     free(segs);
     return ST_OK;
 }
@@ -387,7 +387,7 @@ st_err_t sl_cleaner_prepare(sl_log_t *log, const sl_cleaner_opts_t *opts, sl_cle
     st_err_t err = sl_log_closed_segments(log, &segs, &n);
     if (err != ST_OK)
         return err;
-    sc_cleanable(log, opts, segs, n, &u, &d, &c, &ratio);
+    sl_cl_cleanable(log, opts, segs, n, &u, &d, &c, &ratio);
     if (d >= u || (!opts->force && ratio < cfg->min_cleanable_dirty_ratio)) {
         free(segs);
         return ST_ERR_NOT_FOUND;
@@ -414,9 +414,9 @@ st_err_t sl_cleaner_prepare(sl_log_t *log, const sl_cleaner_opts_t *opts, sl_cle
     p->cp_stats.dirty_end = c;
     for (int i = 0; i < u; i++) {
         char path[PATH_MAX];
-        sc_seg_t *s = &p->cp_segs[i];
+        sl_cl_seg_t *s = &p->cp_segs[i];
         s->ss_info = segs[i];
-        sc_path(p->cp_dir, segs[i].si_base, "log", "", path, sizeof path);
+        sl_cl_path(p->cp_dir, segs[i].si_base, "log", "", path, sizeof path);
         s->ss_fd = open(path, O_RDONLY | O_CLOEXEC);
         p->cp_nseg = i + 1;
         if (s->ss_fd < 0) {
@@ -436,7 +436,7 @@ fail:
 /* ==== run ============================================================ */
 
 /* Map pass over one dirty segment. */
-static st_err_t sc_map_segment(sl_cleaner_plan_t *p, sc_seg_t *s, sc_map_t *m, sc_reader_t *r)
+static st_err_t sl_cl_map_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, sl_cl_map_t *m, sl_cl_reader_t *r)
 {
     r->rd_fd = s->ss_fd;
     r->rd_size = s->ss_info.si_size;
@@ -447,12 +447,12 @@ static st_err_t sc_map_segment(sl_cleaner_plan_t *p, sc_seg_t *s, sc_map_t *m, s
     size_t len;
     st_batch_hdr_t h;
     st_err_t err;
-    while ((err = sc_reader_next(r, &f, &len, &h)) == ST_OK) {
+    while ((err = sl_cl_reader_next(r, &f, &len, &h)) == ST_OK) {
         st_batch_iter_t it;
         st_record_t rec;
         if ((err = st_batch_iter_init(&it, f, len)) == ST_OK) {
             while ((err = st_batch_iter_next(&it, &rec)) == ST_OK)
-                if (rec.key && (err = sc_map_put(m, rec.key, rec.key_len, rec.offset)) != ST_OK)
+                if (rec.key && (err = sl_cl_map_put(m, rec.key, rec.key_len, rec.offset)) != ST_OK)
                     break;
         }
         st_batch_iter_fini(&it);
@@ -466,7 +466,7 @@ static st_err_t sc_map_segment(sl_cleaner_plan_t *p, sc_seg_t *s, sc_map_t *m, s
 }
 
 /* Writer of one cleaned segment: .log through a buffer, both indexes. */
-typedef struct sc_writer {
+typedef struct sl_cl_writer {
     int wr_fd;
     st_buf_t wr_buf;
     int64_t wr_size;      /* bytes written or buffered */
@@ -474,9 +474,9 @@ typedef struct sc_writer {
     int64_t wr_max_ts;
     int64_t wr_last;      /* last offset of the last batch */
     sl_index_t wr_oix, wr_tix;
-} sc_writer_t;
+} sl_cl_writer_t;
 
-static st_err_t sc_writer_open(sl_cleaner_plan_t *p, int64_t base, sc_writer_t *w)
+static st_err_t sl_cl_writer_open(sl_cleaner_plan_t *p, int64_t base, sl_cl_writer_t *w)
 {
     char path[PATH_MAX];
     memset(w, 0, sizeof *w);
@@ -486,24 +486,24 @@ static st_err_t sc_writer_open(sl_cleaner_plan_t *p, int64_t base, sc_writer_t *
     w->wr_max_ts = SC_NO_TS;
     w->wr_last = -1;
     st_buf_init(&w->wr_buf);
-    sc_unlink_cleaned(p->cp_dir, base);
-    sc_path(p->cp_dir, base, "log", ".cleaned", path, sizeof path);
+    sl_cl_unlink_cleaned(p->cp_dir, base);
+    sl_cl_path(p->cp_dir, base, "log", ".cleaned", path, sizeof path);
     w->wr_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->wr_fd < 0)
         return st_err_from_errno(errno);
     size_t max = p->cp_cfg.segment_index_bytes < 4 * SL_INDEX_TIME_ENTRY ? 4 * SL_INDEX_TIME_ENTRY
                                                                          : (size_t)p->cp_cfg.segment_index_bytes;
     st_err_t err;
-    sc_path(p->cp_dir, base, "index", ".cleaned", path, sizeof path);
+    sl_cl_path(p->cp_dir, base, "index", ".cleaned", path, sizeof path);
     if ((err = sl_index_open(&w->wr_oix, path, SL_INDEX_OFFSET, max, true)) != ST_OK)
         return err;
-    sc_path(p->cp_dir, base, "timeindex", ".cleaned", path, sizeof path);
+    sl_cl_path(p->cp_dir, base, "timeindex", ".cleaned", path, sizeof path);
     return sl_index_open(&w->wr_tix, path, SL_INDEX_TIME, max, true);
 }
 
-static st_err_t sc_writer_flush(sc_writer_t *w)
+static st_err_t sl_cl_writer_flush(sl_cl_writer_t *w)
 {
-    st_err_t err = sc_write_all(w->wr_fd, w->wr_buf.data, w->wr_buf.len);
+    st_err_t err = sl_cl_write_all(w->wr_fd, w->wr_buf.data, w->wr_buf.len);
     w->wr_buf.len = 0;
     return err;
 }
@@ -511,7 +511,7 @@ static st_err_t sc_writer_flush(sc_writer_t *w)
 /* Append one frame; index entries as sl_log writes them (one offset entry
  * per index.interval.bytes; a full index just stops growing, which only
  * makes lookups scan a little more). */
-static st_err_t sc_writer_add(sl_cleaner_plan_t *p, int64_t base, sc_writer_t *w, const uint8_t *f, size_t len,
+static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_writer_t *w, const uint8_t *f, size_t len,
                               const st_batch_hdr_t *h)
 {
     int64_t pos = w->wr_size;
@@ -534,7 +534,7 @@ static st_err_t sc_writer_add(sl_cleaner_plan_t *p, int64_t base, sc_writer_t *w
     st_err_t err = st_buf_append(&w->wr_buf, f, len);
     if (err != ST_OK)
         return err;
-    if (w->wr_buf.len >= SC_CHUNK && (err = sc_writer_flush(w)) != ST_OK)
+    if (w->wr_buf.len >= SC_CHUNK && (err = sl_cl_writer_flush(w)) != ST_OK)
         return err;
     w->wr_size += (int64_t)len;
     w->wr_idx_bytes += (int64_t)len;
@@ -543,9 +543,9 @@ static st_err_t sc_writer_add(sl_cleaner_plan_t *p, int64_t base, sc_writer_t *w
 }
 
 /* Flush, final time entry, trim, fsync. */
-static st_err_t sc_writer_finish(int64_t base, sc_writer_t *w)
+static st_err_t sl_cl_writer_finish(int64_t base, sl_cl_writer_t *w)
 {
-    st_err_t err = sc_writer_flush(w);
+    st_err_t err = sl_cl_writer_flush(w);
     if (err != ST_OK)
         return err;
     if (w->wr_last >= 0 && w->wr_max_ts != SC_NO_TS) {
@@ -566,7 +566,7 @@ static st_err_t sc_writer_finish(int64_t base, sc_writer_t *w)
     return ST_OK;
 }
 
-static void sc_writer_close(sc_writer_t *w)
+static void sl_cl_writer_close(sl_cl_writer_t *w)
 {
     if (w->wr_fd >= 0)
         close(w->wr_fd);
@@ -576,12 +576,12 @@ static void sc_writer_close(sc_writer_t *w)
 }
 
 /* Rewrite pass over one segment (design note 2). */
-static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map_t *m, sc_reader_t *r,
+static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const sl_cl_map_t *m, sl_cl_reader_t *r,
                                  st_buf_t *body, st_buf_t *nf)
 {
     int64_t base = s->ss_info.si_base;
-    sc_writer_t w;
-    st_err_t err = sc_writer_open(p, base, &w);
+    sl_cl_writer_t w;
+    st_err_t err = sl_cl_writer_open(p, base, &w);
     s->ss_written = true;
     if (err != ST_OK)
         goto done;
@@ -595,7 +595,7 @@ static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map
     const uint8_t *f;
     size_t len;
     st_batch_hdr_t h;
-    while ((err = sc_reader_next(r, &f, &len, &h)) == ST_OK) {
+    while ((err = sl_cl_reader_next(r, &f, &len, &h)) == ST_OK) {
         st_batch_iter_t it;
         st_record_t rec;
         int32_t kept = 0;
@@ -608,7 +608,7 @@ static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map
                 if (!rec.key) {
                     keep = false;
                     p->cp_stats.keyless_dropped++;
-                } else if (sc_map_get(m, rec.key, rec.key_len) > rec.offset) {
+                } else if (sl_cl_map_get(m, rec.key, rec.key_len) > rec.offset) {
                     keep = false;
                 } else if (!rec.value && drop_tombstones) {
                     keep = false;
@@ -636,7 +636,7 @@ static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map
             continue;
         }
         if (kept == h.record_count) {
-            err = sc_writer_add(p, base, &w, f, len, &h);
+            err = sl_cl_writer_add(p, base, &w, f, len, &h);
         } else {
             /* same base offset, last_offset_delta, first timestamp and
              * producer fields; fewer records; new CRC */
@@ -656,14 +656,14 @@ static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map
             st_batch_hdr_encode(&nh, nf->data);
             nh.crc = st_batch_compute_crc(nf->data, nf->len);
             st_batch_hdr_encode(&nh, nf->data);
-            err = sc_writer_add(p, base, &w, nf->data, nf->len, &nh);
+            err = sl_cl_writer_add(p, base, &w, nf->data, nf->len, &nh);
         }
         if (err != ST_OK)
             goto done;
     }
     if (err != ST_ERR_NOT_FOUND)
         goto done;
-    if ((err = sc_writer_finish(base, &w)) != ST_OK)
+    if ((err = sl_cl_writer_finish(base, &w)) != ST_OK)
         goto done;
     p->cp_stats.bytes_read += s->ss_info.si_size;
     p->cp_stats.bytes_in += s->ss_info.si_size;
@@ -672,9 +672,9 @@ static st_err_t sc_clean_segment(sl_cleaner_plan_t *p, sc_seg_t *s, const sc_map
     if (w.wr_size != s->ss_info.si_size)
         s->ss_changed = true;
 done:
-    sc_writer_close(&w);
+    sl_cl_writer_close(&w);
     if (err != ST_OK || !s->ss_changed) {
-        sc_unlink_cleaned(p->cp_dir, base); /* nothing to swap */
+        sl_cl_unlink_cleaned(p->cp_dir, base); /* nothing to swap */
         s->ss_written = false;
     }
     return err;
@@ -685,10 +685,10 @@ st_err_t sl_cleaner_run(sl_cleaner_plan_t *p)
     if (p->cp_ran)
         return ST_ERR_STATE;
     p->cp_ran = true;
-    sc_map_t m;
+    sl_cl_map_t m;
     memset(&m, 0, sizeof m);
     st_buf_init(&m.km_arena);
-    sc_reader_t r;
+    sl_cl_reader_t r;
     memset(&r, 0, sizeof r);
     st_buf_init(&r.rd_buf);
     st_buf_t body, nf;
@@ -698,24 +698,24 @@ st_err_t sl_cleaner_run(sl_cleaner_plan_t *p)
     /* map pass: dirty segments until the map passes its cap */
     int last = p->cp_first_dirty - 1;
     for (int i = p->cp_first_dirty; i < p->cp_nseg; i++) {
-        if ((err = sc_map_segment(p, &p->cp_segs[i], &m, &r)) != ST_OK)
+        if ((err = sl_cl_map_segment(p, &p->cp_segs[i], &m, &r)) != ST_OK)
             goto done;
         last = i;
-        if (sc_map_bytes(&m) >= p->cp_opts.map_bytes)
+        if (sl_cl_map_bytes(&m) >= p->cp_opts.map_bytes)
             break;
     }
     p->cp_stats.keys = (int64_t)m.km_n;
     p->cp_stats.dirty_end = p->cp_segs[last].ss_info.si_next;
     /* rewrite pass: the clean head and the mapped dirty segments */
     for (int i = 0; i <= last; i++) {
-        if ((err = sc_clean_segment(p, &p->cp_segs[i], &m, &r, &body, &nf)) != ST_OK)
+        if ((err = sl_cl_clean_segment(p, &p->cp_segs[i], &m, &r, &body, &nf)) != ST_OK)
             goto done;
         p->cp_nclean = i + 1;
     }
 done:
     if (err != ST_OK)
         ST_ERROR(SC_TAG, "%s: cleaning failed: %s", p->cp_dir, st_err_name(err));
-    sc_map_free(&m);
+    sl_cl_map_free(&m);
     st_buf_free(&r.rd_buf);
     st_buf_free(&body);
     st_buf_free(&nf);
@@ -727,39 +727,39 @@ done:
 /* ==== commit ========================================================= */
 
 /* The swap protocol for one segment (docs/storage.md). */
-static st_err_t sc_swap_segment(sl_log_t *log, sl_cleaner_plan_t *p, sc_seg_t *s)
+static st_err_t sl_cl_swap_segment(sl_log_t *log, sl_cleaner_plan_t *p, sl_cl_seg_t *s)
 {
     int64_t base = s->ss_info.si_base;
     st_err_t err;
     /* 1. .cleaned -> .swap, indexes first, the .log last: the moment
      *    <base>.log.swap exists the new segment is committed */
     for (int i = 0; i < 3; i++) {
-        if ((err = sc_rename(p->cp_dir, base, sc_exts[i], ".cleaned", ".swap")) != ST_OK)
+        if ((err = sl_cl_rename(p->cp_dir, base, sl_cl_exts[i], ".cleaned", ".swap")) != ST_OK)
             return err;
         if (i == 1)
-            sc_hook("swap-index");
+            sl_cl_hook("swap-index");
     }
     if ((err = sl_file_fsync_dir(p->cp_dir)) != ST_OK)
         return err;
     s->ss_written = false;
-    sc_hook("swap-log");
+    sl_cl_hook("swap-log");
     /* 2. .swap -> final names, replacing the old files; .log last, so a
      *    remaining <base>.log.swap still marks an unfinished swap */
     for (int i = 0; i < 3; i++) {
-        if ((err = sc_rename(p->cp_dir, base, sc_exts[i], ".swap", "")) != ST_OK)
+        if ((err = sl_cl_rename(p->cp_dir, base, sl_cl_exts[i], ".swap", "")) != ST_OK)
             return err;
         if (i == 1)
-            sc_hook("replace-index");
+            sl_cl_hook("replace-index");
     }
     if ((err = sl_file_fsync_dir(p->cp_dir)) != ST_OK)
         return err;
-    sc_hook("replace-log");
+    sl_cl_hook("replace-log");
     /* 3. serve the new files */
     if ((err = sl_log_reload_segment(log, base)) != ST_OK)
         return err;
     s->ss_swapped = true;
     p->cp_stats.segments_swapped++;
-    sc_hook("reloaded");
+    sl_cl_hook("reloaded");
     return ST_OK;
 }
 
@@ -771,13 +771,13 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         ST_INFO(SC_TAG, "%s: segments changed while cleaning; result discarded", p->cp_dir);
         return ST_ERR_STATE;
     }
-    sc_hook("commit");
+    sl_cl_hook("commit");
     st_err_t err;
     for (int i = 0; i < p->cp_nclean; i++) {
-        sc_seg_t *s = &p->cp_segs[i];
+        sl_cl_seg_t *s = &p->cp_segs[i];
         if (!s->ss_changed || !s->ss_written)
             continue;
-        if ((err = sc_swap_segment(log, p, s)) != ST_OK) {
+        if ((err = sl_cl_swap_segment(log, p, s)) != ST_OK) {
             ST_ERROR(SC_TAG, "%s: swap of segment %020" PRId64 " failed: %s", p->cp_dir, s->ss_info.si_base,
                      st_err_name(err));
             return err;
@@ -785,9 +785,9 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         /* our own reload bumped the generation */
         p->cp_gen = sl_log_generation(log);
     }
-    if ((err = sc_save_checkpoint(p->cp_dir, p->cp_stats.dirty_end)) != ST_OK)
+    if ((err = sl_cl_save_checkpoint(p->cp_dir, p->cp_stats.dirty_end)) != ST_OK)
         return err;
-    sc_hook("checkpoint");
+    sl_cl_hook("checkpoint");
     const sl_cleaner_stats_t *st = &p->cp_stats;
     ST_INFO(SC_TAG, "%s: cleaned %d segment(s) (%d changed): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
             " -> %" PRId64 " records, %" PRId64 " keys, checkpoint %" PRId64,
@@ -806,11 +806,11 @@ void sl_cleaner_plan_free(sl_cleaner_plan_t *p)
     if (!p)
         return;
     for (int i = 0; i < p->cp_nseg; i++) {
-        sc_seg_t *s = &p->cp_segs[i];
+        sl_cl_seg_t *s = &p->cp_segs[i];
         if (s->ss_fd >= 0)
             close(s->ss_fd);
         if (s->ss_written)
-            sc_unlink_cleaned(p->cp_dir, s->ss_info.si_base);
+            sl_cl_unlink_cleaned(p->cp_dir, s->ss_info.si_base);
     }
     free(p->cp_segs);
     free(p->cp_dir);
@@ -833,9 +833,9 @@ st_err_t sl_cleaner_clean(sl_log_t *log, const sl_cleaner_opts_t *opts, sl_clean
 
 /* ==== recovery ======================================================= */
 
-/* "<20 digits>.<ext><suffix>" with ext one of sc_exts: base and ext index,
+/* "<20 digits>.<ext><suffix>" with ext one of sl_cl_exts: base and ext index,
  * else -1. */
-static int64_t sc_parse(const char *name, const char *suffix, int *ext)
+static int64_t sl_cl_parse(const char *name, const char *suffix, int *ext)
 {
     size_t n = strlen(name), sl = strlen(suffix);
     if (n < 21 + sl || name[20] != '.' || strcmp(name + n - sl, suffix) != 0)
@@ -847,8 +847,8 @@ static int64_t sc_parse(const char *name, const char *suffix, int *ext)
         v = v * 10 + (name[i] - '0');
     }
     for (int i = 0; i < 3; i++) {
-        size_t el = strlen(sc_exts[i]);
-        if (n - sl - 21 == el && strncmp(name + 21, sc_exts[i], el) == 0) {
+        size_t el = strlen(sl_cl_exts[i]);
+        if (n - sl - 21 == el && strncmp(name + 21, sl_cl_exts[i], el) == 0) {
             *ext = i;
             return v;
         }
@@ -856,11 +856,11 @@ static int64_t sc_parse(const char *name, const char *suffix, int *ext)
     return -1;
 }
 
-typedef struct sc_left {
+typedef struct sl_cl_left {
     int64_t lf_base;
-    int lf_ext;     /* index into sc_exts */
+    int lf_ext;     /* index into sl_cl_exts */
     bool lf_swap;   /* .swap (else .cleaned) */
-} sc_left_t;
+} sl_cl_left_t;
 
 st_err_t sl_cleaner_recover(const char *dir)
 {
@@ -869,20 +869,20 @@ st_err_t sl_cleaner_recover(const char *dir)
         return errno == ENOENT ? ST_OK : st_err_from_errno(errno);
     /* collect first, act after: renaming while reading a directory may
      * show entries twice */
-    sc_left_t *v = NULL;
+    sl_cl_left_t *v = NULL;
     size_t n = 0, cap = 0;
     st_err_t err = ST_OK;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        sc_left_t l = {0, 0, true};
-        if ((l.lf_base = sc_parse(de->d_name, ".swap", &l.lf_ext)) < 0) {
+        sl_cl_left_t l = {0, 0, true};
+        if ((l.lf_base = sl_cl_parse(de->d_name, ".swap", &l.lf_ext)) < 0) {
             l.lf_swap = false;
-            if ((l.lf_base = sc_parse(de->d_name, ".cleaned", &l.lf_ext)) < 0)
+            if ((l.lf_base = sl_cl_parse(de->d_name, ".cleaned", &l.lf_ext)) < 0)
                 continue;
         }
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
-            sc_left_t *nv = realloc(v, nc * sizeof *nv);
+            sl_cl_left_t *nv = realloc(v, nc * sizeof *nv);
             if (!nv) {
                 err = ST_ERR_NOMEM;
                 break;
@@ -899,18 +899,18 @@ st_err_t sl_cleaner_recover(const char *dir)
      * are completed or rolled back; pass 1: the .swap logs, last */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
-            const sc_left_t *l = &v[i];
+            const sl_cl_left_t *l = &v[i];
             bool is_log = l->lf_ext == 2;
             if ((l->lf_swap && is_log) != (pass == 1))
                 continue;
             char p[PATH_MAX];
-            sc_path(dir, l->lf_base, sc_exts[l->lf_ext], l->lf_swap ? ".swap" : ".cleaned", p, sizeof p);
+            sl_cl_path(dir, l->lf_base, sl_cl_exts[l->lf_ext], l->lf_swap ? ".swap" : ".cleaned", p, sizeof p);
             bool committed = false;
             for (size_t j = 0; j < n && l->lf_swap; j++)
                 committed |= v[j].lf_swap && v[j].lf_base == l->lf_base && v[j].lf_ext == 2;
             if (committed) {
                 ST_WARN(SC_TAG, "completing interrupted cleaner swap: %s", p);
-                if ((err = sc_rename(dir, l->lf_base, sc_exts[l->lf_ext], ".swap", "")) != ST_OK)
+                if ((err = sl_cl_rename(dir, l->lf_base, sl_cl_exts[l->lf_ext], ".swap", "")) != ST_OK)
                     goto done;
             } else {
                 ST_WARN(SC_TAG, "rolling back unfinished cleaning: removing %s", p);

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/br_admin.h"
+#include "control/br_admin.h"
 #include "broker/br_config.h"
 #include "broker/br_core.h"
-#include "broker/br_controller.h"
-#include "broker/br_metadata.h"
+#include "control/br_ctl.h"
+#include "control/br_md.h"
 #include "broker/br_server.h"
 #include "tu.h"
 
@@ -208,8 +208,8 @@ static void test_election(void)
 {
     int32_t replicas[] = {1, 2, 3};
     int32_t isr[] = {1, 2, 3};
-    zkp_part_state_t cur = {.leader = 1, .leader_epoch = 4, .controller_epoch = 2, .isr = isr, .n_isr = 3};
-    zkp_part_state_t out;
+    zknode_part_state_t cur = {.leader = 1, .leader_epoch = 4, .controller_epoch = 2, .isr = isr, .n_isr = 3};
+    zknode_part_state_t out;
 
     int32_t all[] = {1, 2, 3};
     g_live = all;
@@ -226,7 +226,7 @@ static void test_election(void)
     CU_ASSERT_EQUAL(out.n_isr, 2);
     CU_ASSERT_EQUAL(out.isr[0], 2);
     CU_ASSERT_EQUAL(out.isr[1], 3);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
 
     /* a follower dies: leader kept, ISR shrinks, epoch bumped */
     int32_t live12[] = {1, 2};
@@ -235,11 +235,11 @@ static void test_election(void)
     CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&cur, replicas, 3, false, live_fn, NULL, &out));
     CU_ASSERT_EQUAL(out.leader, 1);
     CU_ASSERT_EQUAL(out.n_isr, 2);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
 
     /* only an out-of-ISR replica alive: offline unless unclean */
     int32_t isr1[] = {1};
-    zkp_part_state_t cur1 = {.leader = 1, .leader_epoch = 7, .isr = isr1, .n_isr = 1};
+    zknode_part_state_t cur1 = {.leader = 1, .leader_epoch = 7, .isr = isr1, .n_isr = 1};
     int32_t live3[] = {3};
     g_live = live3;
     g_n_live = 1;
@@ -248,15 +248,15 @@ static void test_election(void)
     CU_ASSERT_EQUAL(out.leader_epoch, 8);
     CU_ASSERT_EQUAL(out.n_isr, 1); /* the last ISR is kept */
     CU_ASSERT_EQUAL(out.isr[0], 1);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
     CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&cur1, replicas, 3, true, live_fn, NULL, &out));
     CU_ASSERT_EQUAL(out.leader, 3);
     CU_ASSERT_EQUAL(out.n_isr, 1);
     CU_ASSERT_EQUAL(out.isr[0], 3);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
 
     /* offline stays offline while nobody of the ISR is back ... */
-    zkp_part_state_t off = {.leader = -1, .leader_epoch = 8, .isr = isr1, .n_isr = 1};
+    zknode_part_state_t off = {.leader = -1, .leader_epoch = 8, .isr = isr1, .n_isr = 1};
     CU_ASSERT_FALSE(br_ctl_next_state(&off, replicas, 3, false, live_fn, NULL, &out));
     /* ... and comes back with the ISR member */
     int32_t live1[] = {1};
@@ -265,7 +265,7 @@ static void test_election(void)
     CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&off, replicas, 3, false, live_fn, NULL, &out));
     CU_ASSERT_EQUAL(out.leader, 1);
     CU_ASSERT_EQUAL(out.leader_epoch, 9);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
 }
 
 /* ------------------------------------------ registration additions */
@@ -273,13 +273,13 @@ static void test_election(void)
 static void test_member_payload(void)
 {
     char *eps[] = {(char *)"tcp://127.0.0.1:9092"};
-    zkp_broker_t b = {.id = 3, .host = (char *)"127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 1,
+    zknode_broker_t b = {.id = 3, .host = (char *)"127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 1,
                       .timestamp_ms = 1700000000000LL};
     br_md_member_t x, y;
 
-    /* healthy: exactly zkp's payload, no additions */
+    /* healthy: exactly zknode's payload, no additions */
     char *plain = br_md_member_encode(&b, NULL);
-    char *zplain = zkp_broker_encode(&b);
+    char *zplain = zknode_broker_encode(&b);
     CU_ASSERT_TRUE_FATAL(plain && zplain);
     CU_ASSERT_STRING_EQUAL(plain, zplain);
     CU_ASSERT_EQUAL(br_md_member_decode(plain, strlen(plain), &y), ST_OK);
@@ -310,12 +310,12 @@ static void test_member_payload(void)
     CU_ASSERT_FALSE(br_md_member_offline(&y, "audit", 4));
     br_md_member_free(&y);
     br_md_member_free(&y); /* idempotent */
-    /* the registration itself still decodes with zkp (older brokers) */
-    zkp_broker_t zb;
+    /* the registration itself still decodes with zknode (older brokers) */
+    zknode_broker_t zb;
     char err[128];
-    CU_ASSERT_EQUAL(zkp_broker_decode(json, strlen(json), 3, &zb, err, sizeof err), ST_OK);
+    CU_ASSERT_EQUAL(zknode_broker_decode(json, strlen(json), 3, &zb, err, sizeof err), ST_OK);
     CU_ASSERT_EQUAL(zb.port, 9092);
-    zkp_broker_free(&zb);
+    zknode_broker_free(&zb);
     free(json);
 
     /* malformed additions are ignored, a non-object is CORRUPT */
@@ -342,15 +342,15 @@ static void test_election_offline_replica(void)
 {
     int32_t replicas[] = {2, 1, 3};
     int32_t isr[] = {2, 1, 3};
-    zkp_part_state_t cur = {.leader = 2, .leader_epoch = 1, .isr = isr, .n_isr = 3};
-    zkp_part_state_t out;
+    zknode_part_state_t cur = {.leader = 2, .leader_epoch = 1, .isr = isr, .n_isr = 3};
+    zknode_part_state_t out;
     CU_ASSERT_TRUE_FATAL(br_ctl_next_state(&cur, replicas, 3, false, offline_live_fn, NULL, &out));
     CU_ASSERT_EQUAL(out.leader, 1);
     CU_ASSERT_EQUAL(out.leader_epoch, 2);
     CU_ASSERT_EQUAL(out.n_isr, 2);
     CU_ASSERT_EQUAL(out.isr[0], 1);
     CU_ASSERT_EQUAL(out.isr[1], 3);
-    zkp_part_state_free(&out);
+    zknode_part_state_free(&out);
 }
 
 /* --------------------------------------------------------- assignment */
@@ -660,7 +660,7 @@ static CU_TestInfo srv_tests[] = {
 };
 static CU_SuiteInfo suites[] = {
     {"br_config", NULL, NULL, NULL, NULL, config_tests},
-    {"br_controller", NULL, NULL, NULL, NULL, ctl_tests},
+    {"br_ctl", NULL, NULL, NULL, NULL, ctl_tests},
     {"br_server", NULL, NULL, NULL, NULL, srv_tests},
     CU_SUITE_INFO_NULL,
 };

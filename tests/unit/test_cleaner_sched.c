@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/br_cleaner.h"
-#include "broker/br_partition.h"
-#include "broker/br_pm_local.h"
+#include "partition/br_cleaner.h"
+#include "partition/br_pm.h"
+#include "partition/br_pm_local.h"
 #include "common/st_batch.h"
 #include "raw.pb-c.h"
 #include "strata.pb-c.h"

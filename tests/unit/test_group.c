@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/br_group.h"
-#include "broker/br_group_log.h"
-#include "broker/br_partition.h"
-#include "broker/br_pm_local.h"
+#include "group/br_group.h"
+#include "group/br_group_log.h"
+#include "partition/br_pm.h"
+#include "partition/br_pm_local.h"
 #include "strata.pb-c.h"
 #include "tu.h"
 
@@ -120,7 +120,7 @@ static char *g_dir;
 static sl_logdir_t *g_ld;
 static struct ev_loop *g_loop;
 static br_pm_t *g_pm;
-static br_gc_t *g_gc;
+static br_groups_t *g_gc;
 static sl_log_config_t g_cfg;
 static br_pm_limits_t g_limits;
 static br_group_config_t g_gcfg;
@@ -182,7 +182,7 @@ static void coordinator_open(void)
     CU_ASSERT_FATAL(sl_logdir_open(g_dir, &g_ld) == ST_OK);
     g_pm = br_pm_new(g_loop, 1, &g_ld, 1, &g_limits);
     CU_ASSERT_FATAL(g_pm != NULL);
-    g_gc = br_gc_new(g_loop, g_pm, 1, &g_gcfg, &g_meta);
+    g_gc = br_groups_new(g_loop, g_pm, 1, &g_gcfg, &g_meta);
     CU_ASSERT_FATAL(g_gc != NULL);
     g_epoch++;
     host_offsets();
@@ -190,7 +190,7 @@ static void coordinator_open(void)
 
 static void coordinator_close(void)
 {
-    br_gc_free(g_gc);
+    br_groups_free(g_gc);
     g_gc = NULL;
     br_pm_free(g_pm, true);
     g_pm = NULL;
@@ -238,7 +238,7 @@ static br_call_t *send(Strata__Request *req)
     br_call_t *c = call_new();
     req->correlation_id = c->corr;
     req->client_id = (char *)"cli";
-    br_gc_handle(g_gc, c, req);
+    br_groups_handle(g_gc, c, req);
     return c;
 }
 
@@ -538,7 +538,7 @@ static int32_t form_group(const char *group, size_t n, int32_t session_ms, char 
     }
     br_gstate_t st;
     int nm = 0;
-    CU_ASSERT_FATAL(br_gc_group_info(g_gc, group, &st, NULL, &nm));
+    CU_ASSERT_FATAL(br_groups_group_info(g_gc, group, &st, NULL, &nm));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
     CU_ASSERT_EQUAL(nm, (int)n);
     return gen;
@@ -609,7 +609,7 @@ static void test_session_expiry(void)
     while (wall_ms() < deadline) {
         usleep(10000);
         pump();
-        CU_ASSERT_FATAL(br_gc_group_info(g_gc, GROUP, &st, NULL, NULL));
+        CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, NULL, NULL));
         if (st == BR_GS_EMPTY)
             break;
     }
@@ -644,7 +644,7 @@ static void test_static_rejoin(void)
     CU_ASSERT_STRING_EQUAL(r.leader, j0.member_id);
     br_gstate_t st;
     int32_t gen;
-    CU_ASSERT_FATAL(br_gc_group_info(g_gc, GROUP, &st, &gen, NULL));
+    CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &gen, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
     CU_ASSERT_EQUAL(gen, 2);
     char got[64];
@@ -717,7 +717,7 @@ static void test_failover(void)
     br_gstate_t st;
     int32_t g2;
     int nm;
-    CU_ASSERT_FATAL(br_gc_group_info(g_gc, GROUP, &st, &g2, &nm));
+    CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &g2, &nm));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
     CU_ASSERT_EQUAL(g2, gen);
     CU_ASSERT_EQUAL(nm, 2);
@@ -778,10 +778,10 @@ static void test_delete_group(void)
     CU_ASSERT_EQUAL(delete_group(GROUP), ST_ERR_NON_EMPTY_GROUP);
     CU_ASSERT_EQUAL(leave(GROUP, ids[0]), 0);
     br_gstate_t st;
-    CU_ASSERT_FATAL(br_gc_group_info(g_gc, GROUP, &st, NULL, NULL));
+    CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, NULL, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_EMPTY);
     CU_ASSERT_EQUAL(delete_group(GROUP), 0);
-    CU_ASSERT_FALSE(br_gc_group_info(g_gc, GROUP, NULL, NULL, NULL));
+    CU_ASSERT_FALSE(br_groups_group_info(g_gc, GROUP, NULL, NULL, NULL));
     int err;
     CU_ASSERT_EQUAL(fetch_offset(GROUP, "t", 0, &err), -1);
     CU_ASSERT_EQUAL(delete_group(GROUP), ST_ERR_GROUP_ID_NOT_FOUND);
@@ -789,7 +789,7 @@ static void test_delete_group(void)
     coordinator_close();
     coordinator_open();
     pump();
-    CU_ASSERT_FALSE(br_gc_group_info(g_gc, GROUP, NULL, NULL, NULL));
+    CU_ASSERT_FALSE(br_groups_group_info(g_gc, GROUP, NULL, NULL, NULL));
     CU_ASSERT_EQUAL(fetch_offset(GROUP, "t", 0, &err), -1);
     CU_ASSERT_EQUAL(err, 0);
 }
@@ -801,11 +801,11 @@ static void test_retention(void)
     int32_t gen = form_group(GROUP, 1, 60000, ids);
     CU_ASSERT_EQUAL(commit(GROUP, gen, ids[0], "t", 0, 6), 0);
     int64_t later = wall_ms() + g_gcfg.offsets_retention_ms + 1000;
-    br_gc_tick(g_gc, later);
+    br_groups_tick(g_gc, later);
     int err;
     /* the empty group's offsets are gone, with the group */
     CU_ASSERT_EQUAL(fetch_offset("simple", "t", 0, &err), -1);
-    CU_ASSERT_FALSE(br_gc_group_info(g_gc, "simple", NULL, NULL, NULL));
+    CU_ASSERT_FALSE(br_groups_group_info(g_gc, "simple", NULL, NULL, NULL));
     /* a group with members keeps its offsets */
     CU_ASSERT_EQUAL(fetch_offset(GROUP, "t", 0, &err), 6);
     /* and it survives a reload that way */

@@ -1,9 +1,9 @@
 /*
- * Unit tests of the idempotent producer, broker side: br_pstate (sequence
+ * Unit tests of the idempotent producer, broker side: sl_pstate (sequence
  * rules, snapshot encoding), its use by the partition manager (duplicates
  * answered with their original offset, gaps and old epochs refused,
  * state kept across restarts with and without a snapshot, dropped by
- * truncation, built by followers from replicated batches) and br_pid
+ * truncation, built by followers from replicated batches) and br_producer_id
  * (the /latest_producer_id_block JSON, InitProducerId answers from a
  * block; the ZooKeeper reservation is left to integration tests). Same
  * br_call double (tu_call.c) and fixture as test_partition; no network.
@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/br_partition.h"
-#include "broker/br_pid.h"
-#include "broker/br_pm_int.h"
-#include "broker/br_pstate.h"
+#include "partition/br_pm.h"
+#include "control/br_producer_id.h"
+#include "partition/br_pm_int.h"
+#include "storage/sl_pstate.h"
 #include "common/st_batch.h"
 #include "raw.pb-c.h"
 #include "record.pb-c.h"
@@ -163,112 +163,112 @@ static st_batch_hdr_t hdr(int64_t pid, int16_t epoch, int32_t seq, int32_t n, in
     return h;
 }
 
-/* ------------------------------------------------------------ br_pstate */
+/* ------------------------------------------------------------ sl_pstate */
 
 /* The sequence rules on the bare state. */
 static void test_rules(void)
 {
-    br_pstate_t *ps = br_pstate_new();
+    sl_pstate_t *ps = sl_pstate_new();
     CU_ASSERT_FATAL(ps != NULL);
     int64_t dup = -1;
     st_batch_hdr_t h = hdr(7, 0, 5, 1, 0);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, true, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &h, NULL, true, &dup), ST_OK);
     h = hdr(7, 0, 0, 3, 10);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_update(ps, &h), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &h, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_update(ps, &h), ST_OK);
     /* the same batch again: a duplicate at its offset */
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &h, NULL, false, &dup), ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(dup, 10);
     /* next in line, a gap, an overlap */
     st_batch_hdr_t ok = hdr(7, 0, 3, 2, 13), gap = hdr(7, 0, 6, 1, 0), ovl = hdr(7, 0, 2, 2, 0);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &ok, NULL, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &gap, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &ok, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &gap, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &ovl, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &ovl, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     /* a later batch of the same request follows the earlier one */
     st_batch_hdr_t after = hdr(7, 0, 5, 1, 0);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &after, &ok, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &after, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &after, &ok, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &after, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     /* epochs: a new one starts at 0, an old one is fenced */
     st_batch_hdr_t e1 = hdr(7, 1, 3, 1, 0), e1z = hdr(7, 1, 0, 1, 20);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &e1, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &e1, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &e1z, NULL, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_update(ps, &e1z), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &ok, NULL, false, &dup), ST_ERR_INVALID_PRODUCER_EPOCH);
-    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->epoch, 1);
-    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->n_batches, 1);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &e1z, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_update(ps, &e1z), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &ok, NULL, false, &dup), ST_ERR_INVALID_PRODUCER_EPOCH);
+    CU_ASSERT_EQUAL(sl_pstate_get(ps, 7)->epoch, 1);
+    CU_ASSERT_EQUAL(sl_pstate_get(ps, 7)->n_batches, 1);
     /* negative sequence: invalid */
     st_batch_hdr_t neg = hdr(8, 0, -1, 1, 0);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &neg, NULL, false, &dup), ST_ERR_INVALID_REQUEST);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &neg, NULL, false, &dup), ST_ERR_INVALID_REQUEST);
     /* only the last 5 batches are remembered */
     for (int i = 1; i <= 6; i++) {
         st_batch_hdr_t b = hdr(7, 1, i, 1, 20 + i);
-        CU_ASSERT_EQUAL(br_pstate_check(ps, &b, NULL, false, &dup), ST_OK);
-        CU_ASSERT_EQUAL(br_pstate_update(ps, &b), ST_OK);
+        CU_ASSERT_EQUAL(sl_pstate_check(ps, &b, NULL, false, &dup), ST_OK);
+        CU_ASSERT_EQUAL(sl_pstate_update(ps, &b), ST_OK);
     }
-    CU_ASSERT_EQUAL(br_pstate_get(ps, 7)->n_batches, BR_PSTATE_BATCHES);
+    CU_ASSERT_EQUAL(sl_pstate_get(ps, 7)->n_batches, SL_PSTATE_BATCHES);
     st_batch_hdr_t old = hdr(7, 1, 1, 1, 0), recent = hdr(7, 1, 2, 1, 0);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &old, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &old, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &recent, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &recent, NULL, false, &dup),
                     ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(dup, 22);
     /* sequences wrap at INT32_MAX */
-    CU_ASSERT_EQUAL(br_pstate_seq_add(INT32_MAX, 1), 0);
-    CU_ASSERT_EQUAL(br_pstate_seq_add(INT32_MAX - 1, 3), 1);
+    CU_ASSERT_EQUAL(sl_pstate_seq_add(INT32_MAX, 1), 0);
+    CU_ASSERT_EQUAL(sl_pstate_seq_add(INT32_MAX - 1, 3), 1);
     st_batch_hdr_t w1 = hdr(9, 0, INT32_MAX - 1, 2, 100), w2 = hdr(9, 0, 0, 1, 102);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &w1, NULL, true, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_update(ps, &w1), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_get(ps, 9)->batches[0].last_seq, INT32_MAX);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &w2, NULL, false, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &w1, NULL, true, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_update(ps, &w1), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_get(ps, 9)->batches[0].last_seq, INT32_MAX);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &w2, NULL, false, &dup), ST_OK);
     /* batches without a producer id are not tracked */
     st_batch_hdr_t plain = hdr(-1, -1, -1, 4, 200);
-    CU_ASSERT_EQUAL(br_pstate_update(ps, &plain), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_count(ps), 2);
-    br_pstate_free(ps);
+    CU_ASSERT_EQUAL(sl_pstate_update(ps, &plain), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_count(ps), 2);
+    sl_pstate_free(ps);
 }
 
 /* Snapshot bytes round-trip; damage is detected. */
 static void test_encode(void)
 {
-    br_pstate_t *ps = br_pstate_new(), *back = br_pstate_new();
+    sl_pstate_t *ps = sl_pstate_new(), *back = sl_pstate_new();
     for (int64_t pid = 40; pid > 0; pid -= 10)
         for (int i = 0; i < 7; i++) {
             st_batch_hdr_t h = hdr(pid, (int16_t)(pid / 10), i * 2, 2, pid * 100 + i * 2);
-            CU_ASSERT_EQUAL(br_pstate_update(ps, &h), ST_OK);
+            CU_ASSERT_EQUAL(sl_pstate_update(ps, &h), ST_OK);
         }
     st_buf_t b;
     st_buf_init(&b);
-    CU_ASSERT_EQUAL_FATAL(br_pstate_encode(ps, &b), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, b.len), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_count(back), 4);
+    CU_ASSERT_EQUAL_FATAL(sl_pstate_encode(ps, &b), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_decode(back, b.data, b.len), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_count(back), 4);
     for (int64_t pid = 10; pid <= 40; pid += 10) {
-        const br_pstate_entry_t *x = br_pstate_get(ps, pid), *y = br_pstate_get(back, pid);
+        const sl_pstate_entry_t *x = sl_pstate_get(ps, pid), *y = sl_pstate_get(back, pid);
         CU_ASSERT_FATAL(x && y);
         CU_ASSERT(memcmp(x, y, sizeof *x) == 0);
     }
     for (size_t i = 0; i < b.len; i += 7) {
         b.data[i] ^= 0x20;
-        CU_ASSERT_NOT_EQUAL(br_pstate_decode(back, b.data, b.len), ST_OK);
-        CU_ASSERT_EQUAL(br_pstate_count(back), 0);
+        CU_ASSERT_NOT_EQUAL(sl_pstate_decode(back, b.data, b.len), ST_OK);
+        CU_ASSERT_EQUAL(sl_pstate_count(back), 0);
         b.data[i] ^= 0x20;
     }
-    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, b.len - 1), ST_ERR_CORRUPT);
-    CU_ASSERT_EQUAL(br_pstate_decode(back, b.data, 3), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(sl_pstate_decode(back, b.data, b.len - 1), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(sl_pstate_decode(back, b.data, 3), ST_ERR_CORRUPT);
     st_buf_free(&b);
-    br_pstate_free(ps);
-    br_pstate_free(back);
+    sl_pstate_free(ps);
+    sl_pstate_free(back);
 }
 
 /* When the log start moves, producers whose newest batch ends below it are
  * forgotten; the others keep every batch; order by id is kept. */
 static void test_truncate_head(void)
 {
-    br_pstate_t *ps = br_pstate_new();
+    sl_pstate_t *ps = sl_pstate_new();
     st_batch_hdr_t h[] = {
         hdr(7, 0, 0, 5, 0),   /* pid 7: offsets 0-4 */
         hdr(3, 0, 0, 5, 5),   /* pid 3: 5-9 */
@@ -277,15 +277,15 @@ static void test_truncate_head(void)
         hdr(5, 0, 0, 1, 17),  /* pid 5: 17 */
     };
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
-        CU_ASSERT_EQUAL(br_pstate_update(ps, &h[i]), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_count(ps), 4);
-    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 0), 0);
-    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 5), 1);  /* pid 7 ended at 4 */
-    CU_ASSERT_PTR_NULL(br_pstate_get(ps, 7));
-    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 11), 0); /* pid 9 ends at 11: kept */
-    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 12), 1);
-    CU_ASSERT_PTR_NULL(br_pstate_get(ps, 9));
-    const br_pstate_entry_t *e3 = br_pstate_get(ps, 3), *e5 = br_pstate_get(ps, 5);
+        CU_ASSERT_EQUAL(sl_pstate_update(ps, &h[i]), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_count(ps), 4);
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 0), 0);
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 5), 1);  /* pid 7 ended at 4 */
+    CU_ASSERT_PTR_NULL(sl_pstate_get(ps, 7));
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 11), 0); /* pid 9 ends at 11: kept */
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 12), 1);
+    CU_ASSERT_PTR_NULL(sl_pstate_get(ps, 9));
+    const sl_pstate_entry_t *e3 = sl_pstate_get(ps, 3), *e5 = sl_pstate_get(ps, 5);
     CU_ASSERT_FATAL(e3 && e5);
     CU_ASSERT_EQUAL(e3->n_batches, 2);
     CU_ASSERT_EQUAL(e3->batches[1].last_seq, 9);
@@ -293,11 +293,11 @@ static void test_truncate_head(void)
     /* the next batch of a forgotten producer is that of an unknown one */
     st_batch_hdr_t next7 = hdr(7, 0, 5, 1, 18);
     int64_t dup = -1;
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &next7, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
-    CU_ASSERT_EQUAL(br_pstate_check(ps, &next7, NULL, true, &dup), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_truncate_head(ps, 100), 2);
-    CU_ASSERT_EQUAL(br_pstate_count(ps), 0);
-    br_pstate_free(ps);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &next7, NULL, false, &dup), ST_ERR_UNKNOWN_PRODUCER_ID);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &next7, NULL, true, &dup), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 100), 2);
+    CU_ASSERT_EQUAL(sl_pstate_count(ps), 0);
+    sl_pstate_free(ps);
 }
 
 /* ------------------------------------------------------ through produce */
@@ -398,7 +398,7 @@ static void test_long_retry(void)
     host_leader("lr", 0, 0);
     /* another producer first, so the batches are not at offset = sequence */
     CU_ASSERT_EQUAL(send_p("lr", 3, 9, 0, 0, NULL), 0);
-    enum { N = BR_PSTATE_BATCHES + 4 };
+    enum { N = SL_PSTATE_BATCHES + 4 };
     st_buf_t w[N + 1];
     for (int i = 0; i <= N; i++)
         pbatch(2, 4, 0, 2 * i, &w[i]);
@@ -410,14 +410,14 @@ static void test_long_retry(void)
     br_part_t *p = part_of(g_pm, "lr");
     st_batch_hdr_t h0 = hdr(4, 0, 0, 2, 0);
     int64_t dup = -1;
-    CU_ASSERT_EQUAL(br_pstate_check(p->pstate, &h0, NULL, false, &dup),
+    CU_ASSERT_EQUAL(sl_pstate_check(p->pstate, &h0, NULL, false, &dup),
                     ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT(br_pstate_find_retry(p->pstate, p->log, &h0, &dup));
+    CU_ASSERT(sl_pstate_find_retry(p->pstate, p->log, &h0, &dup));
     CU_ASSERT_EQUAL(dup, 3);
     /* a batch never written (same epoch, sequence in the past, other count) */
     st_batch_hdr_t bad = h0;
     bad.last_offset_delta = 0;
-    CU_ASSERT_FALSE(br_pstate_find_retry(p->pstate, p->log, &bad, &dup));
+    CU_ASSERT_FALSE(sl_pstate_find_retry(p->pstate, p->log, &bad, &dup));
     /* the whole request again with one more batch: only that one is new */
     CU_ASSERT_EQUAL(send_n("lr", w, N + 1, &base), 0);
     CU_ASSERT_EQUAL(base, 3);
@@ -444,7 +444,7 @@ static void test_restart(void)
     CU_ASSERT_EQUAL(snapshot_files("rs", false), 1);
     fixture_open();
     host_leader("rs", 0, 1);
-    CU_ASSERT_EQUAL(br_pstate_count(part_of(g_pm, "rs")->pstate), 2);
+    CU_ASSERT_EQUAL(sl_pstate_count(part_of(g_pm, "rs")->pstate), 2);
     CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 2, &base), 0);
     CU_ASSERT_EQUAL(base, 4);
     CU_ASSERT_EQUAL(leo_of("rs"), 6);
@@ -457,7 +457,7 @@ static void test_restart(void)
     CU_ASSERT_EQUAL(snapshot_files("rs", true), 2);
     fixture_open();
     host_leader("rs", 0, 2);
-    CU_ASSERT_EQUAL(br_pstate_count(part_of(g_pm, "rs")->pstate), 2);
+    CU_ASSERT_EQUAL(sl_pstate_count(part_of(g_pm, "rs")->pstate), 2);
     CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 2, &base), 0);
     CU_ASSERT_EQUAL(base, 6);
     CU_ASSERT_EQUAL(send_p("rs", 2, 11, 0, 4, &base), 0);
@@ -478,8 +478,8 @@ static void test_restart(void)
     fputs("garbage", f);
     fclose(f);
     br_part_t *part = part_of(g_pm, "rs");
-    CU_ASSERT_EQUAL(br_pstate_load(part->pstate, part->log), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_snapshot_offset(part->pstate), 9);
+    CU_ASSERT_EQUAL(sl_pstate_load(part->pstate, part->log), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_snapshot_offset(part->pstate), 9);
     CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 3, &base), 0);
     CU_ASSERT_EQUAL(base, 9);
     CU_ASSERT_EQUAL(send_p("rs", 1, 12, 0, 4, &base), 0);
@@ -503,11 +503,11 @@ static void test_truncation(void)
     CU_ASSERT_EQUAL(snapshot_files("tr", false), 2);
     /* what a follower does on a divergent suffix: cut at 2 */
     CU_ASSERT_EQUAL(sl_log_truncate_to(part->log, 2), ST_OK);
-    CU_ASSERT_EQUAL(br_pstate_truncated(part->pstate, part->log), ST_OK);
+    CU_ASSERT_EQUAL(sl_pstate_truncated(part->pstate, part->log), ST_OK);
     CU_ASSERT_EQUAL(snapshot_files("tr", false), 1);
-    CU_ASSERT_EQUAL(br_pstate_snapshot_offset(part->pstate), 1);
-    CU_ASSERT_PTR_NULL(br_pstate_get(part->pstate, 22));
-    CU_ASSERT_EQUAL(br_pstate_get(part->pstate, 21)->batches[br_pstate_get(part->pstate, 21)->n_batches - 1].last_seq, 1);
+    CU_ASSERT_EQUAL(sl_pstate_snapshot_offset(part->pstate), 1);
+    CU_ASSERT_PTR_NULL(sl_pstate_get(part->pstate, 22));
+    CU_ASSERT_EQUAL(sl_pstate_get(part->pstate, 21)->batches[sl_pstate_get(part->pstate, 21)->n_batches - 1].last_seq, 1);
     /* the cut batch of 21 is appended again, not taken as a duplicate */
     CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 3, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 2, &base), 0);
@@ -516,8 +516,8 @@ static void test_truncation(void)
     CU_ASSERT_EQUAL(base, 3);
     /* restarting empty elsewhere forgets everything */
     CU_ASSERT_EQUAL(sl_log_truncate_fully_and_start_at(part->log, 50), ST_OK);
-    br_pstate_reset(part->pstate, part->log);
-    CU_ASSERT_EQUAL(br_pstate_count(part->pstate), 0);
+    sl_pstate_reset(part->pstate, part->log);
+    CU_ASSERT_EQUAL(sl_pstate_count(part->pstate), 0);
     CU_ASSERT_EQUAL(snapshot_files("tr", false), 0);
     /* the log start moved: an unknown producer in mid-sequence is taken */
     CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 7, &base), 0);
@@ -598,7 +598,7 @@ static void test_follower(void)
         (void)follow_step(b2.pm, 1, lpm);
     br_part_t *f = part_of(b2.pm, "fo");
     CU_ASSERT_EQUAL_FATAL(sl_log_end_offset(f->log), 5);
-    const br_pstate_entry_t *e = br_pstate_get(f->pstate, 31);
+    const sl_pstate_entry_t *e = sl_pstate_get(f->pstate, 31);
     CU_ASSERT_FATAL(e != NULL);
     CU_ASSERT_EQUAL(e->n_batches, 2);
     CU_ASSERT_EQUAL(e->batches[1].base_offset, 2);
@@ -617,20 +617,20 @@ static void test_follower(void)
     peer_close(&b2);
 }
 
-/* ------------------------------------------------------------ br_pid */
+/* ------------------------------------------------------------ br_producer_id */
 
 static void test_pid_json(void)
 {
-    br_pid_block_t b = {.broker = 3, .start = 1000, .end = 1999}, back;
+    br_producer_id_block_t b = {.broker = 3, .start = 1000, .end = 1999}, back;
     char *json = NULL;
-    CU_ASSERT_EQUAL_FATAL(br_pid_block_encode(&b, &json), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(br_producer_id_block_encode(&b, &json), ST_OK);
     CU_ASSERT_STRING_EQUAL(json,
                            "{\"version\":1,\"broker\":3,\"block_start\":\"1000\",\"block_end\":\"1999\"}");
-    CU_ASSERT_EQUAL(br_pid_block_decode(json, strlen(json), &back), ST_OK);
+    CU_ASSERT_EQUAL(br_producer_id_block_decode(json, strlen(json), &back), ST_OK);
     CU_ASSERT(back.broker == 3 && back.start == 1000 && back.end == 1999);
     free(json);
     const char *ints = "{\"version\":1,\"broker\":0,\"block_start\":0,\"block_end\":999}";
-    CU_ASSERT_EQUAL(br_pid_block_decode(ints, strlen(ints), &back), ST_OK);
+    CU_ASSERT_EQUAL(br_producer_id_block_decode(ints, strlen(ints), &back), ST_OK);
     CU_ASSERT(back.start == 0 && back.end == 999);
     const char *bad[] = {
         "", "[]", "{\"version\":2,\"broker\":0,\"block_start\":\"0\",\"block_end\":\"9\"}",
@@ -642,19 +642,19 @@ static void test_pid_json(void)
         "{\"version\":1,\"broker\":-4,\"block_start\":\"0\",\"block_end\":\"9\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CU_ASSERT_EQUAL(br_pid_block_decode(bad[i], strlen(bad[i]), &back), ST_ERR_CORRUPT);
-    CU_ASSERT_EQUAL(br_pid_block_decode(NULL, 0, &back), ST_ERR_CORRUPT);
-    br_pid_block_t n;
-    CU_ASSERT_EQUAL(br_pid_block_next(NULL, 4, &n), ST_OK);
-    CU_ASSERT(n.broker == 4 && n.start == 0 && n.end == BR_PID_BLOCK_SIZE - 1);
-    CU_ASSERT_EQUAL(br_pid_block_next(&b, 4, &n), ST_OK);
+        CU_ASSERT_EQUAL(br_producer_id_block_decode(bad[i], strlen(bad[i]), &back), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(br_producer_id_block_decode(NULL, 0, &back), ST_ERR_CORRUPT);
+    br_producer_id_block_t n;
+    CU_ASSERT_EQUAL(br_producer_id_block_next(NULL, 4, &n), ST_OK);
+    CU_ASSERT(n.broker == 4 && n.start == 0 && n.end == BR_PRODUCER_ID_BLOCK_SIZE - 1);
+    CU_ASSERT_EQUAL(br_producer_id_block_next(&b, 4, &n), ST_OK);
     CU_ASSERT(n.start == 2000 && n.end == 2999);
     b.end = INT64_MAX - 5;
-    CU_ASSERT_EQUAL(br_pid_block_next(&b, 4, &n), ST_ERR_STATE);
+    CU_ASSERT_EQUAL(br_producer_id_block_next(&b, 4, &n), ST_ERR_STATE);
 }
 
 /* InitProducerId's answer: error, id, epoch. */
-static int init_pid(br_pid_t *pid, const char *txn, int64_t id, int32_t epoch, int64_t *id_out,
+static int init_pid(br_producer_id_t *pid, const char *txn, int64_t id, int32_t epoch, int64_t *id_out,
                     int32_t *epoch_out)
 {
     Strata__InitProducerIdRequest req = STRATA__INIT_PRODUCER_ID_REQUEST__INIT;
@@ -663,7 +663,7 @@ static int init_pid(br_pid_t *pid, const char *txn, int64_t id, int32_t epoch, i
     req.producer_epoch = epoch;
     br_call_t c;
     tu_call_init(&c, 21, -1);
-    br_pid_handle_init_producer_id(pid, &c, &req);
+    br_producer_id_handle_init(pid, &c, &req);
     Strata__Response *r = tu_call_response(&c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_INIT_PRODUCER_ID);
     int err = r->init_producer_id->error;
@@ -676,14 +676,14 @@ static int init_pid(br_pid_t *pid, const char *txn, int64_t id, int32_t epoch, i
 
 static void test_pid_handler(void)
 {
-    br_pid_t *pid = br_pid_new(NULL, 1);
+    br_producer_id_t *pid = br_producer_id_new(NULL, 1);
     int64_t id;
     int32_t ep;
     /* no block and no ZooKeeper: retriable error */
     CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), ST_ERR_COORDINATOR_NOT_AVAILABLE);
     CU_ASSERT_EQUAL(id, -1);
-    br_pid_block_t b = {.broker = 1, .start = 2000, .end = 2001};
-    br_pid_set_block(pid, &b);
+    br_producer_id_block_t b = {.broker = 1, .start = 2000, .end = 2001};
+    br_producer_id_set_block(pid, &b);
     CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
     CU_ASSERT(id == 2000 && ep == 0);
     CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
@@ -697,7 +697,7 @@ static void test_pid_handler(void)
     /* epochs exhausted: a new id */
     b.start = 5000;
     b.end = 5999;
-    br_pid_set_block(pid, &b);
+    br_producer_id_set_block(pid, &b);
     CU_ASSERT_EQUAL(init_pid(pid, NULL, 77, 32766, &id, &ep), 0);
     CU_ASSERT(id == 5000 && ep == 0);
     /* invalid */
@@ -707,7 +707,7 @@ static void test_pid_handler(void)
     CU_ASSERT_EQUAL(init_pid(pid, "txn-1", -1, -1, &id, &ep), ST_ERR_INVALID_REQUEST);
     CU_ASSERT_EQUAL(init_pid(pid, NULL, -1, -1, &id, &ep), 0);
     CU_ASSERT_EQUAL(id, 5001);
-    br_pid_free(pid);
+    br_producer_id_free(pid);
 }
 
 static CU_TestInfo tests[] = {

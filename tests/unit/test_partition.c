@@ -1,5 +1,5 @@
 /*
- * Unit tests of the broker's data plane (br_partition, br_produce,
+ * Unit tests of the broker's data plane (br_pm, br_produce,
  * br_fetch, br_replica): a real sl_logdir in a temp dir, a private libev
  * loop and the br_call double of tu_call.c that captures the
  * encoded reply. Replication tests run a second manager (broker 2) and
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/br_partition.h"
-#include "broker/br_pm_int.h"
+#include "partition/br_pm.h"
+#include "partition/br_pm_int.h"
 #include "common/st_batch.h"
 #include "raw.pb-c.h"
 #include "record.pb-c.h"
@@ -1256,7 +1256,7 @@ static CU_TestInfo tests[] = {
 };
 
 static CU_SuiteInfo suites[] = {
-    {"br_partition", NULL, NULL, setup, tu_pm_teardown, tests},
+    {"br_pm", NULL, NULL, setup, tu_pm_teardown, tests},
     CU_SUITE_INFO_NULL,
 };
 

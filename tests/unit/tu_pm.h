@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/br_partition.h"
+#include "partition/br_pm.h"
 #include "storage/sl_log.h"
 #include "storage/sl_logdir.h"
 
