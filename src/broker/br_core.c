@@ -14,6 +14,8 @@
  */
 #include "broker/br_core.h"
 
+#include "broker/br_api.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -558,165 +560,6 @@ bool br_core_fenced(br_core_t *core)
     return true;
 }
 
-/* ---------------------------------------------------------- dispatch */
-
-/* Supported versions of each body. 1 is the version every body has been
- * sent with since the start; raise max_version here when a body changes
- * incompatibly (and keep serving the old one). */
-static const br_api_t core_apis[] = {
-    {10, "ApiVersions", 0, 1},          {11, "Metadata", 0, 1},
-    {12, "CreateTopics", 0, 1},         {13, "DeleteTopics", 0, 1},
-    {14, "CreatePartitions", 0, 1},     {15, "DescribeConfigs", 0, 1},
-    {16, "AlterConfigs", 0, 1},         {17, "Produce", 0, 1},
-    {18, "Fetch", 0, 1},                {19, "ListOffsets", 0, 1},
-    {20, "OffsetForLeaderEpoch", 0, 1}, {21, "InitProducerId", 0, 1},
-    {22, "ControlledShutdown", 0, 1},   {23, "ElectLeaders", 0, 1},
-    {24, "AlterPartitionReassignments", 0, 1},
-    {25, "ListPartitionReassignments", 0, 1},
-    {30, "FindCoordinator", 0, 1},      {31, "JoinGroup", 0, 1},
-    {32, "SyncGroup", 0, 1},            {33, "Heartbeat", 0, 1},
-    {34, "LeaveGroup", 0, 1},           {35, "OffsetCommit", 0, 1},
-    {36, "OffsetFetch", 0, 1},          {37, "ListGroups", 0, 1},
-    {38, "DescribeGroups", 0, 1},       {39, "DeleteGroups", 0, 1},
-};
-
-const br_api_t *br_core_apis(size_t *n)
-{
-    *n = sizeof core_apis / sizeof core_apis[0];
-    return core_apis;
-}
-
-st_err_t br_core_check_version(int32_t api, const ProtobufCMessage *body, char *msg, size_t msglen)
-{
-    const br_api_t *a = NULL;
-    for (size_t i = 0; i < sizeof core_apis / sizeof core_apis[0] && !a; i++)
-        if (core_apis[i].api == api)
-            a = &core_apis[i];
-    if (!a || !body)
-        return ST_OK;
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "version");
-    if (!f || f->type != PROTOBUF_C_TYPE_INT32 || f->label == PROTOBUF_C_LABEL_REPEATED)
-        return ST_OK; /* every body has one (test_broker checks the schema) */
-    int32_t v = *(const int32_t *)((const char *)body + f->offset);
-    if (v >= a->min_version && v <= a->max_version)
-        return ST_OK;
-    snprintf(msg, msglen, "%s version %d is not supported (versions %d..%d)", a->name, (int)v,
-             (int)a->min_version, (int)a->max_version);
-    return ST_ERR_UNSUPPORTED_VERSION;
-}
-
-st_err_t br_core_check_request_version(const Strata__Request *req, char *msg, size_t msglen)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(req->base.descriptor, (unsigned)req->body_case);
-    if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
-        return ST_OK;
-    const ProtobufCMessage *body = *(ProtobufCMessage *const *)((const char *)req + f->offset);
-    return br_core_check_version((int32_t)req->body_case, body, msg, msglen);
-}
-
-/* A broker's request (broker_epoch > 0) older than the registration the
- * cache knows for that broker: STALE_BROKER_EPOCH. */
-static bool core_stale_broker(br_core_t *core, br_call_t *call)
-{
-    int64_t e = br_call_broker_epoch(call);
-    if (e <= 0 || !core->md)
-        return false;
-    int64_t known = br_md_broker_epoch(core->md, br_call_replica_id(call));
-    if (known <= 0 || e >= known)
-        return false;
-    br_call_reply_error(call, ST_ERR_STALE_BROKER_EPOCH, "stale broker epoch");
-    return true;
-}
-
-static void core_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceRequest *req)
-{
-    br_core_t *core = arg;
-    if (br_core_fenced(core)) {
-        br_call_reply_error(call, ST_ERR_NOT_LEADER_OR_FOLLOWER, "ZooKeeper session not confirmed");
-        return;
-    }
-    if (core_stale_broker(core, call))
-        return;
-    char msg[128];
-    if (br_core_check_version(STRATA__REQUEST__BODY_PRODUCE, &req->base, msg, sizeof msg) != ST_OK) {
-        br_call_reply_error(call, ST_ERR_UNSUPPORTED_VERSION, msg);
-        return;
-    }
-    br_pm_handle_produce(core->pm, call, req);
-}
-
-static void core_request(void *arg, br_call_t *call, const Strata__Request *req)
-{
-    br_core_t *core = arg;
-    (void)br_core_fenced(core); /* resigns before serving anything, if due */
-    if (core_stale_broker(core, call))
-        return;
-    char msg[128];
-    if (br_core_check_request_version(req, msg, sizeof msg) != ST_OK) {
-        br_call_reply_error(call, ST_ERR_UNSUPPORTED_VERSION, msg);
-        return;
-    }
-    switch (req->body_case) {
-    case STRATA__REQUEST__BODY_FETCH:
-        if (req->fetch)
-            br_pm_handle_fetch(core->pm, call, req->fetch);
-        else
-            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty fetch body");
-        break;
-    case STRATA__REQUEST__BODY_LIST_OFFSETS:
-        if (req->list_offsets)
-            br_pm_handle_list_offsets(core->pm, call, req->list_offsets);
-        else
-            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty list_offsets body");
-        break;
-    case STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH:
-        if (req->offset_for_leader_epoch)
-            br_pm_handle_offset_for_leader_epoch(core->pm, call, req->offset_for_leader_epoch);
-        else
-            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty offset_for_leader_epoch body");
-        break;
-    case STRATA__REQUEST__BODY_PRODUCE:
-        br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed produce body");
-        break;
-    case STRATA__REQUEST__BODY_INIT_PRODUCER_ID:
-        if (!req->init_producer_id)
-            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty init_producer_id body");
-        else if (!core->pid)
-            br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "producer ids not available");
-        else
-            br_producer_id_handle_init(core->pid, call, req->init_producer_id);
-        break;
-    case STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN:
-    case STRATA__REQUEST__BODY_ELECT_LEADERS:
-    case STRATA__REQUEST__BODY_ALTER_PARTITION_REASSIGNMENTS:
-    case STRATA__REQUEST__BODY_LIST_PARTITION_REASSIGNMENTS:
-        if (core->member != BR_MEMBER_REGISTERED)
-            br_call_reply_error(call, ST_ERR_BROKER_NOT_AVAILABLE, "broker is not registered in ZooKeeper yet");
-        else
-            br_ctl_handle(core->ctl, call, req);
-        break;
-    case STRATA__REQUEST__BODY_FIND_COORDINATOR:
-    case STRATA__REQUEST__BODY_JOIN_GROUP:
-    case STRATA__REQUEST__BODY_SYNC_GROUP:
-    case STRATA__REQUEST__BODY_HEARTBEAT:
-    case STRATA__REQUEST__BODY_LEAVE_GROUP:
-    case STRATA__REQUEST__BODY_OFFSET_COMMIT:
-    case STRATA__REQUEST__BODY_OFFSET_FETCH:
-    case STRATA__REQUEST__BODY_LIST_GROUPS:
-    case STRATA__REQUEST__BODY_DESCRIBE_GROUPS:
-    case STRATA__REQUEST__BODY_DELETE_GROUPS:
-        if (core->gc)
-            br_groups_handle(core->gc, call, req);
-        else
-            br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
-        break;
-    default:
-        br_admin_handle(core->admin, call, req);
-        break;
-    }
-}
-
 /* ------------------------------------------- group coordinator's view */
 
 static int32_t core_meta_leader(void *arg, const char *topic, int32_t partition, bool *topic_exists)
@@ -1254,7 +1097,7 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
         goto fail;
     }
 
-    br_server_handlers_t h = {.produce = core_produce, .request = core_request, .arg = core};
+    br_server_handlers_t h = {.produce = br_api_produce, .request = br_api_request, .arg = core};
     rc = br_server_open(loop, core->listeners, core->n_listeners, (size_t)conf->socket_request_max_bytes, &h,
                         &core->server, err, errlen);
     if (rc != ST_OK)

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/br_api.h"
 #include "broker/br_config.h"
 #include "partition/br_pm.h"
 #include "broker/br_server.h"
@@ -103,6 +104,7 @@ typedef struct br_core {
     bool probe_inflight;
     bool fenced;                 /* session not confirmed: not acting as leader */
     br_member_state_t member;
+    br_api_stats_t api_stats[BR_API_COUNT]; /* per row of br_api_table */
     int64_t broker_epoch;        /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];
     int64_t prev_session_file;   /* session id found in the session file at start */
@@ -147,31 +149,5 @@ bool br_core_fenced(br_core_t *core);
 
 /* Called by br_md whenever its view changes (topic may be NULL: many). */
 void br_core_md_changed(br_core_t *core, const char *topic);
-
-/* ------------------------------------------------------ body versions */
-
-/* One request body the broker serves: api = its Request.body field
- * number, name = its message name without "Request" (as ApiVersions
- * reports it), versions min_version..max_version accepted (0 is the
- * proto3 default of an unset field and means the same as 1). */
-typedef struct br_api {
-    int32_t api;
-    const char *name;
-    int32_t min_version;
-    int32_t max_version;
-} br_api_t;
-
-/* The table of every body of Request's oneof, in field-number order
- * (static storage); *n gets its length. ApiVersions answers with it. */
-const br_api_t *br_core_apis(size_t *n);
-
-/* The generic version check of the dispatch: reads the body's int32
- * `version` field by protobuf-c reflection. ST_OK when it lies in the
- * table's range for api (or api is not in the table, or body is NULL:
- * the handler answers those); otherwise ST_ERR_UNSUPPORTED_VERSION with
- * a message naming the body and versions in msg. */
-st_err_t br_core_check_version(int32_t api, const ProtobufCMessage *body, char *msg, size_t msglen);
-/* Same for the body of a decoded request envelope. */
-st_err_t br_core_check_request_version(const Strata__Request *req, char *msg, size_t msglen);
 
 #endif

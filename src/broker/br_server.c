@@ -199,16 +199,110 @@ static void br_srv_log_malformed(br_server_t *s, const char *peer, const char *w
     ST_WARN(BR_SRV_TAG, "malformed request from %s: %s", peer, what);
 }
 
+/* One varint at *p (at most 10 bytes, within end); false when cut. */
+static bool br_srv_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 70 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Walk the envelope's top-level fields without decoding them, to learn
+ * which body it carries (the last member of the oneof present wins, as
+ * protobuf decoders do) and its correlation id, so that every request is
+ * unpacked exactly once: Produce into its raw view, everything else into
+ * Request. False when the bytes are not a protobuf message or a header
+ * field has the wrong wire type. */
+static bool br_srv_peek(const uint8_t *buf, size_t len, uint32_t *body, uint64_t *corr)
+{
+    const uint8_t *p = buf, *end = buf + len;
+    *body = 0;
+    *corr = 0;
+    while (p < end) {
+        uint64_t key, v;
+        if (!br_srv_varint(&p, end, &key))
+            return false;
+        uint64_t field = key >> 3;
+        unsigned wt = (unsigned)(key & 7);
+        if (field == 0 || field > 0x1fffffff)
+            return false;
+        if (field <= 4 && wt != (field == 2 ? 2u : 0u))
+            return false; /* correlation_id, client_id, replica_id, broker_epoch */
+        switch (wt) {
+        case 0:
+            if (!br_srv_varint(&p, end, &v))
+                return false;
+            if (field == 1)
+                *corr = v;
+            break;
+        case 1:
+            if ((size_t)(end - p) < 8)
+                return false;
+            p += 8;
+            break;
+        case 2:
+            if (!br_srv_varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return false;
+            p += v;
+            break;
+        case 5:
+            if ((size_t)(end - p) < 4)
+                return false;
+            p += 4;
+            break;
+        default:
+            return false; /* groups are not used by proto3 */
+        }
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(&strata__request__descriptor, (unsigned)field);
+        if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+            *body = (uint32_t)field;
+    }
+    return true;
+}
+
+/* The sender as the envelope names it: a broker only with an epoch
+ * (proto: Request.replica_id). */
+static void br_srv_sender(br_call_t *call, uint64_t correlation_id, int32_t replica_id, int64_t broker_epoch)
+{
+    call->correlation_id = correlation_id;
+    call->replica_id = broker_epoch > 0 ? replica_id : -1;
+    call->broker_epoch = broker_epoch > 0 ? broker_epoch : 0;
+}
+
 st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handlers_t *h, br_call_t *call)
 {
     br_server_t *s = call ? call->srv : NULL;
-    Strata__Raw__RawRequest *raw = strata__raw__raw_request__unpack(NULL, len, buf);
-    if (raw && raw->body_case == STRATA__RAW__RAW_REQUEST__BODY_PRODUCE && raw->produce) {
+    uint32_t body;
+    uint64_t corr;
+    if (!br_srv_peek(buf, len, &body, &corr)) {
         if (call) {
-            call->correlation_id = raw->correlation_id;
-            /* a broker only with an epoch (proto: Request.replica_id) */
-            call->replica_id = raw->broker_epoch > 0 ? raw->replica_id : -1;
-            call->broker_epoch = raw->broker_epoch > 0 ? raw->broker_epoch : 0;
+            br_srv_log_malformed(s, call->peer, "not a request envelope");
+            br_call_drop(call);
+        }
+        return ST_ERR_INVALID_REQUEST;
+    }
+    if (body == STRATA__REQUEST__BODY_PRODUCE) {
+        Strata__Raw__RawRequest *raw = strata__raw__raw_request__unpack(NULL, len, buf);
+        if (!raw || raw->body_case != STRATA__RAW__RAW_REQUEST__BODY_PRODUCE || !raw->produce) {
+            if (call) {
+                call->correlation_id = corr;
+                br_srv_log_malformed(s, call->peer, "undecodable produce body");
+                br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed produce body");
+            }
+            if (raw)
+                strata__raw__raw_request__free_unpacked(raw, NULL);
+            return ST_ERR_INVALID_REQUEST;
+        }
+        if (call) {
+            br_srv_sender(call, raw->correlation_id, raw->replica_id, raw->broker_epoch);
             if (h && h->produce)
                 h->produce(h->arg, call, raw->produce);
             else
@@ -219,27 +313,17 @@ st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handle
     }
     Strata__Request *req = strata__request__unpack(NULL, len, buf);
     if (!req) {
-        if (raw) {
-            /* the envelope decodes but a body does not: we can say so */
-            if (call) {
-                call->correlation_id = raw->correlation_id;
-                br_srv_log_malformed(s, call->peer, "undecodable body");
-                br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed request body");
-            }
-            strata__raw__raw_request__free_unpacked(raw, NULL);
-        } else if (call) {
-            br_srv_log_malformed(s, call->peer, "not a request envelope");
-            br_call_drop(call);
+        /* the envelope's fields are well formed but a body is not: we can say so */
+        if (call) {
+            call->correlation_id = corr;
+            br_srv_log_malformed(s, call->peer, "undecodable body");
+            br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "malformed request body");
         }
         return ST_ERR_INVALID_REQUEST;
     }
-    if (raw)
-        strata__raw__raw_request__free_unpacked(raw, NULL);
     st_err_t rc = ST_OK;
     if (call) {
-        call->correlation_id = req->correlation_id;
-        call->replica_id = req->broker_epoch > 0 ? req->replica_id : -1;
-        call->broker_epoch = req->broker_epoch > 0 ? req->broker_epoch : 0;
+        br_srv_sender(call, req->correlation_id, req->replica_id, req->broker_epoch);
         if (req->body_case == STRATA__REQUEST__BODY__NOT_SET) {
             br_srv_log_malformed(s, call->peer, "no body");
             br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "request has no body");

@@ -396,40 +396,6 @@ static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int3
     return rc;
 }
 
-/* ------------------------------------------------------- ApiVersions */
-
-static void ad_api_versions(br_admin_t *ad, br_call_t *call)
-{
-    (void)ad;
-    size_t n;
-    const br_api_t *apis = br_core_apis(&n);
-    Strata__ApiVersion *v = calloc(n, sizeof *v);
-    Strata__ApiVersion **pv = calloc(n, sizeof *pv);
-    if (!v || !pv) {
-        br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        strata__api_version__init(&v[i]);
-        v[i].api = apis[i].api;
-        v[i].name = (char *)apis[i].name;
-        v[i].min_version = apis[i].min_version;
-        v[i].max_version = apis[i].max_version;
-        pv[i] = &v[i];
-    }
-    Strata__ApiVersionsResponse av = STRATA__API_VERSIONS_RESPONSE__INIT;
-    av.version = 1;
-    av.n_apis = n;
-    av.apis = pv;
-    Strata__Response resp = STRATA__RESPONSE__INIT;
-    resp.body_case = STRATA__RESPONSE__BODY_API_VERSIONS;
-    resp.api_versions = &av;
-    br_call_reply(call, &resp);
-out:
-    free(v);
-    free(pv);
-}
-
 /* ------------------------------------------------------ CreateTopics */
 
 static void ad_create_done(void *arg, int rc, const zoo_op_result_t *results, int n);
@@ -1469,9 +1435,6 @@ void br_admin_handle(br_admin_t *ad, br_call_t *call, const Strata__Request *req
         return;
     }
     switch (req->body_case) {
-    case STRATA__REQUEST__BODY_API_VERSIONS:
-        ad_api_versions(ad, call);
-        return;
     case STRATA__REQUEST__BODY_METADATA:
         if (req->metadata)
             ad_metadata(ad, call, req->metadata);

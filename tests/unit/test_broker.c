@@ -6,7 +6,7 @@
  * (br_admin_assign), the reassignment step rule (br_reassign_step), the
  * server's replica identity rule (a request is a broker's only with
  * broker_epoch > 0), over an inproc socket, and the dispatch's body
- * version check (br_core_check_version) against the schema.
+ * version check (br_api_check_version) against the schema.
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -16,6 +16,7 @@
 
 #include "control/br_admin.h"
 #include "broker/br_config.h"
+#include "broker/br_api.h"
 #include "broker/br_core.h"
 #include "control/br_ctl.h"
 #include "control/br_md.h"
@@ -573,7 +574,7 @@ static void test_replica_identity(void)
 static void test_version_table(void)
 {
     size_t n = 0;
-    const br_api_t *apis = br_core_apis(&n);
+    const br_api_t *apis = br_api_table(&n);
     const ProtobufCMessageDescriptor *d = &strata__request__descriptor;
     size_t bodies = 0;
     for (unsigned i = 0; i < d->n_fields; i++) {
@@ -595,8 +596,16 @@ static void test_version_table(void)
         CU_ASSERT_EQUAL(v->type, PROTOBUF_C_TYPE_INT32);
         CU_ASSERT_EQUAL(a->min_version, 0);
         CU_ASSERT(a->max_version >= 1); /* every sender sends 1 */
+        /* every body has a handler, but Produce (served from the raw
+         * view), and an operation for the authorizer, but ApiVersions */
+        CU_ASSERT((a->handle == NULL) == (a->api == STRATA__REQUEST__BODY_PRODUCE));
+        CU_ASSERT((a->op == BR_API_OP_NONE) == (a->api == STRATA__REQUEST__BODY_API_VERSIONS));
+        CU_ASSERT_PTR_EQUAL(br_api_find(a->api), a);
+        CU_ASSERT_EQUAL(br_api_index(a), (int)(a - apis));
     }
     CU_ASSERT_EQUAL(bodies, n);
+    CU_ASSERT_PTR_NULL(br_api_find(0));
+    CU_ASSERT_PTR_NULL(br_api_find(9));
 }
 
 static void test_version_check(void)
@@ -606,33 +615,33 @@ static void test_version_check(void)
     Strata__Request req = STRATA__REQUEST__INIT;
     req.body_case = STRATA__REQUEST__BODY_FETCH;
     req.fetch = &f;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK); /* unset */
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_OK); /* unset */
     f.version = 1;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_OK);
     f.version = 2;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Fetch version 2"));
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "0..1"));
     f.version = -1;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
     /* another body, through the same reflection */
     Strata__HeartbeatRequest hb = STRATA__HEARTBEAT_REQUEST__INIT;
     hb.version = 9;
     req.body_case = STRATA__REQUEST__BODY_HEARTBEAT;
     req.heartbeat = &hb;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_ERR_UNSUPPORTED_VERSION);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Heartbeat version 9"));
     /* an absent body or no body is left to the handler */
     req.heartbeat = NULL;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_OK);
     req.body_case = STRATA__REQUEST__BODY__NOT_SET;
-    CU_ASSERT_EQUAL(br_core_check_request_version(&req, msg, sizeof msg), ST_OK);
+    CU_ASSERT_EQUAL(br_api_check_request_version(&req, msg, sizeof msg), ST_OK);
     /* the raw produce view */
     Strata__Raw__RawProduceRequest p = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
     p.version = 1;
-    CU_ASSERT_EQUAL(br_core_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg), ST_OK);
+    CU_ASSERT_EQUAL(br_api_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg), ST_OK);
     p.version = 3;
-    CU_ASSERT_EQUAL(br_core_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg),
+    CU_ASSERT_EQUAL(br_api_check_version(STRATA__REQUEST__BODY_PRODUCE, &p.base, msg, sizeof msg),
                     ST_ERR_UNSUPPORTED_VERSION);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "Produce version 3"));
 }
