@@ -1,5 +1,5 @@
 /*
- * cluster-probe: the measuring half of bench/cluster-bench (issue 4). It
+ * cluster-probe: the measuring half of bench/cluster-bench. It
  * owns the two availability measurements that need a signal sent and
  * acknowledgements timed inside one process, on the public client API
  * (strata.h) only:

@@ -991,7 +991,7 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
     }
 }
 
-/* ------------------------------------- storage services (helper "storage") */
+/* ------------------------------------------------------ storage services */
 
 static void br_part_ref(br_pm_t *pm, br_part_t *part, br_pm_log_ref_t *out)
 {

@@ -31,7 +31,7 @@ typedef struct br_pm br_pm_t;
 typedef enum br_role {
     BR_ROLE_NONE = 0,   /* hosted replica, no state known yet */
     BR_ROLE_LEADER,     /* accepts produce, serves fetch */
-    BR_ROLE_FOLLOWER,   /* copies the leader (issue 4); refuses produce */
+    BR_ROLE_FOLLOWER,   /* copies the leader; refuses produce */
     BR_ROLE_OFFLINE,    /* log directory failed */
 } br_role_t;
 
@@ -159,7 +159,7 @@ void br_follow_req_free(br_follow_req_t *req);
  * calls it about once a second. */
 void br_pm_tick(br_pm_t *pm, int64_t now_ms);
 
-/* ---- storage services (helper "storage"): log cleaner, log-dir failure */
+/* ---- storage services: log cleaner, log-dir failure */
 /* BEGIN storage additions */
 
 /* One hosted replica's log, for br_cleaner and the control plane. All

@@ -89,7 +89,7 @@ struct br_pending {
     size_t n_waiters;
 };
 
-/* A follower's position as seen by the leader (replication, issue 4). */
+/* A follower's position as seen by the leader. */
 typedef struct br_replica {
     int32_t id;
     int64_t leo;             /* -1: unknown (no fetch since we became leader) */

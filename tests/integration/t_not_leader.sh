@@ -10,7 +10,7 @@ st_cluster_start 3
 # Two replicas on brokers 1 and 2: the follower hosts the partition (so it
 # answers NOT_LEADER_OR_FOLLOWER, not UNKNOWN_TOPIC_OR_PARTITION), and when
 # the leader dies the survivor is alone in the ISR, so its high watermark
-# follows its log end even before followers replicate (issue 4).
+# follows its log end even before followers replicate.
 st_zkc create /brokers/topics/nl '{"version":2,"partitions":{"0":[1,2]}}' >/dev/null || st_fail "topic create"
 st_wait 20 st_topic_ready nl 1 || st_fail "nl: no leader"
 L=$(st_state_field nl 0 leader)

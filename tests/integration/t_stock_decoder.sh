@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A stock protobuf decoder reads a real Fetch response: protoc --decode and
 # Python's protobuf runtime (classes generated with protoc --python_out)
-# both see the records the CLI produced (DESIGN.md section 4).
+# both see the records the CLI produced (docs/design/DESIGN.md section 4).
 . "$(dirname "$0")/lib.sh"
 st_need "$STRATA" "$ST_RAWSEND"
 command -v protoc >/dev/null || st_fail "protoc missing (apt-get install protobuf-compiler)"

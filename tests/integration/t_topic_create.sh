@@ -21,8 +21,8 @@ grep -q TOPIC_ALREADY_EXISTS "$ST_TMP/dup.out" || st_fail "duplicate create: $(c
 st_cli topic create toomany --partitions 1 --replication-factor 4 >/dev/null 2>&1 &&
     st_fail "replication factor 4 on 3 brokers was accepted"
 
-# Data round trips use replication factor 1: until followers replicate
-# (issue 4) a replicated partition's high watermark does not advance.
+# Data round trips use replication factor 1: this test is about creating
+# topics, t_replication covers replicated ones.
 st_cli topic create viacli --partitions 3 --replication-factor 1 >"$ST_TMP/create.out" 2>&1 ||
     st_fail "strata topic create: $(cat "$ST_TMP/create.out")"
 st_wait 20 st_topic_ready viacli 3 || st_fail "viacli: partitions have no leader after 20 s"
