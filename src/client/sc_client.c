@@ -32,27 +32,6 @@ int64_t sc_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-st_err_t sc_err_from_nng(int rv)
-{
-    switch (rv) {
-    case 0:
-        return ST_OK;
-    case NNG_ETIMEDOUT:
-        return ST_ERR_REQUEST_TIMED_OUT;
-    case NNG_ECLOSED:
-    case NNG_ECANCELED:
-        return ST_ERR_CLOSED;
-    case NNG_ENOMEM:
-        return ST_ERR_NOMEM;
-    case NNG_EADDRINVAL:
-    case NNG_EINVAL:
-    case NNG_ENOTSUP:
-        return ST_ERR_INVALID_CONFIG;
-    default:
-        return ST_ERR_NETWORK_EXCEPTION;
-    }
-}
-
 void sc_client_lock(sc_client_t *cl)
 {
     pthread_mutex_lock(&cl->lock);
@@ -149,32 +128,16 @@ static void sc_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 
 static st_err_t sc_broker_open(sc_client_t *cl, sc_broker_t *br)
 {
-    int rv = nng_req0_open(&br->sock);
-    if (rv != 0)
-        return sc_err_from_nng(rv);
-    br->open = true;
-    /* nng resends an unanswered request after 60 s by default: that would
-     * duplicate produce requests, so never resend. */
-    rv = nng_socket_set_ms(br->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if (rv == 0) {
-        size_t max = (size_t)cl->conf.fetch_max_bytes + (size_t)cl->conf.max_request_size + (1u << 20);
-        rv = nng_socket_set_size(br->sock, NNG_OPT_RECVMAXSZ, max);
-    }
-    if (rv == 0)
-        rv = nng_socket_set_ms(br->sock, NNG_OPT_RECONNMINT, (nng_duration)cl->conf.reconnect_backoff_ms);
-    if (rv == 0) {
-        int64_t max = cl->conf.reconnect_backoff_max_ms;
-        if (max < cl->conf.reconnect_backoff_ms)
-            max = cl->conf.reconnect_backoff_ms;
-        rv = nng_socket_set_ms(br->sock, NNG_OPT_RECONNMAXT, (nng_duration)max);
-    }
-    if (rv == 0)
-        rv = nng_pipe_notify(br->sock, NNG_PIPE_EV_ADD_POST, sc_pipe_event, br);
-    if (rv == 0)
-        rv = nng_pipe_notify(br->sock, NNG_PIPE_EV_REM_POST, sc_pipe_event, br);
-    if (rv == 0)
-        rv = nng_dial(br->sock, br->url, NULL, NNG_FLAG_NONBLOCK);
-    return sc_err_from_nng(rv);
+    net_sock_opts_t o = {
+        .recv_max = (size_t)cl->conf.fetch_max_bytes + (size_t)cl->conf.max_request_size + (1u << 20),
+        .reconnect_min_ms = cl->conf.reconnect_backoff_ms,
+        .reconnect_max_ms = cl->conf.reconnect_backoff_max_ms,
+        .pipe_cb = sc_pipe_event,
+        .pipe_arg = br,
+    };
+    st_err_t err = net_sock_open(&br->sock, br->url, &o, NULL);
+    br->open = err == ST_OK;
+    return err;
 }
 
 static sc_broker_t *sc_broker_add(sc_client_t *cl, int32_t id, const char *url, st_err_t *err)
@@ -275,10 +238,7 @@ sc_req_t *sc_req_new(sc_broker_t *br, sc_req_cb cb, void *arg, int timeout_ms)
 
 static void sc_req_free(sc_req_t *rq)
 {
-    if (rq->aio != NULL)
-        nng_aio_free(rq->aio);
-    if (rq->ctx_open)
-        nng_ctx_close(rq->ctx);
+    net_req_fini(&rq->net);
     if (rq->msg != NULL)
         nng_msg_free(rq->msg);
     if (rq->reply != NULL)
@@ -331,68 +291,38 @@ static void sc_req_finish(sc_req_t *rq, st_err_t err, nng_msg *reply)
     pthread_mutex_unlock(&cl->lock);
 }
 
-/* nng's thread: advance the request. */
-static void sc_req_aio_cb(void *arg)
+/* nng's thread: the request was sent; false (closing) ends it. */
+static bool sc_req_sent(void *arg)
 {
     sc_req_t *rq = arg;
-    int rv = nng_aio_result(rq->aio);
-    if (rq->state == SC_REQ_SEND) {
-        if (rv != 0) {
-            nng_msg *m = nng_aio_get_msg(rq->aio);
-            if (m != NULL)
-                nng_msg_free(m);
-            nng_aio_set_msg(rq->aio, NULL);
-            /* req0 completes a send once a connection took the message:
-             * a timeout here means no connection came up (nothing sent) */
-            st_err_t e = sc_err_from_nng(rv);
-            if (rv == NNG_ETIMEDOUT && rq->setup_bound)
-                e = ST_ERR_NETWORK_EXCEPTION;
-            sc_req_finish(rq, e, NULL);
-            return;
-        }
-        if (rq->no_reply) {
-            sc_req_finish(rq, ST_OK, NULL);
-            return;
-        }
-        pthread_mutex_lock(&rq->cl->lock);
-        rq->state = SC_REQ_RECV;
-        bool stopping = rq->cl->stopping;
-        pthread_mutex_unlock(&rq->cl->lock);
-        if (stopping) {
-            sc_req_finish(rq, ST_ERR_CLOSED, NULL);
-            return;
-        }
-        nng_aio_set_timeout(rq->aio, rq->timeout_ms);
-        nng_ctx_recv(rq->ctx, rq->aio);
-        return;
-    }
-    if (rv != 0) {
-        sc_req_finish(rq, sc_err_from_nng(rv), NULL);
-        return;
-    }
-    nng_msg *m = nng_aio_get_msg(rq->aio);
-    nng_aio_set_msg(rq->aio, NULL);
-    sc_req_finish(rq, ST_OK, m);
+    pthread_mutex_lock(&rq->cl->lock);
+    rq->state = SC_REQ_RECV;
+    bool stopping = rq->cl->stopping;
+    pthread_mutex_unlock(&rq->cl->lock);
+    return !stopping;
+}
+
+/* nng's thread: the exchange ended. */
+static void sc_req_done(void *arg, st_err_t e, nng_msg *reply, bool sent)
+{
+    sc_req_t *rq = arg;
+    /* req0 completes a send once a connection took the message: a
+     * timeout before that means no connection came up (nothing sent) */
+    if (!sent && e == ST_ERR_REQUEST_TIMED_OUT && rq->setup_bound)
+        e = ST_ERR_NETWORK_EXCEPTION;
+    sc_req_finish(rq, e, reply);
 }
 
 /* I/O thread, unlocked: build and send one request. */
 static void sc_req_start(sc_client_t *cl, sc_req_t *rq)
 {
     st_err_t e = ST_OK;
-    int rv;
     if (rq->msg == NULL && rq->build != NULL)
         e = rq->build(cl, rq, &rq->msg);
     if (e == ST_OK && rq->msg == NULL)
         e = ST_ERR_INVALID_ARG;
-    if (e == ST_OK && (rv = nng_aio_alloc(&rq->aio, sc_req_aio_cb, rq)) != 0)
-        e = sc_err_from_nng(rv);
-    if (e == ST_OK) {
-        rv = nng_ctx_open(&rq->ctx, rq->br->sock);
-        if (rv != 0)
-            e = sc_err_from_nng(rv);
-        else
-            rq->ctx_open = true;
-    }
+    if (e == ST_OK)
+        e = net_req_init(&rq->net, rq->br->sock, sc_req_done, rq);
     if (e != ST_OK) {
         sc_req_finish(rq, e, NULL);
         return;
@@ -403,13 +333,14 @@ static void sc_req_start(sc_client_t *cl, sc_req_t *rq)
         send_to = rq->timeout_ms;
         rq->setup_bound = false;
     }
+    rq->net.sent = sc_req_sent;
+    rq->net.no_reply = rq->no_reply;
     pthread_mutex_lock(&cl->lock);
     rq->state = SC_REQ_SEND;
     pthread_mutex_unlock(&cl->lock);
-    nng_aio_set_timeout(rq->aio, send_to);
-    nng_aio_set_msg(rq->aio, rq->msg);
+    nng_msg *msg = rq->msg;
     rq->msg = NULL;
-    nng_ctx_send(rq->ctx, rq->aio);
+    net_req_start(&rq->net, msg, send_to, rq->timeout_ms);
 }
 
 st_err_t sc_client_pack(sc_client_t *cl, Strata__Request *req, nng_msg **out)
@@ -657,7 +588,7 @@ static void sc_abort_inflight(sc_client_t *cl, sc_broker_t *only)
     size_t n = 0, cap = (size_t)cl->n_reqs;
     sc_req_t **v = calloc(cap ? cap : 1, sizeof *v);
     for (sc_req_t *rq = cl->live; v && rq && n < cap; rq = rq->lnext) {
-        if ((rq->state != SC_REQ_SEND && rq->state != SC_REQ_RECV) || rq->aio == NULL)
+        if ((rq->state != SC_REQ_SEND && rq->state != SC_REQ_RECV) || rq->net.aio == NULL)
             continue;
         if (only != NULL && rq->br != only)
             continue;
@@ -667,7 +598,7 @@ static void sc_abort_inflight(sc_client_t *cl, sc_broker_t *only)
     }
     pthread_mutex_unlock(&cl->lock);
     for (size_t i = 0; i < n; i++)
-        nng_aio_cancel(v[i]->aio);
+        net_req_cancel(&v[i]->net);
     free(v);
     pthread_mutex_lock(&cl->lock);
 }

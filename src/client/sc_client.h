@@ -24,6 +24,7 @@
 
 #include "client/sc_conf.h"
 #include "common/st_err.h"
+#include "net/net_req.h"
 #include "strata.pb-c.h"
 
 typedef struct sc_client sc_client_t;
@@ -49,9 +50,7 @@ struct sc_req {
     sc_req_t *lprev, *lnext; /* every live request (for cancelling at close) */
     sc_client_t *cl;
     sc_broker_t *br;
-    nng_ctx ctx;
-    nng_aio *aio;
-    bool ctx_open;
+    net_req_t net;        /* the exchange (src/net) */
     sc_req_state_t state;
     bool no_reply;        /* acks=0 produce: done once sent */
     bool disconnected;    /* cancelled because the broker connection dropped */
@@ -236,7 +235,5 @@ st_err_t sc_client_call(sc_client_t *cl, sc_broker_t *br, Strata__Request *req, 
 /* Refresh metadata now from a user thread; waits up to timeout_ms. */
 st_err_t sc_client_md_refresh(sc_client_t *cl, int timeout_ms);
 
-/* nng error to st_err_t. */
-st_err_t sc_err_from_nng(int rv);
 
 #endif

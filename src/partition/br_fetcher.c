@@ -1,19 +1,19 @@
 /*
  * br_fetcher: one leader broker's replica fetcher (see br_fetcher.h).
- * State machine of the request in flight, driven by nng's aio callback:
+ * State machine of the request in flight, driven by the completion of
+ * its net_req exchange (src/net) on nng's thread:
  *
  *   IDLE -(pump: br_pm_follow_next gives a request)-> SEND
  *   SEND -(sent)-> RECV -(answer or error)-> queued -> [core loop] applied -> IDLE -> pump
  *   SEND -(error)-> queued (failure)
  *
  * A kick or a back-off end schedules the pump through an ev_timer so it
- * never runs inside the caller (br_pm_apply_state). Only the aio callback
- * and the mutex-protected queue are touched by nng's threads.
+ * never runs inside the caller (br_pm_apply_state). Only the exchange's
+ * callback and the mutex-protected queue are touched by nng's threads.
  */
 #include "partition/br_fetcher.h"
 
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/st_log.h"
+#include "net/net_req.h"
 
 #define BR_TAG "fetcher"
 
@@ -31,16 +32,10 @@ static int64_t br_fetcher_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-typedef enum br_fphase {
-    BR_FP_IDLE = 0,
-    BR_FP_SEND,
-    BR_FP_RECV,
-} br_fphase_t;
-
 /* A completed request, handed from nng's thread to the core loop. */
 typedef struct br_fdone {
-    int rv;       /* nng result */
-    nng_msg *msg; /* the answer when rv == 0 */
+    st_err_t err;
+    nng_msg *msg; /* the answer when err == ST_OK */
     struct br_fdone *next;
 } br_fdone_t;
 
@@ -51,40 +46,20 @@ struct br_fetcher {
     char *url;
     int64_t timeout_ms;
     nng_socket sock;
-    nng_ctx ctx;
-    nng_aio *aio;
-    bool sock_open, ctx_open;
+    bool sock_open;
+    net_req_t req;      /* the one exchange: one request in flight */
     ev_async async;
     ev_timer timer;
     bool closing;
-    /* the request in flight (core loop; phase also read by the aio
-     * callback, which runs only while a request is in flight) */
+    /* the request in flight (core loop) */
     br_follow_req_t *inflight;
-    br_fphase_t phase;
     /* shared with nng's threads */
     pthread_mutex_t mu;
     br_fdone_t *done_head, *done_tail;
 };
 
-static st_err_t br_fetcher_err(int rv)
-{
-    switch (rv) {
-    case 0:
-        return ST_OK;
-    case NNG_ETIMEDOUT:
-        return ST_ERR_REQUEST_TIMED_OUT;
-    case NNG_ENOMEM:
-        return ST_ERR_NOMEM;
-    case NNG_ECLOSED:
-    case NNG_ECANCELED:
-        return ST_ERR_CLOSED;
-    default:
-        return ST_ERR_NETWORK_EXCEPTION;
-    }
-}
-
 /* nng's thread: queue the outcome for the core loop. */
-static void br_fetcher_post(br_fetcher_t *f, int rv, nng_msg *msg)
+static void br_fetcher_post(br_fetcher_t *f, st_err_t err, nng_msg *msg)
 {
     br_fdone_t *d = calloc(1, sizeof *d);
     if (!d) {
@@ -95,7 +70,7 @@ static void br_fetcher_post(br_fetcher_t *f, int rv, nng_msg *msg)
         st_log(ST_LOG_ERROR, BR_TAG, "out of memory: fetcher of broker %d stalls", f->source_id);
         return;
     }
-    d->rv = rv;
+    d->err = err;
     d->msg = msg;
     pthread_mutex_lock(&f->mu);
     if (f->done_tail)
@@ -107,28 +82,11 @@ static void br_fetcher_post(br_fetcher_t *f, int rv, nng_msg *msg)
     ev_async_send(f->loop, &f->async);
 }
 
-/* nng's thread. */
-static void br_fetcher_aio_cb(void *arg)
+/* nng's thread: the exchange ended. */
+static void br_fetcher_done(void *arg, st_err_t err, nng_msg *reply, bool sent)
 {
-    br_fetcher_t *f = arg;
-    int rv = nng_aio_result(f->aio);
-    if (f->phase == BR_FP_SEND) {
-        if (rv != 0) {
-            nng_msg *m = nng_aio_get_msg(f->aio);
-            nng_aio_set_msg(f->aio, NULL);
-            if (m)
-                nng_msg_free(m);
-            br_fetcher_post(f, rv, NULL);
-            return;
-        }
-        f->phase = BR_FP_RECV;
-        nng_aio_set_timeout(f->aio, (nng_duration)f->timeout_ms);
-        nng_ctx_recv(f->ctx, f->aio);
-        return;
-    }
-    nng_msg *m = rv == 0 ? nng_aio_get_msg(f->aio) : NULL;
-    nng_aio_set_msg(f->aio, NULL);
-    br_fetcher_post(f, rv, m);
+    (void)sent;
+    br_fetcher_post(arg, err, reply);
 }
 
 static void br_fetcher_schedule(br_fetcher_t *f, double after_s)
@@ -168,10 +126,7 @@ static void br_fetcher_pump(br_fetcher_t *f)
     memcpy(nng_msg_body(msg), buf, len);
     free(buf);
     f->inflight = req;
-    f->phase = BR_FP_SEND;
-    nng_aio_set_msg(f->aio, msg);
-    nng_aio_set_timeout(f->aio, (nng_duration)f->timeout_ms);
-    nng_ctx_send(f->ctx, f->aio);
+    net_req_start(&f->req, msg, f->timeout_ms, f->timeout_ms);
 }
 
 static void br_fetcher_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -195,12 +150,11 @@ static void br_fetcher_async_cb(struct ev_loop *loop, ev_async *a, int revents)
         br_fdone_t *next = d->next;
         br_follow_req_t *req = f->inflight;
         f->inflight = NULL;
-        f->phase = BR_FP_IDLE;
         if (req && !f->closing) {
-            if (d->rv == 0)
+            if (d->err == ST_OK)
                 br_pm_follow_answer(f->pm, req, nng_msg_body(d->msg), nng_msg_len(d->msg));
             else
-                br_pm_follow_failed(f->pm, req, br_fetcher_err(d->rv));
+                br_pm_follow_failed(f->pm, req, d->err);
         }
         br_follow_req_free(req);
         if (d->msg)
@@ -235,30 +189,17 @@ st_err_t br_fetcher_new(struct ev_loop *loop, br_pm_t *pm, const br_fetcher_conf
     f->timer.data = f;
     if (!(f->url = strdup(cfg->url)))
         goto fail;
-    int rv = nng_req0_open(&f->sock);
-    if (rv != 0) {
-        err = br_fetcher_err(rv);
-        goto fail;
+    /* never resent: a fetch answered late is simply superseded */
+    net_sock_opts_t so = {.recv_max = cfg->recv_max, .reconnect_min_ms = 100, .reconnect_max_ms = 2000};
+    int rv;
+    err = net_sock_open(&f->sock, f->url, &so, &rv);
+    if (err == ST_OK) {
+        f->sock_open = true;
+        err = net_req_init(&f->req, f->sock, br_fetcher_done, f);
     }
-    f->sock_open = true;
-    /* never resend: a fetch answered late is simply superseded */
-    rv = nng_socket_set_ms(f->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if (rv == 0)
-        rv = nng_socket_set_size(f->sock, NNG_OPT_RECVMAXSZ, cfg->recv_max);
-    if (rv == 0)
-        rv = nng_socket_set_ms(f->sock, NNG_OPT_RECONNMINT, 100);
-    if (rv == 0)
-        rv = nng_socket_set_ms(f->sock, NNG_OPT_RECONNMAXT, 2000);
-    if (rv == 0 && (rv = nng_ctx_open(&f->ctx, f->sock)) == 0)
-        f->ctx_open = true;
-    if (rv == 0)
-        rv = nng_aio_alloc(&f->aio, br_fetcher_aio_cb, f);
-    if (rv == 0)
-        rv = nng_dial(f->sock, f->url, NULL, NNG_FLAG_NONBLOCK);
-    if (rv != 0) {
+    if (err != ST_OK) {
         st_log(ST_LOG_ERROR, BR_TAG, "broker %d: cannot dial leader %d at %s: %s", f->self_id,
-               f->source_id, f->url, nng_strerror(rv));
-        err = br_fetcher_err(rv);
+               f->source_id, f->url, rv ? nng_strerror(rv) : st_err_name(err));
         goto fail;
     }
     ev_async_start(loop, &f->async);
@@ -283,19 +224,9 @@ void br_fetcher_free(br_fetcher_t *f)
         return;
     f->closing = true;
     ev_timer_stop(f->loop, &f->timer);
-    if (f->aio) {
-        nng_aio_stop(f->aio); /* cancels and waits for the callback */
-        nng_msg *m = nng_aio_get_msg(f->aio);
-        nng_aio_set_msg(f->aio, NULL);
-        if (m)
-            nng_msg_free(m);
-    }
-    if (f->ctx_open)
-        nng_ctx_close(f->ctx);
+    net_req_fini(&f->req); /* no callback runs after this */
     if (f->sock_open)
         nng_close(f->sock);
-    if (f->aio)
-        nng_aio_free(f->aio); /* no callback runs after this */
     ev_async_stop(f->loop, &f->async);
     br_fdone_t *d = f->done_head;
     while (d) {
