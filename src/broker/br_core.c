@@ -15,6 +15,7 @@
 #include "broker/br_core.h"
 
 #include "broker/br_api.h"
+#include "broker/br_shutdown.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,10 +26,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
-#include <pthread.h>
 
 #include "control/br_admin.h"
 #include "partition/br_cleaner.h"
@@ -41,9 +38,6 @@
 
 #define CORE_TAG "broker"
 #define CORE_SESSION_FILE "zookeeper-session"
-/* after a controlled shutdown, how long the broker keeps answering
- * (NOT_LEADER_OR_FOLLOWER, Metadata) before it stops */
-#define BR_CS_LINGER_MS 100
 
 int64_t br_core_now_ms(void)
 {
@@ -397,13 +391,11 @@ static void core_session(void *arg, zkc_state_t st, bool new_session)
 
 /* ------------------------------------------ our registration's payload */
 
-static void core_cs_attempt(br_core_t *core);
-
 static void core_self_written(void *arg, int rc, const struct Stat *stat);
 
 /* Rewrite /brokers/ids/<id> (our own ephemeral) with core->self. Returns
  * whether a write was sent (or one is in flight). */
-static bool core_self_publish(br_core_t *core)
+bool br_core_self_publish(br_core_t *core)
 {
     if (core->self_writing)
         return true;
@@ -435,11 +427,11 @@ static void core_self_written(void *arg, int rc, const struct Stat *stat)
         ST_INFO(CORE_TAG, "registration updated (%zu offline partition(s)%s)", core->self->n_offline,
                 core->self->controlled_shutdown ? ", controlled shutdown" : "");
     }
-    if (rc == ZOK && core->self_dirty && core_self_publish(core))
+    if (rc == ZOK && core->self_dirty && br_core_self_publish(core))
         return; /* changed again meanwhile */
     if (core->cs_after_publish) {
         core->cs_after_publish = false;
-        core_cs_attempt(core);
+        br_shutdown_attempt(core);
     }
 }
 
@@ -449,7 +441,7 @@ static void core_self_timer(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     br_core_t *core = w->data;
     if (core->self_dirty)
-        core_self_publish(core);
+        br_core_self_publish(core);
 }
 
 static void core_self_schedule(br_core_t *core)
@@ -587,286 +579,6 @@ static void core_meta_offsets(void *arg, int32_t n_partitions, int16_t rf)
         br_admin_ensure_offsets_topic(core->admin, n_partitions, rf);
 }
 
-/* -------------------------------------------------- controlled shutdown */
-
-typedef enum core_cs_phase { CS_IDLE = 0, CS_SEND, CS_RECV } core_cs_phase_t;
-
-struct br_core_cs {
-    br_core_t *core;
-    int attempts;
-    int64_t start_ms;
-    ev_timer retry;
-    bool lingering;          /* leadership moved: answering, then stopping */
-    ev_async async;
-    nng_socket sock;
-    bool sock_open;
-    char *url;
-    nng_aio *aio;
-    bool in_flight;          /* core loop */
-    core_cs_phase_t phase;   /* nng's thread while in flight */
-    pthread_mutex_t mu;      /* guards the result */
-    bool have_result;
-    int rv;
-    nng_msg *reply;
-};
-
-static void core_cs_attempt(br_core_t *core);
-
-static void core_cs_finish(br_core_t *core, bool ok)
-{
-    br_core_cs_t *cs = core->cs;
-    int64_t took = br_core_now_ms() - cs->start_ms;
-    if (ok)
-        ST_INFO(CORE_TAG, "controlled shutdown complete in %lld ms (%d attempt(s))", (long long)took, cs->attempts);
-    else
-        ST_WARN(CORE_TAG, "controlled shutdown incomplete after %d attempt(s), %lld ms: stopping anyway",
-                cs->attempts, (long long)took);
-    if (!ok || !core->pm || !core->loop) {
-        br_core_stop(core, 0);
-        return;
-    }
-    /* Every leadership moved: stop leading at once, so produces waiting
-     * here (and new ones) are answered NOT_LEADER_OR_FOLLOWER rather than
-     * left to time out, even before the state watches arrive; keep serving
-     * for a moment so those answers and Metadata reach the clients. */
-    br_pm_resign_all(core->pm);
-    cs->lingering = true;
-    ev_timer_stop(core->loop, &cs->retry);
-    ev_timer_set(&cs->retry, BR_CS_LINGER_MS / 1000.0, 0.);
-    ev_timer_start(core->loop, &cs->retry);
-}
-
-/* One attempt's outcome. */
-static void core_cs_result(br_core_t *core, st_err_t err, size_t remaining)
-{
-    br_core_cs_t *cs = core->cs;
-    if (!cs || core->stopping)
-        return;
-    if (err == ST_OK && remaining == 0) {
-        core_cs_finish(core, true);
-        return;
-    }
-    if (err == ST_OK)
-        ST_INFO(CORE_TAG, "controlled shutdown: %zu partition(s) still led here", remaining);
-    else
-        ST_WARN(CORE_TAG, "controlled shutdown attempt %d failed: %s", cs->attempts, st_err_name(err));
-    if (cs->attempts > core->conf->controlled_shutdown_max_retries) {
-        core_cs_finish(core, false);
-        return;
-    }
-    ev_timer_stop(core->loop, &cs->retry);
-    ev_timer_set(&cs->retry, core->conf->controlled_shutdown_retry_backoff_ms / 1000.0, 0.);
-    ev_timer_start(core->loop, &cs->retry);
-}
-
-static void core_cs_local_done(void *arg, st_err_t err, const br_ctl_tp_t *remaining, size_t n)
-{
-    (void)remaining;
-    core_cs_result(arg, err, n);
-}
-
-/* nng's thread: send done -> receive; receive done -> hand to the loop */
-static void core_cs_aio_cb(void *arg)
-{
-    br_core_cs_t *cs = arg;
-    int rv = nng_aio_result(cs->aio);
-    if (cs->phase == CS_SEND && rv == 0) {
-        cs->phase = CS_RECV;
-        nng_recv_aio(cs->sock, cs->aio);
-        return;
-    }
-    nng_msg *m = NULL;
-    if (cs->phase == CS_SEND)
-        m = nng_aio_get_msg(cs->aio); /* not sent: ours to free */
-    else if (rv == 0)
-        m = nng_aio_get_msg(cs->aio);
-    pthread_mutex_lock(&cs->mu);
-    cs->have_result = true;
-    cs->rv = rv;
-    cs->reply = cs->phase == CS_RECV ? m : NULL;
-    pthread_mutex_unlock(&cs->mu);
-    if (cs->phase == CS_SEND && m)
-        nng_msg_free(m);
-    cs->phase = CS_IDLE;
-    ev_async_send(cs->core->loop, &cs->async);
-}
-
-static void core_cs_async(struct ev_loop *loop, ev_async *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    br_core_t *core = w->data;
-    br_core_cs_t *cs = core->cs;
-    pthread_mutex_lock(&cs->mu);
-    bool have = cs->have_result;
-    int rv = cs->rv;
-    nng_msg *m = cs->reply;
-    cs->have_result = false;
-    cs->reply = NULL;
-    pthread_mutex_unlock(&cs->mu);
-    if (!have)
-        return;
-    cs->in_flight = false;
-    if (rv != 0 || !m) {
-        ST_WARN(CORE_TAG, "controlled shutdown request to %s: %s", cs->url ? cs->url : "?", nng_strerror(rv));
-        if (m)
-            nng_msg_free(m);
-        core_cs_result(core, ST_ERR_REQUEST_TIMED_OUT, 0);
-        return;
-    }
-    Strata__Response *resp = strata__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
-    nng_msg_free(m);
-    st_err_t err = ST_ERR_INVALID_REQUEST;
-    size_t n = 0;
-    if (resp && resp->error != STRATA__ERROR_CODE__NONE) {
-        err = (st_err_t)resp->error;
-    } else if (resp && resp->body_case == STRATA__RESPONSE__BODY_CONTROLLED_SHUTDOWN && resp->controlled_shutdown) {
-        err = (st_err_t)resp->controlled_shutdown->error;
-        for (size_t i = 0; i < resp->controlled_shutdown->n_remaining_partitions; i++)
-            n += resp->controlled_shutdown->remaining_partitions[i]->n_partitions;
-    }
-    if (resp)
-        strata__response__free_unpacked(resp, NULL);
-    core_cs_result(core, err, n);
-}
-
-static void core_cs_retry(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)revents;
-    br_core_t *core = w->data;
-    if (core->cs && core->cs->lingering)
-        br_core_stop(core, 0);
-    else
-        core_cs_attempt(core);
-}
-
-static void core_cs_close_sock(br_core_cs_t *cs)
-{
-    if (cs->aio) {
-        nng_aio_stop(cs->aio);
-        nng_aio_free(cs->aio);
-        cs->aio = NULL;
-    }
-    if (cs->sock_open) {
-        nng_close(cs->sock);
-        cs->sock_open = false;
-    }
-    pthread_mutex_lock(&cs->mu);
-    if (cs->reply)
-        nng_msg_free(cs->reply);
-    cs->reply = NULL;
-    cs->have_result = false;
-    pthread_mutex_unlock(&cs->mu);
-    cs->in_flight = false;
-    cs->phase = CS_IDLE;
-    free(cs->url);
-    cs->url = NULL;
-}
-
-static void core_cs_attempt(br_core_t *core)
-{
-    br_core_cs_t *cs = core->cs;
-    if (!cs || core->stopping || cs->in_flight || cs->lingering)
-        return;
-    cs->attempts++;
-    if (core->member != BR_MEMBER_REGISTERED) {
-        core_cs_result(core, ST_ERR_BROKER_NOT_AVAILABLE, 0);
-        return;
-    }
-    if (br_ctl_active(core->ctl)) {
-        br_ctl_controlled_shutdown(core->ctl, core->broker_id, core->broker_epoch, core_cs_local_done, core);
-        return;
-    }
-    int32_t cid = br_md_controller_id(core->md);
-    const br_md_broker_t *b = cid >= 0 ? br_md_broker(core->md, cid) : NULL;
-    if (!b || !b->loaded || !b->url) {
-        core_cs_result(core, ST_ERR_NOT_CONTROLLER, 0);
-        return;
-    }
-    if (!cs->url || strcmp(cs->url, b->url) != 0) {
-        core_cs_close_sock(cs);
-        cs->url = strdup(b->url);
-        if (!cs->url || nng_req0_open(&cs->sock) != 0) {
-            core_cs_result(core, ST_ERR_NOMEM, 0);
-            return;
-        }
-        cs->sock_open = true;
-        if (nng_aio_alloc(&cs->aio, core_cs_aio_cb, cs) != 0 ||
-            nng_dial(cs->sock, cs->url, NULL, NNG_FLAG_NONBLOCK) != 0) {
-            core_cs_result(core, ST_ERR_NETWORK_EXCEPTION, 0);
-            return;
-        }
-        nng_socket_set_ms(cs->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    }
-    Strata__ControlledShutdownRequest cr = STRATA__CONTROLLED_SHUTDOWN_REQUEST__INIT;
-    cr.version = 1;
-    cr.broker_id = core->broker_id;
-    cr.broker_epoch = core->broker_epoch;
-    Strata__Request req = STRATA__REQUEST__INIT;
-    req.correlation_id = (uint64_t)cs->attempts;
-    req.client_id = (char *)"strata-controlled-shutdown";
-    req.replica_id = core->broker_id;
-    req.broker_epoch = core->broker_epoch;
-    req.body_case = STRATA__REQUEST__BODY_CONTROLLED_SHUTDOWN;
-    req.controlled_shutdown = &cr;
-    nng_msg *m = NULL;
-    size_t len = strata__request__get_packed_size(&req);
-    if (nng_msg_alloc(&m, len) != 0) {
-        core_cs_result(core, ST_ERR_NOMEM, 0);
-        return;
-    }
-    strata__request__pack(&req, nng_msg_body(m));
-    ST_INFO(CORE_TAG, "controlled shutdown: asking controller %d at %s (attempt %d)", cid, cs->url, cs->attempts);
-    cs->in_flight = true;
-    cs->phase = CS_SEND;
-    nng_aio_set_timeout(cs->aio, 15000);
-    nng_aio_set_msg(cs->aio, m);
-    nng_send_aio(cs->sock, cs->aio);
-}
-
-static void core_cs_start(br_core_t *core)
-{
-    br_core_cs_t *cs = calloc(1, sizeof *cs);
-    if (!cs) {
-        br_core_stop(core, 0);
-        return;
-    }
-    cs->core = core;
-    cs->start_ms = br_core_now_ms();
-    pthread_mutex_init(&cs->mu, NULL);
-    ev_timer_init(&cs->retry, core_cs_retry, 1., 0.);
-    cs->retry.data = core;
-    ev_async_init(&cs->async, core_cs_async);
-    cs->async.data = core;
-    ev_async_start(core->loop, &cs->async);
-    core->cs = cs;
-    core->shutting_down = true;
-    ST_INFO(CORE_TAG, "controlled shutdown: moving leadership away before stopping");
-    /* first mark our registration, so that no leader takes us back into
-     * an ISR; then ask the controller */
-    core->self->controlled_shutdown = true;
-    core->self_dirty = true;
-    core->cs_after_publish = true;
-    if (!core_self_publish(core)) {
-        core->cs_after_publish = false;
-        core_cs_attempt(core);
-    }
-}
-
-static void core_cs_free(br_core_t *core)
-{
-    br_core_cs_t *cs = core->cs;
-    if (!cs)
-        return;
-    core_cs_close_sock(cs);
-    ev_timer_stop(core->loop, &cs->retry);
-    ev_async_stop(core->loop, &cs->async);
-    pthread_mutex_destroy(&cs->mu);
-    free(cs);
-    core->cs = NULL;
-}
-
 void br_core_dynamic_config(br_core_t *core, const zknode_config_t *ov)
 {
     char err[256];
@@ -917,7 +629,7 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)br_core_fenced(core); /* first: a resumed zombie resigns before anything else */
     core_probe(core);
     if (core->self_dirty && !core->self_writing)
-        core_self_publish(core);
+        br_core_self_publish(core);
     if (core->pm)
         br_pm_tick(core->pm, br_core_now_ms());
     if (core->gc)
@@ -967,7 +679,7 @@ static void core_signal(struct ev_loop *loop, ev_signal *w, int revents)
         br_core_stop(core, 0); /* a second signal, or nothing to hand over */
         return;
     }
-    core_cs_start(core);
+    br_shutdown_start(core);
 }
 
 /* -------------------------------------------------------- life cycle */
@@ -1148,7 +860,7 @@ void br_core_close(br_core_t *core)
     core->stopping = true;
     if (core->server)
         br_server_stop_accepting(core->server);
-    core_cs_free(core);
+    br_shutdown_free(core);
     if (core->gc) {
         br_groups_free(core->gc); /* before the manager and the server */
         core->gc = NULL;

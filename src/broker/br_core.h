@@ -33,7 +33,7 @@
  * Stopping (SIGTERM/SIGINT, controlled.shutdown.enable): the broker first
  * marks its registration "controlled_shutdown":true (leaders then refuse
  * to take it back into an ISR), then asks
- * the controller (itself, or over an nng REQ socket) to move its
+ * the controller (itself, or over the net_req client: br_shutdown.c) to move its
  * leaderships away, retries up to controlled.shutdown.max.retries times
  * every controlled.shutdown.retry.backoff.ms while partitions remain, then
  * breaks the loop; a second signal stops at once.
@@ -61,7 +61,7 @@ typedef struct br_admin br_admin_t;
 typedef struct br_producer_id br_producer_id_t;
 typedef struct br_groups br_groups_t;
 typedef struct br_cleaner br_cleaner_t;
-typedef struct br_core_cs br_core_cs_t;
+typedef struct br_shutdown br_shutdown_t;
 typedef struct br_md_member br_md_member_t;
 
 typedef enum br_member_state {
@@ -92,7 +92,7 @@ typedef struct br_core {
     br_producer_id_t *pid;               /* InitProducerId */
     br_groups_t *gc;                 /* group coordinator */
     br_cleaner_t *cleaner;       /* log compaction */
-    br_core_cs_t *cs;            /* controlled shutdown in progress, NULL none */
+    br_shutdown_t *cs;           /* controlled shutdown in progress, NULL none */
     bool shutting_down;          /* controlled shutdown started: stop following */
     br_md_member_t *self;        /* our registration's additions */
     bool self_dirty;             /* self changed, not yet written */
@@ -131,6 +131,10 @@ void br_core_stop(br_core_t *core, int exit_code);
  * close the ZooKeeper session (ephemerals vanish at once), close the
  * server and log dirs, free everything br_core_open built. */
 void br_core_close(br_core_t *core);
+
+/* Rewrite /brokers/ids/<id> (our own ephemeral) with core->self.
+ * Returns whether a write was sent (or one is in flight). */
+bool br_core_self_publish(br_core_t *core);
 
 /* Milliseconds since the epoch. */
 int64_t br_core_now_ms(void);
