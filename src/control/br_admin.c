@@ -102,7 +102,7 @@ typedef struct ad_wait {
 } ad_wait_t;
 
 struct br_admin {
-    br_core_t *core;
+    const br_cp_t *cp;
     ad_wait_t *waits;
     int64_t offsets_create_ms; /* last __consumer_offsets creation attempt */
 };
@@ -174,7 +174,7 @@ static void ad_wait_answer(ad_wait_t *w)
 /* Is the cluster done with topic r of wait w? */
 static bool ad_topic_ready(br_admin_t *ad, ad_wait_t *w, ad_topic_result_t *r)
 {
-    br_md_topic_t *t = br_md_topic(ad->core->md, r->name);
+    br_md_topic_t *t = br_md_topic(ad->cp->md, r->name);
     if (w->kind == AD_WAIT_DELETE)
         return t == NULL;
     if (!t || !t->loaded || t->n_parts < r->want_parts)
@@ -194,7 +194,7 @@ static void ad_wait_remove(br_admin_t *ad, ad_wait_t *w)
             break;
         }
     }
-    ev_timer_stop(ad->core->loop, &w->timer);
+    ev_timer_stop(ad->cp->loop, &w->timer);
     ad_wait_unref(w);
 }
 
@@ -256,7 +256,7 @@ static void ad_wait_start(br_admin_t *ad, ad_wait_t *w, int32_t timeout_ms)
         timeout_ms = 30000; /* still bound the ZooKeeper writes */
     }
     ev_timer_set(&w->timer, timeout_ms / 1000.0, 0.);
-    ev_timer_start(ad->core->loop, &w->timer);
+    ev_timer_start(ad->cp->loop, &w->timer);
     ad_wait_check(ad, w);
 }
 
@@ -377,7 +377,7 @@ out:
 /* Assign over the live brokers of the cache. */
 static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int32_t first_partition, int32_t *out)
 {
-    br_md_t *md = ad->core->md;
+    br_md_t *md = ad->cp->md;
     size_t n = br_md_n_brokers(md);
     int32_t *ids = calloc(n + 1, sizeof *ids);
     const char **racks = calloc(n + 1, sizeof *racks);
@@ -400,9 +400,8 @@ static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int3
 
 static void ad_api_versions(br_admin_t *ad, br_call_t *call)
 {
-    (void)ad;
-    size_t n;
-    const br_api_t *apis = br_core_apis(&n);
+    size_t n = ad->cp->n_apis;
+    const br_api_t *apis = ad->cp->apis;
     Strata__ApiVersion *v = calloc(n, sizeof *v);
     Strata__ApiVersion **pv = calloc(n, sizeof *pv);
     if (!v || !pv) {
@@ -440,7 +439,7 @@ static int ad_create_commit(br_admin_t *ad, ad_write_t *wr, bool set_config)
     char tp[512], cp[512];
     zknode_path_topic(tp, sizeof tp, r->name);
     zknode_path_topic_config(cp, sizeof cp, r->name);
-    zkc_multi_t *m = zkc_multi_new(ad->core->zk);
+    zkc_multi_t *m = zkc_multi_new(ad->cp->zk);
     if (!m)
         return ZSYSTEMERROR;
     if (set_config)
@@ -448,7 +447,7 @@ static int ad_create_commit(br_admin_t *ad, ad_write_t *wr, bool set_config)
     else
         zkc_multi_create(m, cp, wr->config_json, (int)strlen(wr->config_json), 0);
     zkc_multi_create(m, tp, wr->topic_json, (int)strlen(wr->topic_json), 0);
-    return zkc_multi_commit(ad->core->zk, m, ad_create_done, wr);
+    return zkc_multi_commit(ad->cp->zk, m, ad_create_done, wr);
 }
 
 static void ad_create_done(void *arg, int rc, const zoo_op_result_t *results, int n)
@@ -478,20 +477,20 @@ static void ad_create_done(void *arg, int rc, const zoo_op_result_t *results, in
 static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *ct, char *msg, size_t msglen,
                                   char **topic_json, char **config_json, char topic_id[32], int32_t *n_parts_out)
 {
-    br_core_t *core = ad->core;
+    const br_cp_t *cp = ad->cp;
     *topic_json = *config_json = NULL;
     const char *name = ct->name;
     if (!zknode_topic_name_valid(name)) {
         snprintf(msg, msglen, "invalid topic name (1-249 of [a-zA-Z0-9._-], not . or ..)");
         return ST_ERR_INVALID_TOPIC_EXCEPTION;
     }
-    if (br_md_topic(core->md, name)) {
+    if (br_md_topic(cp->md, name)) {
         snprintf(msg, msglen, "topic '%s' already exists", name);
         return ST_ERR_TOPIC_ALREADY_EXISTS;
     }
     /* configs */
     br_topic_config_t tc;
-    br_topic_config_init(&tc, core->conf);
+    br_topic_config_init(&tc, cp->conf);
     zknode_config_t zc = {0};
     zc.keys = calloc(ct->n_configs + 1, sizeof *zc.keys);
     zc.values = calloc(ct->n_configs + 1, sizeof *zc.values);
@@ -555,7 +554,7 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
                         rc = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
                         goto out;
                     }
-                if (!br_md_broker_live(core->md, ra->replicas[j])) {
+                if (!br_md_broker_live(cp->md, ra->replicas[j])) {
                     snprintf(msg, msglen, "broker %d is not a live broker", ra->replicas[j]);
                     rc = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
                     goto out;
@@ -565,8 +564,8 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
             zt.n_replicas[ra->partition] = (int32_t)ra->n_replicas;
         }
     } else {
-        n_parts = ct->num_partitions == -1 ? (int32_t)core->conf->num_partitions : ct->num_partitions;
-        rf = ct->replication_factor == -1 ? (int32_t)core->conf->default_replication_factor : ct->replication_factor;
+        n_parts = ct->num_partitions == -1 ? (int32_t)cp->conf->num_partitions : ct->num_partitions;
+        rf = ct->replication_factor == -1 ? (int32_t)cp->conf->default_replication_factor : ct->replication_factor;
         if (n_parts <= 0 || n_parts > 100000) {
             snprintf(msg, msglen, "number of partitions must be at least 1 (got %d)", n_parts);
             rc = ST_ERR_INVALID_PARTITIONS;
@@ -577,9 +576,9 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
             rc = ST_ERR_INVALID_REPLICATION_FACTOR;
             goto out;
         }
-        if ((size_t)rf > br_md_n_brokers(core->md)) {
+        if ((size_t)rf > br_md_n_brokers(cp->md)) {
             snprintf(msg, msglen, "replication factor %d larger than the %zu live brokers", rf,
-                     br_md_n_brokers(core->md));
+                     br_md_n_brokers(cp->md));
             rc = ST_ERR_INVALID_REPLICATION_FACTOR;
             goto out;
         }
@@ -709,13 +708,13 @@ static void ad_delete_topics(br_admin_t *ad, br_call_t *call, const Strata__Dele
         ad_topic_result_t *r = &w->topics[i];
         r->name = strdup(name);
         char path[512];
-        br_md_topic_t *t = br_md_topic(ad->core->md, name);
+        br_md_topic_t *t = br_md_topic(ad->cp->md, name);
         if (!t) {
             ad_result_set(r, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
             continue;
         }
         snprintf(r->topic_id, sizeof r->topic_id, "%s", t->topic_id);
-        if (!ad->core->conf->delete_topic_enable) {
+        if (!ad->cp->conf->delete_topic_enable) {
             ad_result_set(r, ST_ERR_POLICY_VIOLATION, "topic deletion is disabled (delete.topic.enable=false)");
             continue;
         }
@@ -728,7 +727,7 @@ static void ad_delete_topics(br_admin_t *ad, br_call_t *call, const Strata__Dele
             ad_result_set(r, ST_ERR_NOMEM, "out of memory");
             continue;
         }
-        if (zkc_create(ad->core->zk, path, NULL, 0, 0, ad_delete_marked, wr) != ZOK)
+        if (zkc_create(ad->cp->zk, path, NULL, 0, 0, ad_delete_marked, wr) != ZOK)
             ad_write_finish(wr, ST_ERR_UNKNOWN_SERVER_ERROR, "ZooKeeper is not available");
         else
             ST_INFO(AD_TAG, "topic %s marked for deletion", name);
@@ -763,7 +762,7 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
         const Strata__CreatePartitionsTopic *cp = req->topics[i];
         ad_topic_result_t *r = &w->topics[i];
         r->name = strdup(cp && cp->name ? cp->name : "");
-        br_md_topic_t *t = cp ? br_md_topic(ad->core->md, cp->name) : NULL;
+        br_md_topic_t *t = cp ? br_md_topic(ad->cp->md, cp->name) : NULL;
         if (!t || !t->loaded) {
             ad_result_set(r, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");
             continue;
@@ -801,7 +800,7 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
                     bool dup = false;
                     for (size_t q = 0; q < j; q++)
                         dup |= ra->replicas[q] == ra->replicas[j];
-                    if (dup || !br_md_broker_live(ad->core->md, ra->replicas[j])) {
+                    if (dup || !br_md_broker_live(ad->cp->md, ra->replicas[j])) {
                         snprintf(msg, sizeof msg, "broker %d is duplicated or not live", ra->replicas[j]);
                         rc = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
                         break;
@@ -844,7 +843,7 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
         char path[512];
         zknode_path_topic(path, sizeof path, t->name);
         ad_write_t *wr = ad_write_new(w, i, req->timeout_ms);
-        if (!wr || zkc_set(ad->core->zk, path, json, (int)strlen(json), t->version, ad_partitions_done, wr) != ZOK) {
+        if (!wr || zkc_set(ad->cp->zk, path, json, (int)strlen(json), t->version, ad_partitions_done, wr) != ZOK) {
             if (wr)
                 ad_write_finish(wr, ST_ERR_UNKNOWN_SERVER_ERROR, "ZooKeeper is not available");
             else
@@ -905,10 +904,10 @@ static void ad_auto_create(br_admin_t *ad, const char *name)
 
 void br_admin_ensure_offsets_topic(br_admin_t *ad, int32_t n_parts, int16_t rf)
 {
-    br_md_t *md = ad->core->md;
-    if (!md || !br_md_ready(md) || br_md_topic(md, BR_OFFSETS_TOPIC) || ad->core->member != BR_MEMBER_REGISTERED)
+    br_md_t *md = ad->cp->md;
+    if (!md || !br_md_ready(md) || br_md_topic(md, BR_OFFSETS_TOPIC) || !br_cp_registered(ad->cp))
         return;
-    int64_t now = br_core_now_ms();
+    int64_t now = br_cp_now_ms();
     if (now - ad->offsets_create_ms < 1000)
         return; /* one attempt in flight at a time is enough */
     ad->offsets_create_ms = now;
@@ -951,7 +950,7 @@ static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const b
         if (pm->replicas && pm->offline_replicas) {
             for (size_t i = 0; i < part->n_replicas; i++) {
                 pm->replicas[pm->n_replicas++] = part->replicas[i];
-                if (!br_md_broker_live(ad->core->md, part->replicas[i]))
+                if (!br_md_broker_live(ad->cp->md, part->replicas[i]))
                     pm->offline_replicas[pm->n_offline_replicas++] = part->replicas[i];
             }
         }
@@ -969,8 +968,8 @@ static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const b
 
 static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataRequest *req)
 {
-    br_core_t *core = ad->core;
-    br_md_t *md = core->md;
+    const br_cp_t *cp = ad->cp;
+    br_md_t *md = cp->md;
     ad_arena_t a = {0};
     Strata__MetadataResponse mr = STRATA__METADATA_RESPONSE__INIT;
     size_t nb = br_md_n_brokers(md);
@@ -989,9 +988,9 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
         bm->rack = ad_strdup(&a, b->rack);
         mr.brokers[mr.n_brokers++] = bm;
     }
-    mr.cluster_id = ad_strdup(&a, core->cluster_id);
+    mr.cluster_id = ad_strdup(&a, cp->cluster_id);
     mr.controller_id = br_md_controller_id(md);
-    mr.controller_epoch = br_ctl_epoch(core->ctl);
+    mr.controller_epoch = br_ctl_epoch(cp->ctl);
     size_t n_all = 0;
     for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
         n_all++;
@@ -1017,7 +1016,7 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
                 tm->name = ad_strdup(&a, name);
                 if (!zknode_topic_name_valid(name)) {
                     tm->error = STRATA__ERROR_CODE__INVALID_TOPIC_EXCEPTION;
-                } else if (req->allow_auto_topic_creation && core->conf->auto_create_topics_enable) {
+                } else if (req->allow_auto_topic_creation && cp->conf->auto_create_topics_enable) {
                     ad_auto_create(ad, name);
                     tm->error = STRATA__ERROR_CODE__LEADER_NOT_AVAILABLE;
                 } else {
@@ -1049,7 +1048,7 @@ static bool ad_key_wanted(const Strata__ConfigResource *res, const char *key)
 
 static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__DescribeConfigsRequest *req)
 {
-    br_core_t *core = ad->core;
+    const br_cp_t *cp = ad->cp;
     ad_arena_t a = {0};
     Strata__DescribeConfigsResponse dr = STRATA__DESCRIBE_CONFIGS_RESPONSE__INIT;
     dr.results = ad_alloc(&a, (req->n_resources + 1) * sizeof *dr.results);
@@ -1066,14 +1065,14 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
         bool have_tc = false;
         const br_md_topic_t *t = NULL;
         char idbuf[32];
-        snprintf(idbuf, sizeof idbuf, "%d", core->broker_id);
+        snprintf(idbuf, sizeof idbuf, "%d", cp->broker_id);
         if (res->type == STRATA__RESOURCE_TYPE__RESOURCE_TOPIC) {
-            t = br_md_topic(core->md, res->name);
+            t = br_md_topic(cp->md, res->name);
             if (!t) {
                 r->error = STRATA__ERROR_CODE__UNKNOWN_TOPIC_OR_PARTITION;
                 r->error_message = ad_strdup(&a, "unknown topic");
             } else {
-                br_md_topic_config(core->md, t, &tc);
+                br_md_topic_config(cp->md, t, &tc);
                 have_tc = true;
                 table = br_topic_config_table;
                 target = &tc;
@@ -1084,7 +1083,7 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
                 r->error_message = ad_strdup(&a, "ask that broker for its configuration");
             } else {
                 table = br_config_table;
-                target = core->conf;
+                target = cp->conf;
             }
         } else {
             r->error = STRATA__ERROR_CODE__INVALID_REQUEST;
@@ -1113,7 +1112,7 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
                     c->is_default = !over;
                     c->source = ad_strdup(&a, over ? "topic" : "default");
                 } else {
-                    const zknode_config_t *dyn = br_md_broker_config(core->md);
+                    const zknode_config_t *dyn = br_md_broker_config(cp->md);
                     bool over = false;
                     for (size_t k = 0; p->dynamic && k < dyn->n; k++)
                         over |= strcmp(dyn->keys[k], p->name) == 0;
@@ -1315,7 +1314,7 @@ static void ad_alter_broker(br_admin_t *ad, ad_alter_t *al, size_t i, const Stra
     ad_alter_write_t *aw = calloc(1, sizeof *aw);
     if (!aw)
         return;
-    aw->zk = ad->core->zk;
+    aw->zk = ad->cp->zk;
     aw->al = al;
     aw->idx = i;
     aw->path = strdup(path);
@@ -1341,7 +1340,7 @@ static void ad_alter_broker(br_admin_t *ad, ad_alter_t *al, size_t i, const Stra
 
 static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__AlterConfigsRequest *req)
 {
-    br_core_t *core = ad->core;
+    const br_cp_t *cp = ad->cp;
     ad_alter_t *al = calloc(1, sizeof *al);
     if (!al) {
         br_call_reply_error(call, ST_ERR_NOMEM, "out of memory");
@@ -1378,7 +1377,7 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
             al->msgs[i] = strdup("only topic and broker configs can be altered");
             continue;
         }
-        br_md_topic_t *t = br_md_topic(core->md, res->name);
+        br_md_topic_t *t = br_md_topic(cp->md, res->name);
         if (!t) {
             al->results[i].error = STRATA__ERROR_CODE__UNKNOWN_TOPIC_OR_PARTITION;
             al->msgs[i] = strdup("unknown topic");
@@ -1390,7 +1389,7 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
         zc.keys = calloc(cap, sizeof *zc.keys);
         zc.values = calloc(cap, sizeof *zc.values);
         br_topic_config_t tc;
-        br_topic_config_init(&tc, core->conf);
+        br_topic_config_init(&tc, cp->conf);
         char msg[256] = "";
         st_err_t rc = (!zc.keys || !zc.values) ? ST_ERR_NOMEM : ST_OK;
         for (size_t k = 0; rc == ST_OK && k < t->config.n; k++) {
@@ -1444,13 +1443,13 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
             free(json);
             continue;
         }
-        aw->zk = core->zk;
+        aw->zk = cp->zk;
         aw->al = al;
         aw->idx = i;
         aw->json = json;
         aw->path = strdup(path);
         al->pending++;
-        int zrc = aw->path ? zkc_set(core->zk, path, json, (int)strlen(json), -1, ad_alter_set, aw) : ZSYSTEMERROR;
+        int zrc = aw->path ? zkc_set(cp->zk, path, json, (int)strlen(json), -1, ad_alter_set, aw) : ZSYSTEMERROR;
         if (zrc != ZOK)
             ad_alter_write_end(aw, zrc);
         else
@@ -1464,7 +1463,7 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
 
 void br_admin_handle(br_admin_t *ad, br_call_t *call, const Strata__Request *req)
 {
-    if (ad->core->member != BR_MEMBER_REGISTERED && req->body_case != STRATA__REQUEST__BODY_API_VERSIONS) {
+    if (!br_cp_registered(ad->cp) && req->body_case != STRATA__REQUEST__BODY_API_VERSIONS) {
         br_call_reply_error(call, ST_ERR_BROKER_NOT_AVAILABLE, "broker is not registered in ZooKeeper yet");
         return;
     }
@@ -1514,11 +1513,11 @@ void br_admin_handle(br_admin_t *ad, br_call_t *call, const Strata__Request *req
     }
 }
 
-br_admin_t *br_admin_new(br_core_t *core)
+br_admin_t *br_admin_new(const br_cp_t *cp)
 {
     br_admin_t *ad = calloc(1, sizeof *ad);
     if (ad)
-        ad->core = core;
+        ad->cp = cp;
     return ad;
 }
 

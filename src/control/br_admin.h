@@ -16,11 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/br_core.h"
 #include "broker/br_server.h"
+#include "control/br_cp.h"
 #include "strata.pb-c.h"
 
-br_admin_t *br_admin_new(br_core_t *core);
+/* Admin handlers working through cp (kept, not copied: it must outlive
+ * them; cp->md and cp->ctl must be set). NULL on out of memory. */
+br_admin_t *br_admin_new(const br_cp_t *cp);
 /* Answers every pending call with REQUEST_TIMED_OUT (or drops it when
  * the server is closing) and frees. */
 void br_admin_free(br_admin_t *ad);

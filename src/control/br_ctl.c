@@ -18,7 +18,7 @@
 #define CTL_TAG "controller"
 
 struct br_ctl {
-    br_core_t *core;
+    const br_cp_t *cp;
     zkc_watcher_t *watch;
     uint64_t gen;
     bool active;
@@ -125,13 +125,13 @@ static void ctl_settle_add(br_ctl_t *ctl, const char *topic, int32_t p, int32_t 
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->partition = p;
     e->min_version = min_version;
-    e->until_ms = br_core_now_ms() + 5000;
+    e->until_ms = br_cp_now_ms() + 5000;
 }
 
 /* True while (t,p) waits for the cache to show our write. */
 static bool ctl_settling(br_ctl_t *ctl, const char *topic, int32_t p, bool state_ok, int32_t version)
 {
-    int64_t now = br_core_now_ms();
+    int64_t now = br_cp_now_ms();
     for (size_t i = 0; i < ctl->n_settles; i++) {
         ctl_settle_t *e = &ctl->settles[i];
         if (e->partition != p || strcmp(e->topic, topic) != 0)
@@ -244,7 +244,7 @@ static bool ctl_multi_ok(ctl_req_t *r, int rc, const zoo_op_result_t *results, i
 
 static zkc_multi_t *ctl_multi(br_ctl_t *ctl)
 {
-    zkc_multi_t *m = zkc_multi_new(ctl->core->zk);
+    zkc_multi_t *m = zkc_multi_new(ctl->cp->zk);
     if (m)
         zkc_multi_check(m, ZKNODE_PATH_CONTROLLER_EPOCH, ctl->epoch_version);
     return m;
@@ -338,7 +338,7 @@ static void ctl_deletes_done(void *arg, int rc, const struct String_vector *name
 static void ctl_list_deletes(br_ctl_t *ctl)
 {
     ctl_req_t *r = ctl_req_new(ctl, NULL);
-    if (r && zkc_children(ctl->core->zk, ZKNODE_PATH_DELETE_TOPICS, ctl->watch, ctl_deletes_done, r) != ZOK)
+    if (r && zkc_children(ctl->cp->zk, ZKNODE_PATH_DELETE_TOPICS, ctl->watch, ctl_deletes_done, r) != ZOK)
         ctl_req_free(r);
 }
 
@@ -348,7 +348,7 @@ static void ctl_became(br_ctl_t *ctl, int32_t epoch, int32_t version)
     ctl->electing = false;
     ctl->epoch = epoch;
     ctl->epoch_version = version;
-    ST_INFO(CTL_TAG, "broker %d is the controller, epoch %d", ctl->core->broker_id, epoch);
+    ST_INFO(CTL_TAG, "broker %d is the controller, epoch %d", ctl->cp->broker_id, epoch);
     ctl->next_rebalance_ms = 0;
     ctl_list_deletes(ctl);
     ctl_reassign_load(ctl);
@@ -399,7 +399,7 @@ static void ctl_epoch_read(void *arg, int rc, const char *data, int len, const s
         char *one = zknode_epoch_encode(1);
         ctl_req_t *r2 = ctl_req_new(ctl, NULL);
         if (one && r2 &&
-            zkc_create(ctl->core->zk, ZKNODE_PATH_CONTROLLER_EPOCH, one, (int)strlen(one), 0, ctl_epoch_created, r2) == ZOK)
+            zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, one, (int)strlen(one), 0, ctl_epoch_created, r2) == ZOK)
             r2 = NULL;
         free(r2);
         free(one);
@@ -420,7 +420,7 @@ static void ctl_epoch_read(void *arg, int rc, const char *data, int len, const s
         er->r.ctl = ctl;
         er->r.gen = ctl->gen;
         er->next = e + 1;
-        if (zkc_set(ctl->core->zk, ZKNODE_PATH_CONTROLLER_EPOCH, txt, (int)strlen(txt), stat->version, ctl_epoch_set, er) ==
+        if (zkc_set(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, txt, (int)strlen(txt), stat->version, ctl_epoch_set, er) ==
             ZOK)
             er = NULL;
     }
@@ -433,7 +433,7 @@ out:
 static void ctl_bump_epoch(br_ctl_t *ctl)
 {
     ctl_req_t *r = ctl_req_new(ctl, NULL);
-    if (r && zkc_get(ctl->core->zk, ZKNODE_PATH_CONTROLLER_EPOCH, NULL, ctl_epoch_read, r) != ZOK) {
+    if (r && zkc_get(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, NULL, ctl_epoch_read, r) != ZOK) {
         ctl_req_free(r);
         ctl->electing = false;
     }
@@ -456,8 +456,8 @@ static void ctl_controller_read(void *arg, int rc, const char *data, int len, co
     }
     zknode_controller_t c;
     char err[128];
-    if (zknode_controller_decode(data, (size_t)len, &c, err, sizeof err) == ST_OK && c.broker_id == ctl->core->broker_id &&
-        stat && stat->ephemeralOwner == zkc_session_id(ctl->core->zk)) {
+    if (zknode_controller_decode(data, (size_t)len, &c, err, sizeof err) == ST_OK && c.broker_id == ctl->cp->broker_id &&
+        stat && stat->ephemeralOwner == zkc_session_id(ctl->cp->zk)) {
         ctl_bump_epoch(ctl); /* ours (a retried create after a disconnect) */
         goto out;
     }
@@ -480,7 +480,7 @@ static void ctl_controller_created(void *arg, int rc, const char *path, const st
     }
     /* lost (or unsure): read and watch it */
     ctl_req_t *r2 = ctl_req_new(ctl, NULL);
-    if (r2 && zkc_get(ctl->core->zk, ZKNODE_PATH_CONTROLLER, ctl->watch, ctl_controller_read, r2) != ZOK) {
+    if (r2 && zkc_get(ctl->cp->zk, ZKNODE_PATH_CONTROLLER, ctl->watch, ctl_controller_read, r2) != ZOK) {
         ctl_req_free(r2);
         ctl->electing = false;
     }
@@ -490,13 +490,13 @@ out:
 
 static void ctl_elect(br_ctl_t *ctl)
 {
-    if (ctl->active || ctl->electing || !ctl->core->zk || ctl->core->member != BR_MEMBER_REGISTERED)
+    if (ctl->active || ctl->electing || !ctl->cp->zk || !br_cp_registered(ctl->cp))
         return;
-    zknode_controller_t c = {.broker_id = ctl->core->broker_id, .timestamp_ms = br_core_now_ms()};
+    zknode_controller_t c = {.broker_id = ctl->cp->broker_id, .timestamp_ms = br_cp_now_ms()};
     char *json = zknode_controller_encode(&c);
     ctl_req_t *r = ctl_req_new(ctl, NULL);
     if (json && r &&
-        zkc_create(ctl->core->zk, ZKNODE_PATH_CONTROLLER, json, (int)strlen(json), ZOO_EPHEMERAL, ctl_controller_created,
+        zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER, json, (int)strlen(json), ZOO_EPHEMERAL, ctl_controller_created,
                    r) == ZOK) {
         ctl->electing = true;
         r = NULL;
@@ -517,7 +517,7 @@ static void ctl_watch(void *arg, int type, const char *path)
             ctl_elect(ctl);
         } else if (!ctl->active) {
             ctl_req_t *r = ctl_req_new(ctl, NULL);
-            if (r && zkc_get(ctl->core->zk, ZKNODE_PATH_CONTROLLER, ctl->watch, ctl_controller_read, r) != ZOK)
+            if (r && zkc_get(ctl->cp->zk, ZKNODE_PATH_CONTROLLER, ctl->watch, ctl_controller_read, r) != ZOK)
                 ctl_req_free(r);
         }
     } else if (strcmp(path, ZKNODE_PATH_DELETE_TOPICS) == 0) {
@@ -578,7 +578,7 @@ static bool ctl_commit_job(br_ctl_t *ctl, zkc_multi_t *m, const char *key, const
     }
     r->job = job;
     r->job_idx = idx;
-    if (zkc_multi_commit(ctl->core->zk, m, ctl_write_done, r) != ZOK) {
+    if (zkc_multi_commit(ctl->cp->zk, m, ctl_write_done, r) != ZOK) {
         ctl_inflight_del(ctl, key);
         free(r);
         return false;
@@ -616,11 +616,11 @@ static void ctl_new_part_step(void *arg, int rc, const struct Stat *stat)
     if (r->stage == 0) {
         r->stage = 1;
         if (zknode_path_partition(p, sizeof p, r->topic, r->partition) < 0 ||
-            zkc_exists(ctl->core->zk, p, NULL, ctl_new_part_step, r) != ZOK)
+            zkc_exists(ctl->cp->zk, p, NULL, ctl_new_part_step, r) != ZOK)
             ctl_req_done(r);
         return;
     }
-    br_md_topic_t *t = br_md_topic(ctl->core->md, r->topic);
+    br_md_topic_t *t = br_md_topic(ctl->cp->md, r->topic);
     if (!t || r->partition >= t->n_parts || zknode_path_partition_state(p, sizeof p, r->topic, r->partition) < 0 ||
         zknode_path_partitions(parts, sizeof parts, r->topic) < 0 ||
         zknode_path_partition(part, sizeof part, r->topic, r->partition) < 0) {
@@ -631,7 +631,7 @@ static void ctl_new_part_step(void *arg, int rc, const struct Stat *stat)
     zknode_part_state_t s = {.leader = -1, .leader_epoch = 0, .controller_epoch = ctl->epoch};
     s.isr = malloc((bp->n_replicas + 1) * sizeof(int32_t));
     for (size_t i = 0; s.isr && i < bp->n_replicas; i++) {
-        if (br_md_replica_live(ctl->core->md, bp->replicas[i], r->topic, r->partition)) {
+        if (br_md_replica_live(ctl->cp->md, bp->replicas[i], r->topic, r->partition)) {
             if (s.leader < 0)
                 s.leader = bp->replicas[i];
             s.isr[s.n_isr++] = bp->replicas[i];
@@ -654,7 +654,7 @@ static void ctl_new_part_step(void *arg, int rc, const struct Stat *stat)
         zkc_multi_create(m, p, json, (int)strlen(json), 0);
     }
     free(json);
-    if (!m || zkc_multi_commit(ctl->core->zk, m, ctl_write_done, r) != ZOK) {
+    if (!m || zkc_multi_commit(ctl->cp->zk, m, ctl_write_done, r) != ZOK) {
         ctl_req_done(r);
         return;
     }
@@ -673,7 +673,7 @@ static void ctl_new_part(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, const char 
         free(r);
         return;
     }
-    if (zkc_exists(ctl->core->zk, path, NULL, ctl_new_part_step, r) != ZOK) {
+    if (zkc_exists(ctl->cp->zk, path, NULL, ctl_new_part_step, r) != ZOK) {
         ctl_inflight_del(ctl, key);
         free(r);
     }
@@ -729,7 +729,7 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
                             .isr = part->isr,
                             .n_isr = part->n_isr};
     zknode_part_state_t next;
-    ctl_pl_t pl = {.md = ctl->core->md, .topic = t->name, .partition = p};
+    ctl_pl_t pl = {.md = ctl->cp->md, .topic = t->name, .partition = p};
     if (!br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, ctl_live_part, &pl, &next))
         return;
     next.controller_epoch = ctl->epoch;
@@ -780,7 +780,7 @@ static void ctl_del_finish(ctl_req_t *r)
         zkc_multi_delete(m, r->paths[i], -1);
     zkc_multi_delete(m, adm, -1);
     ST_INFO(CTL_TAG, "deleting topic %s (%zu znodes)", r->topic, r->n_paths);
-    if (zkc_multi_commit(ctl->core->zk, m, ctl_write_done, r) != ZOK)
+    if (zkc_multi_commit(ctl->cp->zk, m, ctl_write_done, r) != ZOK)
         ctl_req_done(r);
 }
 
@@ -828,7 +828,7 @@ static void ctl_del_collect(ctl_req_t *r, const char *path)
     c->r = r;
     snprintf(c->path, sizeof c->path, "%s", path);
     r->outstanding++;
-    if (zkc_children(r->ctl->core->zk, path, NULL, ctl_del_children, c) != ZOK) {
+    if (zkc_children(r->ctl->cp->zk, path, NULL, ctl_del_children, c) != ZOK) {
         r->outstanding--;
         r->stage = -1;
         free(c);
@@ -841,7 +841,7 @@ static void ctl_delete_topic(br_ctl_t *ctl, const char *topic)
     snprintf(key, sizeof key, "del:%s", topic);
     if (ctl_inflight(ctl, key))
         return;
-    if (!ctl->core->conf->delete_topic_enable) {
+    if (!ctl->cp->conf->delete_topic_enable) {
         ST_WARN(CTL_TAG, "topic %s marked for deletion but delete.topic.enable=false", topic);
         return;
     }
@@ -877,8 +877,8 @@ static void ctl_delete_topic(br_ctl_t *ctl, const char *topic)
 
 static void ctl_reconcile(br_ctl_t *ctl)
 {
-    br_md_t *md = ctl->core->md;
-    if (!ctl->active || !md || !br_md_ready(md) || zkc_state(ctl->core->zk) != ZKC_CONNECTED)
+    br_md_t *md = ctl->cp->md;
+    if (!ctl->active || !md || !br_md_ready(md) || zkc_state(ctl->cp->zk) != ZKC_CONNECTED)
         return;
     for (size_t i = 0; i < ctl->n_deletes; i++)
         ctl_delete_topic(ctl, ctl->deletes[i]);
@@ -911,7 +911,7 @@ static ctl_job_t *ctl_job_new(br_ctl_t *ctl, size_t n, void (*finish)(ctl_job_t 
         return NULL;
     job->ctl = ctl;
     job->finish = finish;
-    job->start_ms = br_core_now_ms();
+    job->start_ms = br_cp_now_ms();
     job->topics = calloc(n + 1, sizeof *job->topics);
     job->parts = calloc(n + 1, sizeof *job->parts);
     job->errs = calloc(n + 1, sizeof *job->errs);
@@ -998,19 +998,19 @@ static bool ctl_write_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, zknode_p
 
 bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
 {
-    int64_t now = br_core_now_ms();
+    int64_t now = br_cp_now_ms();
     /* a broker that registered again (new epoch) is back */
     for (size_t i = 0; ctl && i < ctl->n_shutting; i++)
         if (ctl->shutting[i] == id && ctl->shutting_until[i] > now &&
-            br_md_broker_epoch(ctl->core->md, id) <= ctl->shutting_epoch[i])
+            br_md_broker_epoch(ctl->cp->md, id) <= ctl->shutting_epoch[i])
             return true;
     /* its registration says so (a controller elected since it began) */
-    return ctl && br_md_broker_stopping(ctl->core->md, id);
+    return ctl && br_md_broker_stopping(ctl->cp->md, id);
 }
 
 static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
 {
-    int64_t until = br_core_now_ms() + 120000;
+    int64_t until = br_cp_now_ms() + 120000;
     for (size_t i = 0; i < ctl->n_shutting; i++) {
         if (ctl->shutting[i] == id) {
             ctl->shutting_until[i] = until;
@@ -1038,13 +1038,13 @@ static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
 /* Live and eligible as a new leader. */
 static bool ctl_eligible(br_ctl_t *ctl, int32_t id)
 {
-    return br_md_broker_live(ctl->core->md, id) && !br_ctl_shutting_down(ctl, id);
+    return br_md_broker_live(ctl->cp->md, id) && !br_ctl_shutting_down(ctl, id);
 }
 
 /* Eligible as the new leader of topic/partition: also not offline there. */
 static bool ctl_eligible_tp(br_ctl_t *ctl, int32_t id, const char *topic, int32_t p)
 {
-    return ctl_eligible(ctl, id) && !br_md_replica_offline(ctl->core->md, id, topic, p);
+    return ctl_eligible(ctl, id) && !br_md_replica_offline(ctl->cp->md, id, topic, p);
 }
 
 static void ctl_cs_finish(ctl_job_t *job)
@@ -1060,7 +1060,7 @@ static void ctl_cs_finish(ctl_job_t *job)
         }
     }
     ST_INFO(CTL_TAG, "controlled shutdown of broker %d: leaderships moved in %lld ms, %zu partition(s) remain%s%s",
-            job->broker_id, (long long)(br_core_now_ms() - job->start_ms), n, n ? ": " : "",
+            job->broker_id, (long long)(br_cp_now_ms() - job->start_ms), n, n ? ": " : "",
             n ? st_err_name(why) : "");
     if (job->cs_fn)
         job->cs_fn(job->cs_arg, rem ? ST_OK : ST_ERR_NOMEM, rem, n);
@@ -1069,7 +1069,7 @@ static void ctl_cs_finish(ctl_job_t *job)
 
 void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker_epoch, br_ctl_cs_fn fn, void *arg)
 {
-    br_md_t *md = ctl->core->md;
+    br_md_t *md = ctl->cp->md;
     if (!ctl->active || !md || !br_md_ready(md)) {
         fn(arg, ST_ERR_NOT_CONTROLLER, NULL, 0);
         return;
@@ -1158,7 +1158,7 @@ static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool u
             next.n_isr = part->n_isr;
         }
     } else {
-        if (part->leader >= 0 && br_md_replica_live(ctl->core->md, part->leader, t->name, p)) {
+        if (part->leader >= 0 && br_md_replica_live(ctl->cp->md, part->leader, t->name, p)) {
             rc = ST_ERR_ELECTION_NOT_NEEDED;
         } else {
             for (size_t i = 0; i < part->n_replicas && next.leader < 0; i++)
@@ -1172,7 +1172,7 @@ static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool u
                 rc = ST_ERR_ELIGIBLE_LEADERS_NOT_AVAILABLE;
             } else if (ctl_has(part->isr, part->n_isr, next.leader)) {
                 for (size_t i = 0; i < part->n_isr; i++)
-                    if (br_md_replica_live(ctl->core->md, part->isr[i], t->name, p))
+                    if (br_md_replica_live(ctl->cp->md, part->isr[i], t->name, p))
                         next.isr[next.n_isr++] = part->isr[i];
             } else {
                 next.isr[next.n_isr++] = next.leader;
@@ -1225,7 +1225,7 @@ static void ctl_elect_finish(ctl_job_t *job)
 
 static void ctl_elect_leaders(br_ctl_t *ctl, br_call_t *call, const Strata__ElectLeadersRequest *req)
 {
-    br_md_t *md = ctl->core->md;
+    br_md_t *md = ctl->cp->md;
     bool unclean = req->election_type == STRATA__ELECTION_TYPE__ELECTION_UNCLEAN;
     size_t n = 0;
     if (req->n_topic_partitions == 0) {
@@ -1281,9 +1281,9 @@ static bool ctl_reassigning(br_ctl_t *ctl, const char *topic, int32_t p)
  * preferred elections for those. */
 static void ctl_auto_rebalance(br_ctl_t *ctl)
 {
-    br_md_t *md = ctl->core->md;
-    br_config_t *conf = ctl->core->conf;
-    int64_t now = br_core_now_ms();
+    br_md_t *md = ctl->cp->md;
+    br_config_t *conf = ctl->cp->conf;
+    int64_t now = br_cp_now_ms();
     if (!conf->auto_leader_rebalance_enable)
         return;
     if (ctl->next_rebalance_ms == 0)
@@ -1350,8 +1350,8 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
 static void ctl_isr_start(ctl_isr_t *x)
 {
     char path[512];
-    if (x->ctl->core->stopping || zknode_path_topic(path, sizeof path, x->topic) < 0 ||
-        zkc_get(x->ctl->core->zk, path, NULL, ctl_isr_assign_read, x) != ZOK)
+    if (br_cp_stopping(x->ctl->cp) || zknode_path_topic(path, sizeof path, x->topic) < 0 ||
+        zkc_get(x->ctl->cp->zk, path, NULL, ctl_isr_assign_read, x) != ZOK)
         ctl_isr_free(x);
 }
 
@@ -1360,7 +1360,7 @@ static void ctl_isr_assign_read(void *arg, int rc, const char *data, int len, co
     ctl_isr_t *x = arg;
     zknode_topic_t t;
     char err[128], path[512];
-    if (rc != ZOK || !stat || x->ctl->core->stopping ||
+    if (rc != ZOK || !stat || br_cp_stopping(x->ctl->cp) ||
         zknode_topic_decode(data, (size_t)len, &t, err, sizeof err) != ST_OK) {
         ctl_isr_free(x);
         return;
@@ -1379,24 +1379,24 @@ static void ctl_isr_assign_read(void *arg, int rc, const char *data, int len, co
     zknode_topic_free(&t);
     x->assign_version = stat->version;
     if (!x->assign || zknode_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
-        zkc_get(x->ctl->core->zk, path, NULL, ctl_isr_read, x) != ZOK)
+        zkc_get(x->ctl->cp->zk, path, NULL, ctl_isr_read, x) != ZOK)
         ctl_isr_free(x);
 }
 
 static void ctl_isr_set(void *arg, int rc, const zoo_op_result_t *results, int n)
 {
     ctl_isr_t *x = arg;
-    if ((rc == ZBADVERSION || rc == ZNONODE) && ++x->tries < 4 && !x->ctl->core->stopping) {
+    if ((rc == ZBADVERSION || rc == ZNONODE) && ++x->tries < 4 && !br_cp_stopping(x->ctl->cp)) {
         free(x->written.isr);
         x->written.isr = NULL;
         ctl_isr_start(x);
         return;
     }
     const struct Stat *stat = rc == ZOK && results && n == 2 ? results[1].stat : NULL;
-    if (rc == ZOK && !x->ctl->core->stopping && x->ctl->core->md) {
+    if (rc == ZOK && !br_cp_stopping(x->ctl->cp) && x->ctl->cp->md) {
         ST_INFO(CTL_TAG, "%s-%d: ISR now %zu replica(s) (leader epoch %d)", x->topic, x->partition,
                 x->written.n_isr, x->written.leader_epoch);
-        br_md_state_written(x->ctl->core->md, x->topic, x->partition, &x->written, stat ? stat->version : -1);
+        br_md_state_written(x->ctl->cp->md, x->topic, x->partition, &x->written, stat ? stat->version : -1);
     } else if (rc != ZOK && rc != ZCLOSING) {
         ST_DEBUG(CTL_TAG, "%s-%d: ISR change not written: %s", x->topic, x->partition, zkc_rc_name(rc));
     }
@@ -1406,29 +1406,29 @@ static void ctl_isr_set(void *arg, int rc, const zoo_op_result_t *results, int n
 static void ctl_isr_read(void *arg, int rc, const char *data, int len, const struct Stat *stat)
 {
     ctl_isr_t *x = arg;
-    br_core_t *core = x->ctl->core;
+    const br_cp_t *cp = x->ctl->cp;
     zknode_part_state_t cur;
     char err[128], path[512];
-    if (rc != ZOK || !stat || core->stopping ||
+    if (rc != ZOK || !stat || br_cp_stopping(cp) ||
         zknode_part_state_decode(data, (size_t)len, &cur, err, sizeof err) != ST_OK) {
         ctl_isr_free(x);
         return;
     }
-    bool ours = cur.leader == core->broker_id && cur.leader_epoch == x->leader_epoch;
+    bool ours = cur.leader == cp->broker_id && cur.leader_epoch == x->leader_epoch;
     /* refuse to add back a broker that is gone, in controlled shutdown
      * (this registration; a restart registers anew), or whose replica of
      * this partition is in a failed log directory */
     size_t kept = 0;
     for (size_t i = 0; i < x->n_isr; i++) {
         int32_t id = x->isr[i];
-        bool added = !ctl_has(cur.isr, cur.n_isr, id) && id != core->broker_id;
+        bool added = !ctl_has(cur.isr, cur.n_isr, id) && id != cp->broker_id;
         if (added && (!ctl_has(x->assign, x->n_assign, id) ||
-                      !br_md_replica_live(core->md, id, x->topic, x->partition) ||
+                      !br_md_replica_live(cp->md, id, x->topic, x->partition) ||
                       br_ctl_shutting_down(x->ctl, id))) {
             ST_INFO(CTL_TAG, "%s-%d: not adding broker %d to the ISR (%s)", x->topic, x->partition, id,
                     !ctl_has(x->assign, x->n_assign, id) ? "no longer a replica"
-                    : !br_md_broker_live(core->md, id) ? "not registered"
-                    : br_md_replica_offline(core->md, id, x->topic, x->partition) ? "replica offline"
+                    : !br_md_broker_live(cp->md, id) ? "not registered"
+                    : br_md_replica_offline(cp->md, id, x->topic, x->partition) ? "replica offline"
                                                                                      : "controlled shutdown");
             continue;
         }
@@ -1456,7 +1456,7 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     x->written.n_isr = x->n_isr;
     char *json = zknode_part_state_encode(&x->written);
     char tpath[512];
-    zkc_multi_t *m = json ? zkc_multi_new(core->zk) : NULL;
+    zkc_multi_t *m = json ? zkc_multi_new(cp->zk) : NULL;
     if (!m || zknode_path_partition_state(path, sizeof path, x->topic, x->partition) < 0 ||
         zknode_path_topic(tpath, sizeof tpath, x->topic) < 0) {
         zkc_multi_free(m);
@@ -1464,7 +1464,7 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     } else {
         zkc_multi_check(m, tpath, x->assign_version);
         zkc_multi_set(m, path, json, (int)strlen(json), stat->version);
-        if (zkc_multi_commit(core->zk, m, ctl_isr_set, x) != ZOK)
+        if (zkc_multi_commit(cp->zk, m, ctl_isr_set, x) != ZOK)
             ctl_isr_free(x);
     }
     free(json);
@@ -1474,7 +1474,7 @@ void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t 
                        size_t n_isr)
 {
     br_ctl_t *ctl = arg;
-    if (!ctl || !topic || n_isr == 0 || ctl->core->member != BR_MEMBER_REGISTERED)
+    if (!ctl || !topic || n_isr == 0 || !br_cp_registered(ctl->cp))
         return;
     ctl_isr_t *x = calloc(1, sizeof *x);
     if (!x)
@@ -1600,7 +1600,7 @@ static void ctl_reassign_read(void *arg, int rc, const char *data, int len, cons
         ctl_reassign_clear(ctl);
         ctl->reassign_version = -1;
         ctl_req_t *r2 = ctl_req_new(ctl, NULL);
-        if (r2 && zkc_exists(ctl->core->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_exists, r2) != ZOK)
+        if (r2 && zkc_exists(ctl->cp->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_exists, r2) != ZOK)
             ctl_req_free(r2);
         goto out;
     }
@@ -1633,7 +1633,7 @@ out:
 static void ctl_reassign_load(br_ctl_t *ctl)
 {
     ctl_req_t *r = ctl_req_new(ctl, NULL);
-    if (r && zkc_get(ctl->core->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_read, r) != ZOK)
+    if (r && zkc_get(ctl->cp->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_read, r) != ZOK)
         ctl_req_free(r);
 }
 
@@ -1696,7 +1696,7 @@ static void ctl_reassign_prune(br_ctl_t *ctl)
         free(json);
     }
     ctl_req_t *r = ctl_req_new(ctl, NULL);
-    if (!r || zkc_multi_commit(ctl->core->zk, m, ctl_reassign_written, r) != ZOK) {
+    if (!r || zkc_multi_commit(ctl->cp->zk, m, ctl_reassign_written, r) != ZOK) {
         free(r);
         return;
     }
@@ -1734,7 +1734,7 @@ static void ctl_write_replicas(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, const
 
 static void ctl_reassign_reconcile(br_ctl_t *ctl)
 {
-    br_md_t *md = ctl->core->md;
+    br_md_t *md = ctl->cp->md;
     for (size_t i = 0; i < ctl->n_reassigns; i++) {
         ctl_reassign_t *ra = &ctl->reassigns[i];
         if (ra->done)
@@ -1830,7 +1830,7 @@ static void ctl_alter_answer(ctl_alter_t *a, st_err_t all)
 
 static void ctl_list_answer(ctl_alter_t *a, const zknode_reassign_part_t *v, size_t n)
 {
-    br_md_t *md = a->ctl->core->md;
+    br_md_t *md = a->ctl->cp->md;
     Strata__ListPartitionReassignmentsResponse lr = STRATA__LIST_PARTITION_REASSIGNMENTS_RESPONSE__INIT;
     Strata__OngoingReassignment *o = calloc(n + 1, sizeof *o);
     Strata__OngoingReassignment **po = calloc(n + 1, sizeof *po);
@@ -1956,7 +1956,7 @@ static void ctl_alter_read(void *arg, int rc, const char *data, int len, const s
     char *json = m && k ? ctl_reassign_json(m, k) : NULL;
     free(m);
     zknode_reassign_free(&d);
-    zkc_t *zk = a->ctl->core->zk;
+    zkc_t *zk = a->ctl->cp->zk;
     int zrc;
     if (k == 0)
         zrc = rc == ZNONODE ? ZOK : zkc_delete(zk, BR_REASSIGN_PATH, stat->version, ctl_alter_deleted, a);
@@ -1978,7 +1978,7 @@ static void ctl_alter_read(void *arg, int rc, const char *data, int len, const s
 
 static void ctl_alter_go(ctl_alter_t *a)
 {
-    if (zkc_get(a->ctl->core->zk, BR_REASSIGN_PATH, NULL, ctl_alter_read, a) != ZOK) {
+    if (zkc_get(a->ctl->cp->zk, BR_REASSIGN_PATH, NULL, ctl_alter_read, a) != ZOK) {
         if (a->list)
             br_call_reply_error(a->call, ST_ERR_REQUEST_TIMED_OUT, "ZooKeeper is not available");
         else
@@ -1989,7 +1989,7 @@ static void ctl_alter_go(ctl_alter_t *a)
 
 static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__AlterPartitionReassignmentsRequest *req)
 {
-    br_md_t *md = ctl->core->md;
+    br_md_t *md = ctl->cp->md;
     ctl_alter_t *a = calloc(1, sizeof *a);
     if (a) {
         a->req = calloc(req->n_partitions + 1, sizeof *a->req);
@@ -2114,7 +2114,7 @@ void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req)
     case STRATA__REQUEST__BODY_ELECT_LEADERS:
         if (!req->elect_leaders) {
             br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "empty body");
-        } else if (!ctl->active || !br_md_ready(ctl->core->md)) {
+        } else if (!ctl->active || !br_md_ready(ctl->cp->md)) {
             Strata__ElectLeadersResponse er = STRATA__ELECT_LEADERS_RESPONSE__INIT;
             er.version = 1;
             er.error = STRATA__ERROR_CODE__NOT_CONTROLLER;
@@ -2153,16 +2153,16 @@ static void ctl_reconcile_soon(struct ev_loop *loop, ev_timer *w, int revents)
     ctl_reconcile(w->data);
 }
 
-br_ctl_t *br_ctl_new(br_core_t *core)
+br_ctl_t *br_ctl_new(const br_cp_t *cp)
 {
     br_ctl_t *ctl = calloc(1, sizeof *ctl);
     if (!ctl)
         return NULL;
-    ctl->core = core;
+    ctl->cp = cp;
     ev_timer_init(&ctl->reconcile_soon, ctl_reconcile_soon, 0., 0.);
     ctl->reconcile_soon.data = ctl;
-    ctl->watch = zkc_watcher_new(core->zk, ctl_watch, ctl);
-    ctl->reassign_watch = zkc_watcher_new(core->zk, ctl_reassign_watch, ctl);
+    ctl->watch = zkc_watcher_new(cp->zk, ctl_watch, ctl);
+    ctl->reassign_watch = zkc_watcher_new(cp->zk, ctl_reassign_watch, ctl);
     ctl->reassign_version = -1;
     if (!ctl->watch || !ctl->reassign_watch) {
         free(ctl);
@@ -2175,8 +2175,8 @@ void br_ctl_free(br_ctl_t *ctl)
 {
     if (!ctl)
         return;
-    if (ctl->core->loop)
-        ev_timer_stop(ctl->core->loop, &ctl->reconcile_soon);
+    if (ctl->cp->loop)
+        ev_timer_stop(ctl->cp->loop, &ctl->reconcile_soon);
     ctl_inflight_clear(ctl);
     free(ctl->inflight);
     free(ctl->settles);
@@ -2215,22 +2215,22 @@ void br_ctl_md_changed(br_ctl_t *ctl)
         return;
     if (!ctl->active) /* nothing to reconcile; the tick elects */
         return;
-    if (!ctl->core->loop) {
+    if (!ctl->cp->loop) {
         ctl_reconcile(ctl);
         return;
     }
     if (!ev_is_active(&ctl->reconcile_soon))
-        ev_timer_start(ctl->core->loop, &ctl->reconcile_soon);
+        ev_timer_start(ctl->cp->loop, &ctl->reconcile_soon);
 }
 
 void br_ctl_tick(br_ctl_t *ctl)
 {
-    if (!ctl || ctl->core->member != BR_MEMBER_REGISTERED)
+    if (!ctl || !br_cp_registered(ctl->cp))
         return;
     if (ctl->active) {
         ctl_reconcile(ctl);
-        if (br_md_ready(ctl->core->md))
+        if (br_md_ready(ctl->cp->md))
             ctl_auto_rebalance(ctl);
-    } else if (!ctl->electing && br_md_controller_id(ctl->core->md) < 0)
+    } else if (!ctl->electing && br_md_controller_id(ctl->cp->md) < 0)
         ctl_elect(ctl);
 }

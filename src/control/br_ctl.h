@@ -20,14 +20,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/br_core.h"
 #include "broker/br_server.h"
+#include "control/br_cp.h"
 #include "coord/zknode.h"
 #include "strata.pb-c.h"
 
 #define BR_REASSIGN_PATH "/admin/reassign_partitions"
 
-br_ctl_t *br_ctl_new(br_core_t *core);
+/* A controller working through cp (kept, not copied: it must outlive the
+ * controller; cp->md must be set). Idle until br_ctl_start. NULL on out
+ * of memory. */
+br_ctl_t *br_ctl_new(const br_cp_t *cp);
 void br_ctl_free(br_ctl_t *ctl);
 /* New registered session: run for controller. */
 void br_ctl_start(br_ctl_t *ctl);
