@@ -41,9 +41,54 @@ static void api_init_producer_id(br_core_t *core, br_call_t *call, const Strata_
         br_producer_id_handle_init(core->pid, call, req->init_producer_id);
 }
 
-static void api_controller(br_core_t *core, br_call_t *call, const Strata__Request *req)
+static void api_controlled_shutdown(br_core_t *core, br_call_t *call, const Strata__Request *req)
 {
-    br_ctl_handle(core->ctl, call, req);
+    br_ctl_handle_controlled_shutdown(core->ctl, call, req);
+}
+
+static void api_elect_leaders(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_ctl_handle_elect_leaders(core->ctl, call, req);
+}
+
+static void api_alter_partition_reassignments(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_ctl_handle_alter_partition_reassignments(core->ctl, call, req);
+}
+
+static void api_list_partition_reassignments(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_ctl_handle_list_partition_reassignments(core->ctl, call, req);
+}
+
+static void api_metadata(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_metadata(core->admin, call, req);
+}
+
+static void api_create_topics(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_create_topics(core->admin, call, req);
+}
+
+static void api_delete_topics(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_delete_topics(core->admin, call, req);
+}
+
+static void api_create_partitions(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_create_partitions(core->admin, call, req);
+}
+
+static void api_describe_configs(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_describe_configs(core->admin, call, req);
+}
+
+static void api_alter_configs(br_core_t *core, br_call_t *call, const Strata__Request *req)
+{
+    br_admin_handle_alter_configs(core->admin, call, req);
 }
 
 static void api_group(br_core_t *core, br_call_t *call, const Strata__Request *req)
@@ -52,11 +97,6 @@ static void api_group(br_core_t *core, br_call_t *call, const Strata__Request *r
         br_groups_handle(core->gc, call, req);
     else
         br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
-}
-
-static void api_admin(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle(core->admin, call, req);
 }
 
 /* --------------------------------------------------------------- table */
@@ -71,22 +111,22 @@ static void api_admin(br_core_t *core, br_call_t *call, const Strata__Request *r
  * are Kafka's for the same request. */
 static const br_api_t api_table[BR_API_COUNT] = {
     {10, "ApiVersions", 0, 1, BR_API_NO_BODY, BR_API_OP_NONE, BR_API_RES_NONE, api_versions},
-    {11, "Metadata", 0, 1, REG, BR_API_OP_DESCRIBE, BR_API_RES_TOPIC, api_admin},
-    {12, "CreateTopics", 0, 1, REG, BR_API_OP_CREATE, BR_API_RES_TOPIC, api_admin},
-    {13, "DeleteTopics", 0, 1, REG, BR_API_OP_DELETE, BR_API_RES_TOPIC, api_admin},
-    {14, "CreatePartitions", 0, 1, REG, BR_API_OP_ALTER, BR_API_RES_TOPIC, api_admin},
-    {15, "DescribeConfigs", 0, 1, REG, BR_API_OP_DESCRIBE_CONFIGS, BR_API_RES_TOPIC, api_admin},
-    {16, "AlterConfigs", 0, 1, REG, BR_API_OP_ALTER_CONFIGS, BR_API_RES_TOPIC, api_admin},
+    {11, "Metadata", 0, 1, REG, BR_API_OP_DESCRIBE, BR_API_RES_TOPIC, api_metadata},
+    {12, "CreateTopics", 0, 1, REG, BR_API_OP_CREATE, BR_API_RES_TOPIC, api_create_topics},
+    {13, "DeleteTopics", 0, 1, REG, BR_API_OP_DELETE, BR_API_RES_TOPIC, api_delete_topics},
+    {14, "CreatePartitions", 0, 1, REG, BR_API_OP_ALTER, BR_API_RES_TOPIC, api_create_partitions},
+    {15, "DescribeConfigs", 0, 1, REG, BR_API_OP_DESCRIBE_CONFIGS, BR_API_RES_TOPIC, api_describe_configs},
+    {16, "AlterConfigs", 0, 1, REG, BR_API_OP_ALTER_CONFIGS, BR_API_RES_TOPIC, api_alter_configs},
     {17, "Produce", 0, 1, 0, BR_API_OP_WRITE, BR_API_RES_TOPIC, NULL},
     {18, "Fetch", 0, 1, 0, BR_API_OP_READ, BR_API_RES_TOPIC, api_fetch},
     {19, "ListOffsets", 0, 1, 0, BR_API_OP_DESCRIBE, BR_API_RES_TOPIC, api_list_offsets},
     {20, "OffsetForLeaderEpoch", 0, 1, 0, BR_API_OP_DESCRIBE, BR_API_RES_TOPIC, api_offset_for_leader_epoch},
     {21, "InitProducerId", 0, 1, 0, BR_API_OP_IDEMPOTENT_WRITE, BR_API_RES_CLUSTER, api_init_producer_id},
     {22, "ControlledShutdown", 0, 1, CTL | BR_API_BROKER_ONLY, BR_API_OP_CLUSTER_ACTION, BR_API_RES_CLUSTER,
-     api_controller},
-    {23, "ElectLeaders", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_controller},
-    {24, "AlterPartitionReassignments", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_controller},
-    {25, "ListPartitionReassignments", 0, 1, CTL, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_controller},
+     api_controlled_shutdown},
+    {23, "ElectLeaders", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_elect_leaders},
+    {24, "AlterPartitionReassignments", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_alter_partition_reassignments},
+    {25, "ListPartitionReassignments", 0, 1, CTL, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_list_partition_reassignments},
     {30, "FindCoordinator", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_group},
     {31, "JoinGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
     {32, "SyncGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},

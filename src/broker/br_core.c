@@ -579,6 +579,63 @@ static void core_meta_offsets(void *arg, int32_t n_partitions, int16_t rf)
         br_admin_ensure_offsets_topic(core->admin, n_partitions, rf);
 }
 
+/* ----------------------------------------------- control plane's view */
+
+static bool core_cp_registered(void *arg)
+{
+    br_core_t *core = arg;
+    return core->member == BR_MEMBER_REGISTERED;
+}
+
+static bool core_cp_stopping(void *arg)
+{
+    br_core_t *core = arg;
+    return core->stopping;
+}
+
+static bool core_cp_fenced(void *arg)
+{
+    br_core_t *core = arg;
+    return core->fenced;
+}
+
+static bool core_cp_shutting_down(void *arg)
+{
+    br_core_t *core = arg;
+    return core->shutting_down;
+}
+
+static void core_cp_md_changed(void *arg, const char *topic)
+{
+    br_core_md_changed(arg, topic);
+}
+
+static void core_cp_dynamic_config(void *arg, const zknode_config_t *overrides)
+{
+    br_core_dynamic_config(arg, overrides);
+}
+
+/* Fill core->cp from what br_core_open built so far (the ZooKeeper handle
+ * and the partition manager); md and ctl are added as they are created. */
+static void core_cp_init(br_core_t *core)
+{
+    br_cp_t *cp = &core->cp;
+    memset(cp, 0, sizeof *cp);
+    cp->loop = core->loop;
+    cp->broker_id = core->broker_id;
+    cp->conf = core->conf;
+    cp->zk = core->zk;
+    cp->pm = core->pm;
+    cp->cluster_id = core->cluster_id;
+    cp->arg = core;
+    cp->registered = core_cp_registered;
+    cp->stopping = core_cp_stopping;
+    cp->fenced = core_cp_fenced;
+    cp->shutting_down = core_cp_shutting_down;
+    cp->md_changed = core_cp_md_changed;
+    cp->dynamic_config = core_cp_dynamic_config;
+}
+
 void br_core_dynamic_config(br_core_t *core, const zknode_config_t *ov)
 {
     char err[256];
@@ -797,9 +854,10 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
     core->member_watch = zkc_watcher_new(core->zk, core_member_watch, core);
     core->self = calloc(1, sizeof *core->self);
     br_pm_set_logdir_failure_fn(core->pm, core_logdir_failed, core);
-    core->md = br_md_new(core);
-    core->ctl = br_ctl_new(core);
-    core->admin = br_admin_new(core);
+    core_cp_init(core);
+    core->md = core->cp.md = br_md_new(&core->cp);
+    core->ctl = core->cp.ctl = br_ctl_new(&core->cp);
+    core->admin = br_admin_new(&core->cp);
     core->pid = br_producer_id_new(core->zk, core->broker_id);
     if (core->ctl)
         br_pm_set_isr_change_fn(core->pm, br_ctl_isr_change, core->ctl);
@@ -881,7 +939,7 @@ void br_core_close(br_core_t *core)
         br_pm_set_isr_change_fn(core->pm, NULL, NULL);
         br_pm_set_logdir_failure_fn(core->pm, NULL, NULL);
         br_pm_free(core->pm, true);
-        core->pm = NULL;
+        core->pm = core->cp.pm = NULL;
     }
     if (core->admin) {
         br_admin_free(core->admin);
@@ -889,12 +947,12 @@ void br_core_close(br_core_t *core)
     }
     if (core->zk) {
         zkc_close(core->zk); /* our ephemeral znodes vanish now */
-        core->zk = NULL;
+        core->zk = core->cp.zk = NULL;
     }
     br_md_free(core->md);
-    core->md = NULL;
+    core->md = core->cp.md = NULL;
     br_ctl_free(core->ctl);
-    core->ctl = NULL;
+    core->ctl = core->cp.ctl = NULL;
     if (core->server) {
         br_server_close(core->server);
         core->server = NULL;

@@ -2,7 +2,10 @@
  * br_core: one broker process's state, owned by the core loop (DESIGN.md
  * section 2). It wires the parts together: configuration, the ZooKeeper
  * session (zkc), the request server, the partition manager, the metadata
- * cache, the controller and the admin handlers; and it owns membership:
+ * cache, the controller and the admin handlers (which see the broker
+ * only through the control-plane context core->cp, control/br_cp.h: the
+ * core fills it, clears its pointers as it frees the objects, and
+ * answers its state callbacks); and it owns membership:
  * the persistent parents, /cluster/id, the ephemeral /brokers/ids/<id>
  * registration and the broker epoch (its czxid). Session life cycle:
  *
@@ -51,13 +54,11 @@
 #include "broker/br_config.h"
 #include "partition/br_pm.h"
 #include "broker/br_server.h"
+#include "control/br_cp.h"
 #include "coord/zkc.h"
 #include "coord/zknode.h"
 #include "storage/sl_logdir.h"
 
-typedef struct br_md br_md_t;
-typedef struct br_ctl br_ctl_t;
-typedef struct br_admin br_admin_t;
 typedef struct br_producer_id br_producer_id_t;
 typedef struct br_groups br_groups_t;
 typedef struct br_cleaner br_cleaner_t;
@@ -89,6 +90,7 @@ typedef struct br_core {
     br_md_t *md;
     br_ctl_t *ctl;
     br_admin_t *admin;
+    br_cp_t cp;                  /* the control plane's view of the above (br_cp.h) */
     br_producer_id_t *pid;               /* InitProducerId */
     br_groups_t *gc;                 /* group coordinator */
     br_cleaner_t *cleaner;       /* log compaction */

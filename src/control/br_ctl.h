@@ -11,8 +11,15 @@
  * it), drops dead brokers from the ISR, brings offline partitions back
  * when an ISR member returns, adds a topic_id to topics written by hand,
  * and carries out /admin/delete_topics requests. Losers watch /controller
- * and run for election when it goes. Owns: the controller role and its
- * in-flight writes. Core loop only.
+ * and run for election when it goes. It also moves leadership on request
+ * (controlled shutdown, ElectLeaders, automatic rebalance), writes the
+ * ISR changes leaders propose and carries out partition reassignments.
+ * It sees the broker through the control-plane context (br_cp.h). Owns:
+ * the controller role and its in-flight writes. Core loop only.
+ *
+ * Pieces: br_ctl.c (election, epoch, work items and jobs, life cycle),
+ * br_ctl_reconcile.c, br_ctl_shutdown.c, br_ctl_isr.c, br_ctl_reassign.c,
+ * sharing br_ctl_int.h.
  */
 #ifndef BR_CTL_H
 #define BR_CTL_H
@@ -20,14 +27,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/br_core.h"
 #include "broker/br_server.h"
+#include "control/br_cp.h"
 #include "coord/zknode.h"
 #include "strata.pb-c.h"
 
 #define BR_REASSIGN_PATH "/admin/reassign_partitions"
 
-br_ctl_t *br_ctl_new(br_core_t *core);
+/* A controller working through cp (kept, not copied: it must outlive the
+ * controller; cp->md must be set). Idle until br_ctl_start. NULL on out
+ * of memory. */
+br_ctl_t *br_ctl_new(const br_cp_t *cp);
 void br_ctl_free(br_ctl_t *ctl);
 /* New registered session: run for controller. */
 void br_ctl_start(br_ctl_t *ctl);
@@ -40,7 +50,7 @@ void br_ctl_tick(br_ctl_t *ctl);
 bool br_ctl_active(const br_ctl_t *ctl);
 int32_t br_ctl_epoch(const br_ctl_t *ctl);
 
-/* ---- issue 4: controlled shutdown, elections, reassignment ---------- */
+/* ---- controlled shutdown, elections, reassignment -------------------- */
 
 typedef struct br_ctl_tp {
     const char *topic;
@@ -61,11 +71,34 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
 /* True while broker id is in controlled shutdown (as seen here). */
 bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id);
 
-/* Requests: ControlledShutdown, ElectLeaders (these two answered
- * NOT_CONTROLLER on a broker that is not the controller),
- * AlterPartitionReassignments and ListPartitionReassignments (any broker:
- * they go through /admin/reassign_partitions). */
-void br_ctl_handle(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
+/* The request handlers (the broker's request table, br_api, calls them):
+ * ElectLeaders answers NOT_CONTROLLER on a broker that is not the
+ * controller; the reassignment calls work on any broker (they go through
+ * /admin/reassign_partitions). Each reads its own body from req; req and that
+ * body are non-NULL (the caller answers an empty body), the broker is
+ * registered in ZooKeeper (the caller answers BROKER_NOT_AVAILABLE
+ * otherwise), and the call is answered exactly once, now or later. */
+
+/* ControlledShutdown (body controlled_shutdown): only from the stopping
+ * broker itself (a broker's request, broker_epoch > 0, replica_id ==
+ * broker_id), else INVALID_REQUEST; then br_ctl_controlled_shutdown,
+ * answered with its outcome (NOT_CONTROLLER on a broker that is not the
+ * controller). */
+void br_ctl_handle_controlled_shutdown(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
+/* ElectLeaders (body elect_leaders): NOT_CONTROLLER unless this broker is
+ * the active controller with a ready cache; else a preferred or unclean
+ * election of each partition asked (none: every partition, reporting only
+ * those acted on), answered when the writes completed. */
+void br_ctl_handle_elect_leaders(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
+/* AlterPartitionReassignments (body alter_partition_reassignments), any
+ * broker: validates each entry against the cache (known partition, live
+ * distinct target brokers; no replicas: cancel) and merges the valid ones
+ * into /admin/reassign_partitions with a version check. */
+void br_ctl_handle_alter_partition_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
+/* ListPartitionReassignments (body list_partition_reassignments), any
+ * broker: the pending entries of /admin/reassign_partitions (those asked,
+ * or all), with adding and removing replicas as the cache shows them. */
+void br_ctl_handle_list_partition_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req);
 
 /* br_pm_isr_change_fn (arg: the br_ctl): the leader's proposed ISR is
  * written to the state znode with a set conditional on its version, only

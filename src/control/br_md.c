@@ -18,7 +18,7 @@
 #define MD_TAG "metadata"
 
 struct br_md {
-    br_core_t *core;
+    const br_cp_t *cp;
     zkc_watcher_t *watch;
     uint64_t gen;
     br_md_broker_t *brokers;
@@ -57,7 +57,7 @@ static bool md_req_current(const md_req_t *r, int rc)
 
 static void md_changed(br_md_t *md, const char *topic)
 {
-    br_core_md_changed(md->core, topic);
+    br_cp_md_changed(md->cp, topic);
 }
 
 /* ------------------------------------------- registration additions */
@@ -254,7 +254,7 @@ static void md_broker_data_done(void *arg, int rc, const char *data, int len, co
          * does not re-read known ids: watch for the creation instead. */
         char path[128];
         md_req_t *r2 = zknode_path_broker(path, sizeof path, r->id) < 0 ? NULL : md_req_new(md, NULL, r->id);
-        if (r2 && zkc_exists(md->core->zk, path, md->watch, md_broker_exists_done, r2) != ZOK)
+        if (r2 && zkc_exists(md->cp->zk, path, md->watch, md_broker_exists_done, r2) != ZOK)
             free(r2);
         goto out;
     }
@@ -282,10 +282,10 @@ static void md_broker_data_done(void *arg, int rc, const char *data, int len, co
     if (b->member.n_offline || b->member.controlled_shutdown)
         ST_INFO(MD_TAG, "broker %d: %zu replica(s) in %zu failed log dir(s)%s", b->id, b->member.n_offline,
                 b->member.n_offline_dirs, b->member.controlled_shutdown ? ", in controlled shutdown" : "");
-    if (md->core->pm)
-        br_pm_set_broker_rack(md->core->pm, b->id, b->rack);
-    if (md->core->pm && b->id != md->core->broker_id)
-        br_pm_set_broker_url(md->core->pm, b->id, b->url);
+    if (md->cp->pm)
+        br_pm_set_broker_rack(md->cp->pm, b->id, b->rack);
+    if (md->cp->pm && b->id != md->cp->broker_id)
+        br_pm_set_broker_url(md->cp->pm, b->id, b->url);
     md_changed(md, NULL);
 out:
     free(r);
@@ -297,7 +297,7 @@ static void md_read_broker(br_md_t *md, int32_t id)
     if (zknode_path_broker(path, sizeof path, id) < 0)
         return;
     md_req_t *r = md_req_new(md, NULL, id);
-    if (r && zkc_get(md->core->zk, path, md->watch, md_broker_data_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, path, md->watch, md_broker_data_done, r) != ZOK)
         free(r);
 }
 
@@ -345,8 +345,8 @@ static void md_brokers_done(void *arg, int rc, const struct String_vector *names
         if (md->brokers[i].id >= 0) {
             ST_INFO(MD_TAG, "broker %d left", md->brokers[i].id);
             changed = true;
-            if (md->core->pm)
-                br_pm_set_broker_url(md->core->pm, md->brokers[i].id, NULL);
+            if (md->cp->pm)
+                br_pm_set_broker_url(md->cp->pm, md->brokers[i].id, NULL);
         }
         md_broker_clear(&md->brokers[i]);
     }
@@ -363,7 +363,7 @@ out:
 static void md_list_brokers(br_md_t *md)
 {
     md_req_t *r = md_req_new(md, NULL, -1);
-    if (r && zkc_children(md->core->zk, ZKNODE_PATH_BROKER_IDS, md->watch, md_brokers_done, r) != ZOK)
+    if (r && zkc_children(md->cp->zk, ZKNODE_PATH_BROKER_IDS, md->watch, md_brokers_done, r) != ZOK)
         free(r);
 }
 
@@ -379,7 +379,7 @@ static void md_controller_exists_done(void *arg, int rc, const struct Stat *stat
     if (md_req_current(r, rc) && rc == ZOK) {
         /* it appeared between the get and the exists: read it */
         md_req_t *r2 = md_req_new(md, NULL, -1);
-        if (r2 && zkc_get(md->core->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_done, r2) != ZOK)
+        if (r2 && zkc_get(md->cp->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_done, r2) != ZOK)
             free(r2);
     }
     free(r);
@@ -403,7 +403,7 @@ static void md_controller_done(void *arg, int rc, const char *data, int len, con
     } else if (rc == ZNONODE) {
         md->controller_id = -1;
         md_req_t *r2 = md_req_new(md, NULL, -1);
-        if (r2 && zkc_exists(md->core->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_exists_done, r2) != ZOK)
+        if (r2 && zkc_exists(md->cp->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_exists_done, r2) != ZOK)
             free(r2);
     }
     if (old != md->controller_id)
@@ -415,7 +415,7 @@ out:
 static void md_read_controller(br_md_t *md)
 {
     md_req_t *r = md_req_new(md, NULL, -1);
-    if (r && zkc_get(md->core->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_done, r) != ZOK)
         free(r);
 }
 
@@ -438,7 +438,7 @@ br_md_topic_t *br_md_topic(const br_md_t *md, const char *name)
 
 void br_md_topic_config(const br_md_t *md, const br_md_topic_t *t, br_topic_config_t *out)
 {
-    br_topic_config_init(out, md->core->conf);
+    br_topic_config_init(out, md->cp->conf);
     if (t && t->config.n) {
         char err[256];
         /* apply one at a time so that one bad override does not hide the rest */
@@ -459,31 +459,31 @@ static bool md_contains(const int32_t *v, size_t n, int32_t x)
 /* Tell br_pm what this broker should do with partition p of t. */
 static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
 {
-    br_core_t *core = md->core;
+    const br_cp_t *cp = md->cp;
     br_md_part_t *part = &t->parts[p];
-    bool assigned = md_contains(part->replicas, part->n_replicas, core->broker_id);
-    if (!core->pm)
+    bool assigned = md_contains(part->replicas, part->n_replicas, cp->broker_id);
+    if (!cp->pm)
         return;
     if (!assigned) {
         /* reassigned away: the replica's files go too, as in Kafka */
         if (part->hosted) {
             ST_INFO(MD_TAG, "%s-%d: no longer a replica here: deleting it", t->name, p);
-            br_pm_stop(core->pm, t->name, p, true);
+            br_pm_stop(cp->pm, t->name, p, true);
             part->hosted = false;
         } else {
-            (void)br_pm_delete_stray(core->pm, t->name, p); /* moved while we were down */
+            (void)br_pm_delete_stray(cp->pm, t->name, p); /* moved while we were down */
         }
         return;
     }
     if (part->kind != BR_MD_STATE_OK || !t->config_loaded)
         return;
-    if (core->fenced)
+    if (br_cp_fenced(cp))
         return; /* session not confirmed: br_core applies everything again once it is */
-    if (core->shutting_down && part->leader != core->broker_id) {
+    if (br_cp_shutting_down(cp) && part->leader != cp->broker_id) {
         /* controlled shutdown: stop following, so that no leader takes us
          * back into its ISR just before we go */
         if (part->hosted) {
-            br_pm_stop(core->pm, t->name, p, false);
+            br_pm_stop(cp->pm, t->name, p, false);
             part->hosted = false;
         }
         return;
@@ -506,7 +506,7 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
         .isr = part->isr,
         .n_isr = part->n_isr,
     };
-    st_err_t rc = br_pm_apply_state(core->pm, t->name, p, &st, &lc);
+    st_err_t rc = br_pm_apply_state(cp->pm, t->name, p, &st, &lc);
     if (rc != ST_OK)
         ST_ERROR(MD_TAG, "%s-%d: cannot host replica: %s", t->name, p, st_err_name(rc));
     else
@@ -540,8 +540,8 @@ static void md_remove_topic(br_md_t *md, br_md_topic_t *t)
         }
     }
     for (int32_t p = 0; p < t->n_parts; p++)
-        if (t->parts[p].hosted && md->core->pm)
-            br_pm_stop(md->core->pm, t->name, p, true);
+        if (t->parts[p].hosted && md->cp->pm)
+            br_pm_stop(md->cp->pm, t->name, p, true);
     ST_INFO(MD_TAG, "topic %s deleted", t->name);
     md_topic_free(t);
 }
@@ -572,7 +572,7 @@ static void md_state_done(void *arg, int rc, const char *data, int len, const st
         char path[512];
         if (zknode_path_partition_state(path, sizeof path, r->name, r->id) >= 0) {
             md_req_t *r2 = md_req_new(md, r->name, r->id);
-            if (r2 && zkc_exists(md->core->zk, path, md->watch, md_state_exists_done, r2) != ZOK)
+            if (r2 && zkc_exists(md->cp->zk, path, md->watch, md_state_exists_done, r2) != ZOK)
                 free(r2);
         }
         md_changed(md, r->name);
@@ -639,7 +639,7 @@ static void md_read_state(br_md_t *md, const char *topic, int32_t p)
     if (zknode_path_partition_state(path, sizeof path, topic, p) < 0)
         return;
     md_req_t *r = md_req_new(md, topic, p);
-    if (r && zkc_get(md->core->zk, path, md->watch, md_state_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, path, md->watch, md_state_done, r) != ZOK)
         free(r);
 }
 
@@ -706,7 +706,7 @@ static void md_read_topic(br_md_t *md, const char *topic)
     if (zknode_path_topic(path, sizeof path, topic) < 0)
         return;
     md_req_t *r = md_req_new(md, topic, -1);
-    if (r && zkc_get(md->core->zk, path, md->watch, md_topic_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, path, md->watch, md_topic_done, r) != ZOK)
         free(r);
 }
 
@@ -740,7 +740,7 @@ static void md_config_done(void *arg, int rc, const char *data, int len, const s
         char path[512];
         if (zknode_path_topic_config(path, sizeof path, r->name) >= 0) {
             md_req_t *r2 = md_req_new(md, r->name, -1);
-            if (r2 && zkc_exists(md->core->zk, path, md->watch, md_config_exists_done, r2) != ZOK)
+            if (r2 && zkc_exists(md->cp->zk, path, md->watch, md_config_exists_done, r2) != ZOK)
                 free(r2);
         }
     } else {
@@ -752,13 +752,13 @@ static void md_config_done(void *arg, int rc, const char *data, int len, const s
         /* states already read wait for the config before hosting */
         for (int32_t p = 0; p < t->n_parts; p++)
             md_apply_part(md, t, p);
-    } else if (md->core->pm) {
+    } else if (md->cp->pm) {
         br_topic_config_t tc;
         sl_log_config_t lc;
         br_md_topic_config(md, t, &tc);
         br_topic_config_to_log(&tc, &lc);
         br_topic_config_free(&tc);
-        br_pm_set_config(md->core->pm, t->name, &lc);
+        br_pm_set_config(md->cp->pm, t->name, &lc);
     }
     md_changed(md, r->name);
 out:
@@ -771,7 +771,7 @@ static void md_read_config(br_md_t *md, const char *topic)
     if (zknode_path_topic_config(path, sizeof path, topic) < 0)
         return;
     md_req_t *r = md_req_new(md, topic, -1);
-    if (r && zkc_get(md->core->zk, path, md->watch, md_config_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, path, md->watch, md_config_done, r) != ZOK)
         free(r);
 }
 
@@ -826,8 +826,8 @@ static void md_topics_done(void *arg, int rc, const struct String_vector *names)
     /* replicas on disk of topics this cluster does not have (deleted while
      * this broker was down): set aside, not deleted, in case the broker
      * is pointed at the wrong ZooKeeper chroot */
-    if (md->core->pm)
-        (void)br_pm_set_aside_strays(md->core->pm, md_topic_listed, (void *)names);
+    if (md->cp->pm)
+        (void)br_pm_set_aside_strays(md->cp->pm, md_topic_listed, (void *)names);
     if (changed)
         md_changed(md, NULL);
 out:
@@ -837,7 +837,7 @@ out:
 static void md_list_topics(br_md_t *md)
 {
     md_req_t *r = md_req_new(md, NULL, -1);
-    if (r && zkc_children(md->core->zk, ZKNODE_PATH_TOPICS, md->watch, md_topics_done, r) != ZOK)
+    if (r && zkc_children(md->cp->zk, ZKNODE_PATH_TOPICS, md->watch, md_topics_done, r) != ZOK)
         free(r);
 }
 
@@ -865,18 +865,18 @@ static void md_broker_config_done(void *arg, int rc, const char *data, int len, 
     if (rc == ZOK) {
         char err[256];
         if (zknode_config_decode(data, (size_t)len, &md->broker_config, err, sizeof err) != ST_OK)
-            ST_WARN(MD_TAG, "/config/brokers/%d: %s", md->core->broker_id, err);
+            ST_WARN(MD_TAG, "/config/brokers/%d: %s", md->cp->broker_id, err);
     } else if (rc == ZNONODE) {
         char path[128];
-        if (zknode_path_broker_config(path, sizeof path, md->core->broker_id) >= 0) {
+        if (zknode_path_broker_config(path, sizeof path, md->cp->broker_id) >= 0) {
             md_req_t *r2 = md_req_new(md, NULL, -1);
-            if (r2 && zkc_exists(md->core->zk, path, md->watch, md_broker_config_exists_done, r2) != ZOK)
+            if (r2 && zkc_exists(md->cp->zk, path, md->watch, md_broker_config_exists_done, r2) != ZOK)
                 free(r2);
         }
     } else {
         goto out;
     }
-    br_core_dynamic_config(md->core, &md->broker_config);
+    br_cp_dynamic_config(md->cp, &md->broker_config);
 out:
     free(r);
 }
@@ -884,10 +884,10 @@ out:
 static void md_read_broker_config(br_md_t *md)
 {
     char path[128];
-    if (zknode_path_broker_config(path, sizeof path, md->core->broker_id) < 0)
+    if (zknode_path_broker_config(path, sizeof path, md->cp->broker_id) < 0)
         return;
     md_req_t *r = md_req_new(md, NULL, -1);
-    if (r && zkc_get(md->core->zk, path, md->watch, md_broker_config_done, r) != ZOK)
+    if (r && zkc_get(md->cp->zk, path, md->watch, md_broker_config_done, r) != ZOK)
         free(r);
 }
 
@@ -898,7 +898,7 @@ const zknode_config_t *br_md_broker_config(const br_md_t *md)
 
 void br_md_reapply_configs(br_md_t *md)
 {
-    if (!md->core->pm)
+    if (!md->cp->pm)
         return;
     for (br_md_topic_t *t = md->topics; t; t = t->next) {
         bool hosted = false;
@@ -911,7 +911,7 @@ void br_md_reapply_configs(br_md_t *md)
         br_md_topic_config(md, t, &tc);
         br_topic_config_to_log(&tc, &lc);
         br_topic_config_free(&tc);
-        br_pm_set_config(md->core->pm, t->name, &lc);
+        br_pm_set_config(md->cp->pm, t->name, &lc);
     }
 }
 
@@ -952,7 +952,7 @@ static void md_watch(void *arg, int type, const char *path)
         md_read_controller(md);
     } else if (strncmp(path, ZKNODE_PATH_BROKER_CONFIGS "/", strlen(ZKNODE_PATH_BROKER_CONFIGS) + 1) == 0) {
         int32_t id;
-        if (md_parse_id(path + strlen(ZKNODE_PATH_BROKER_CONFIGS) + 1, &id) && id == md->core->broker_id)
+        if (md_parse_id(path + strlen(ZKNODE_PATH_BROKER_CONFIGS) + 1, &id) && id == md->cp->broker_id)
             md_read_broker_config(md);
     } else if (strncmp(path, ZKNODE_PATH_TOPIC_CONFIGS "/", strlen(ZKNODE_PATH_TOPIC_CONFIGS) + 1) == 0) {
         const char *topic = path + strlen(ZKNODE_PATH_TOPIC_CONFIGS) + 1;
@@ -961,14 +961,14 @@ static void md_watch(void *arg, int type, const char *path)
     }
 }
 
-br_md_t *br_md_new(br_core_t *core)
+br_md_t *br_md_new(const br_cp_t *cp)
 {
     br_md_t *md = calloc(1, sizeof *md);
     if (!md)
         return NULL;
-    md->core = core;
+    md->cp = cp;
     md->controller_id = -1;
-    md->watch = zkc_watcher_new(core->zk, md_watch, md);
+    md->watch = zkc_watcher_new(cp->zk, md_watch, md);
     if (!md->watch) {
         free(md);
         return NULL;

@@ -7,10 +7,11 @@
  * partition's state znode, /config/topics/<t> and /controller, and tells
  * the partition manager what to host: br_pm_apply_state when a replica
  * assigned here changes state, br_pm_set_config on config changes,
- * br_core_dynamic_config when /config/brokers/<this id> changes,
- * br_pm_stop (with delete_log) when a topic goes. After each change it
- * calls br_core_md_changed() so the controller and pending admin calls can
- * react. Owns: the cache. Core loop only.
+ * br_pm_stop (with delete_log) when a topic goes. It reaches the broker
+ * only through the control-plane context (br_cp.h): the context's
+ * dynamic_config callback when /config/brokers/<this id> changes, and
+ * after each change its md_changed callback, so the controller and
+ * pending admin calls can react. Owns: the cache. Core loop only.
  */
 #ifndef BR_MD_H
 #define BR_MD_H
@@ -19,7 +20,7 @@
 #include <stdint.h>
 
 #include "broker/br_config.h"
-#include "broker/br_core.h"
+#include "control/br_cp.h"
 #include "coord/zknode.h"
 
 /* Strata's additions to a broker's own registration /brokers/ids/<id>
@@ -95,7 +96,10 @@ typedef struct br_md_topic {
     struct br_md_topic *next;
 } br_md_topic_t;
 
-br_md_t *br_md_new(br_core_t *core);
+/* A cache over cp's ZooKeeper handle, feeding cp's partition manager
+ * (cp is kept, not copied: it must outlive the cache). NULL on out of
+ * memory. */
+br_md_t *br_md_new(const br_cp_t *cp);
 void br_md_free(br_md_t *md);
 /* (Re)read everything and set every watch: call on each new session. */
 void br_md_start(br_md_t *md);

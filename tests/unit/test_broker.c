@@ -3,7 +3,7 @@
  * property tables (br_config), the committed docs/configuration.md (fails
  * when it drifts from the tables: run `make docs/configuration.md`), the
  * controller's election rule (br_ctl_next_state), replica assignment
- * (br_admin_assign), the reassignment step rule (br_reassign_step), the
+ * (br_placement_assign), the reassignment step rule (br_reassign_step), the
  * server's replica identity rule (a request is a broker's only with
  * broker_epoch > 0), over an inproc socket, and the dispatch's body
  * version check (br_api_check_version) against the schema.
@@ -20,6 +20,7 @@
 #include "broker/br_core.h"
 #include "control/br_ctl.h"
 #include "control/br_md.h"
+#include "control/br_placement.h"
 #include "broker/br_server.h"
 #include "tu.h"
 
@@ -360,7 +361,7 @@ static void test_assign(void)
 {
     int32_t brokers[] = {3, 1, 2};
     int32_t out[6 * 3];
-    CU_ASSERT_EQUAL(br_admin_assign(brokers, NULL, 3, 6, 3, 0, 0, out), ST_OK);
+    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 6, 3, 0, 0, out), ST_OK);
     for (int p = 0; p < 6; p++) {
         /* distinct replicas, leaders rotate */
         CU_ASSERT_NOT_EQUAL(out[p * 3], out[p * 3 + 1]);
@@ -368,14 +369,14 @@ static void test_assign(void)
         CU_ASSERT_NOT_EQUAL(out[p * 3 + 1], out[p * 3 + 2]);
         CU_ASSERT_EQUAL(out[p * 3], 1 + (p % 3));
     }
-    CU_ASSERT_EQUAL(br_admin_assign(brokers, NULL, 3, 1, 4, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
-    CU_ASSERT_EQUAL(br_admin_assign(brokers, NULL, 3, 1, 0, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
+    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 4, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
+    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 0, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
 
     /* rack-aware: brokers 1,2 in rack a, 3,4 in rack b; RF 2 spans both racks */
     int32_t rb[] = {1, 2, 3, 4};
     const char *racks[] = {"a", "a", "b", "b"};
     int32_t o2[8 * 2];
-    CU_ASSERT_EQUAL(br_admin_assign(rb, racks, 4, 8, 2, 1, 0, o2), ST_OK);
+    CU_ASSERT_EQUAL(br_placement_assign(rb, racks, 4, 8, 2, 1, 0, o2), ST_OK);
     for (int p = 0; p < 8; p++) {
         int32_t x = o2[p * 2], y = o2[p * 2 + 1];
         bool xa = x <= 2, ya = y <= 2;
