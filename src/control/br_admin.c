@@ -73,20 +73,20 @@ static void ad_wait_answer(ad_wait_t *w)
 {
     if (!w->call)
         return;
-    ad_arena_t a = {0};
-    Strata__TopicResult **res = ad_alloc(&a, (w->n_topics + 1) * sizeof *res);
+    st_arena_t a = {0};
+    Strata__TopicResult **res = st_arena_alloc(&a, (w->n_topics + 1) * sizeof *res);
     for (size_t i = 0; res && i < w->n_topics; i++) {
         ad_topic_result_t *t = &w->topics[i];
-        res[i] = AD_NEW(&a, Strata__TopicResult, STRATA__TOPIC_RESULT__INIT);
+        res[i] = ST_ARENA_NEW(&a, Strata__TopicResult, STRATA__TOPIC_RESULT__INIT);
         if (!res[i])
             continue;
-        res[i]->name = ad_strdup(&a, t->name);
+        res[i]->name = st_arena_strdup(&a, t->name);
         st_err_t e = t->phase == AD_PHASE_DONE ? t->err : ST_ERR_REQUEST_TIMED_OUT;
         res[i]->error = (Strata__ErrorCode)st_err_to_wire(e);
-        res[i]->error_message = ad_strdup(&a, e == ST_ERR_REQUEST_TIMED_OUT && t->phase != AD_PHASE_DONE
+        res[i]->error_message = st_arena_strdup(&a, e == ST_ERR_REQUEST_TIMED_OUT && t->phase != AD_PHASE_DONE
                                                   ? "timed out waiting for the cluster (the operation continues)"
                                                   : t->msg);
-        res[i]->topic_id = ad_strdup(&a, t->topic_id);
+        res[i]->topic_id = st_arena_strdup(&a, t->topic_id);
     }
     Strata__Response resp = STRATA__RESPONSE__INIT;
     Strata__CreateTopicsResponse ct = STRATA__CREATE_TOPICS_RESPONSE__INIT;
@@ -110,7 +110,7 @@ static void ad_wait_answer(ad_wait_t *w)
     }
     br_call_reply(w->call, &resp);
     w->call = NULL;
-    ad_arena_free(&a);
+    st_arena_free(&a);
 }
 
 /* Is the cluster done with topic r of wait w? */

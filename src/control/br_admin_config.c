@@ -30,16 +30,16 @@ static bool ad_key_wanted(const Strata__ConfigResource *res, const char *key)
 static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__DescribeConfigsRequest *req)
 {
     const br_cp_t *cp = ad->cp;
-    ad_arena_t a = {0};
+    st_arena_t a = {0};
     Strata__DescribeConfigsResponse dr = STRATA__DESCRIBE_CONFIGS_RESPONSE__INIT;
-    dr.results = ad_alloc(&a, (req->n_resources + 1) * sizeof *dr.results);
+    dr.results = st_arena_alloc(&a, (req->n_resources + 1) * sizeof *dr.results);
     for (size_t i = 0; dr.results && i < req->n_resources; i++) {
         const Strata__ConfigResource *res = req->resources[i];
-        Strata__DescribeConfigsResult *r = AD_NEW(&a, Strata__DescribeConfigsResult, STRATA__DESCRIBE_CONFIGS_RESULT__INIT);
+        Strata__DescribeConfigsResult *r = ST_ARENA_NEW(&a, Strata__DescribeConfigsResult, STRATA__DESCRIBE_CONFIGS_RESULT__INIT);
         if (!r || !res)
             break;
         r->type = res->type;
-        r->name = ad_strdup(&a, res->name);
+        r->name = st_arena_strdup(&a, res->name);
         const st_conf_prop_t *table = NULL;
         void *target = NULL;
         br_topic_config_t tc;
@@ -51,7 +51,7 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
             t = br_md_topic(cp->md, res->name);
             if (!t) {
                 r->error = STRATA__ERROR_CODE__UNKNOWN_TOPIC_OR_PARTITION;
-                r->error_message = ad_strdup(&a, "unknown topic");
+                r->error_message = st_arena_strdup(&a, "unknown topic");
             } else {
                 br_md_topic_config(cp->md, t, &tc);
                 have_tc = true;
@@ -61,37 +61,37 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
         } else if (res->type == STRATA__RESOURCE_TYPE__RESOURCE_BROKER) {
             if (res->name && *res->name && strcmp(res->name, idbuf) != 0) {
                 r->error = STRATA__ERROR_CODE__INVALID_REQUEST;
-                r->error_message = ad_strdup(&a, "ask that broker for its configuration");
+                r->error_message = st_arena_strdup(&a, "ask that broker for its configuration");
             } else {
                 table = br_config_table;
                 target = cp->conf;
             }
         } else {
             r->error = STRATA__ERROR_CODE__INVALID_REQUEST;
-            r->error_message = ad_strdup(&a, "unsupported resource type");
+            r->error_message = st_arena_strdup(&a, "unsupported resource type");
         }
         if (table) {
             size_t n = 0;
             for (const st_conf_prop_t *p = table; p->name; p++)
                 n++;
-            r->configs = ad_alloc(&a, (n + 1) * sizeof *r->configs);
+            r->configs = st_arena_alloc(&a, (n + 1) * sizeof *r->configs);
             for (const st_conf_prop_t *p = table; r->configs && p->name; p++) {
                 if (!ad_key_wanted(res, p->name))
                     continue;
-                Strata__DescribedConfig *c = AD_NEW(&a, Strata__DescribedConfig, STRATA__DESCRIBED_CONFIG__INIT);
+                Strata__DescribedConfig *c = ST_ARENA_NEW(&a, Strata__DescribedConfig, STRATA__DESCRIBED_CONFIG__INIT);
                 if (!c)
                     break;
                 char *v = st_conf_get(table, target, p->name);
                 bool secret = strcmp(p->name, "zookeeper.auth.digest") == 0;
-                c->name = ad_strdup(&a, p->name);
-                c->value = ad_strdup(&a, secret && v && *v ? "[hidden]" : v);
-                c->doc = ad_strdup(&a, p->doc);
+                c->name = st_arena_strdup(&a, p->name);
+                c->value = st_arena_strdup(&a, secret && v && *v ? "[hidden]" : v);
+                c->doc = st_arena_strdup(&a, p->doc);
                 if (table == br_topic_config_table) {
                     bool over = false;
                     for (size_t k = 0; t && k < t->config.n; k++)
                         over |= strcmp(t->config.keys[k], p->name) == 0;
                     c->is_default = !over;
-                    c->source = ad_strdup(&a, over ? "topic" : "default");
+                    c->source = st_arena_strdup(&a, over ? "topic" : "default");
                 } else {
                     const zknode_config_t *dyn = br_md_broker_config(cp->md);
                     bool over = false;
@@ -99,7 +99,7 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
                         over |= strcmp(dyn->keys[k], p->name) == 0;
                     bool def = p->def ? (v && strcmp(v, p->def) == 0) : (!v || !*v);
                     c->is_default = def && !over;
-                    c->source = ad_strdup(&a, over ? "dynamic-broker" : def ? "default" : "static");
+                    c->source = st_arena_strdup(&a, over ? "dynamic-broker" : def ? "default" : "static");
                     c->read_only = !p->dynamic;
                 }
                 free(v);
@@ -114,7 +114,7 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
     resp.body_case = STRATA__RESPONSE__BODY_DESCRIBE_CONFIGS;
     resp.describe_configs = &dr;
     br_call_reply(call, &resp);
-    ad_arena_free(&a);
+    st_arena_free(&a);
 }
 
 typedef struct ad_alter {

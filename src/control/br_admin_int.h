@@ -14,73 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_arena.h"
 #include "control/br_admin.h"
 #include "control/br_ctl.h"
 #include "control/br_md.h"
 #include "coord/zknode.h"
 
 #define AD_TAG "admin"
-
-/* ------------------------------------------------------------- arena */
-
-/* A per-call arena: every block ad_alloc returns (zeroed) is freed by one
- * ad_arena_free. Responses are built from protobuf-c structs allocated
- * here and the arena is freed right after the reply is packed.
- *   ad_arena_t a = {0};          an empty arena
- *   ad_alloc(&a, size)           zeroed block, NULL on out of memory
- *   ad_strdup(&a, s)             copy of s (NULL: ""); "" on out of memory
- *   AD_NEW(&a, type, init)       a block of type set to init, or NULL
- *   ad_arena_free(&a)            free every block, empty again */
-
-typedef struct ad_arena {
-    void **p;
-    size_t n, cap;
-} ad_arena_t;
-
-static inline void *ad_alloc(ad_arena_t *a, size_t size)
-{
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 64;
-        void **np = realloc(a->p, nc * sizeof *np);
-        if (!np)
-            return NULL;
-        a->p = np;
-        a->cap = nc;
-    }
-    void *m = calloc(1, size ? size : 1);
-    if (m)
-        a->p[a->n++] = m;
-    return m;
-}
-
-static inline char *ad_strdup(ad_arena_t *a, const char *s)
-{
-    if (!s)
-        s = "";
-    size_t n = strlen(s) + 1;
-    char *c = ad_alloc(a, n);
-    if (c)
-        memcpy(c, s, n);
-    return c ? c : (char *)"";
-}
-
-static inline void ad_arena_free(ad_arena_t *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->p[i]);
-    free(a->p);
-    memset(a, 0, sizeof *a);
-}
-
-#define AD_NEW(a, type, init)                                                                                           \
-    ({                                                                                                                  \
-        type *_m = ad_alloc((a), sizeof(type));                                                                         \
-        if (_m) {                                                                                                       \
-            type _i = init;                                                                                             \
-            *_m = _i;                                                                                                   \
-        }                                                                                                               \
-        _m;                                                                                                             \
-    })
 
 /* ----------------------------------------------------------- admin */
 

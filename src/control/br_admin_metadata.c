@@ -16,24 +16,24 @@
 
 /* ----------------------------------------------------------- Metadata */
 
-static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const br_md_topic_t *t)
+static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, st_arena_t *a, const br_md_topic_t *t)
 {
-    Strata__TopicMetadata *tm = AD_NEW(a, Strata__TopicMetadata, STRATA__TOPIC_METADATA__INIT);
+    Strata__TopicMetadata *tm = ST_ARENA_NEW(a, Strata__TopicMetadata, STRATA__TOPIC_METADATA__INIT);
     if (!tm)
         return NULL;
-    tm->name = ad_strdup(a, t->name);
-    tm->topic_id = ad_strdup(a, t->topic_id);
+    tm->name = st_arena_strdup(a, t->name);
+    tm->topic_id = st_arena_strdup(a, t->topic_id);
     tm->internal = strncmp(t->name, "__", 2) == 0;
     if (!t->loaded) {
         tm->error = STRATA__ERROR_CODE__LEADER_NOT_AVAILABLE;
         return tm;
     }
-    tm->partitions = ad_alloc(a, ((size_t)t->n_parts + 1) * sizeof *tm->partitions);
+    tm->partitions = st_arena_alloc(a, ((size_t)t->n_parts + 1) * sizeof *tm->partitions);
     if (!tm->partitions)
         return tm;
     for (int32_t p = 0; p < t->n_parts; p++) {
         const br_md_part_t *part = &t->parts[p];
-        Strata__PartitionMetadata *pm = AD_NEW(a, Strata__PartitionMetadata, STRATA__PARTITION_METADATA__INIT);
+        Strata__PartitionMetadata *pm = ST_ARENA_NEW(a, Strata__PartitionMetadata, STRATA__PARTITION_METADATA__INIT);
         if (!pm)
             break;
         pm->partition = p;
@@ -41,8 +41,8 @@ static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const b
         pm->leader_epoch = part->kind == BR_MD_STATE_OK ? part->leader_epoch : -1;
         if (pm->leader < 0)
             pm->error = STRATA__ERROR_CODE__LEADER_NOT_AVAILABLE;
-        pm->replicas = ad_alloc(a, (part->n_replicas + 1) * sizeof(int32_t));
-        pm->offline_replicas = ad_alloc(a, (part->n_replicas + 1) * sizeof(int32_t));
+        pm->replicas = st_arena_alloc(a, (part->n_replicas + 1) * sizeof(int32_t));
+        pm->offline_replicas = st_arena_alloc(a, (part->n_replicas + 1) * sizeof(int32_t));
         if (pm->replicas && pm->offline_replicas) {
             for (size_t i = 0; i < part->n_replicas; i++) {
                 pm->replicas[pm->n_replicas++] = part->replicas[i];
@@ -51,7 +51,7 @@ static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, ad_arena_t *a, const b
             }
         }
         if (part->kind == BR_MD_STATE_OK) {
-            pm->isr = ad_alloc(a, (part->n_isr + 1) * sizeof(int32_t));
+            pm->isr = st_arena_alloc(a, (part->n_isr + 1) * sizeof(int32_t));
             if (pm->isr) {
                 memcpy(pm->isr, part->isr, part->n_isr * sizeof(int32_t));
                 pm->n_isr = part->n_isr;
@@ -66,32 +66,32 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
 {
     const br_cp_t *cp = ad->cp;
     br_md_t *md = cp->md;
-    ad_arena_t a = {0};
+    st_arena_t a = {0};
     Strata__MetadataResponse mr = STRATA__METADATA_RESPONSE__INIT;
     size_t nb = br_md_n_brokers(md);
-    mr.brokers = ad_alloc(&a, (nb + 1) * sizeof *mr.brokers);
+    mr.brokers = st_arena_alloc(&a, (nb + 1) * sizeof *mr.brokers);
     for (size_t i = 0; mr.brokers && i < nb; i++) {
         const br_md_broker_t *b = br_md_broker_at(md, i);
         if (!b->loaded)
             continue;
-        Strata__BrokerMetadata *bm = AD_NEW(&a, Strata__BrokerMetadata, STRATA__BROKER_METADATA__INIT);
+        Strata__BrokerMetadata *bm = ST_ARENA_NEW(&a, Strata__BrokerMetadata, STRATA__BROKER_METADATA__INIT);
         if (!bm)
             break;
         bm->id = b->id;
-        bm->host = ad_strdup(&a, b->host);
+        bm->host = st_arena_strdup(&a, b->host);
         bm->port = b->port;
-        bm->url = ad_strdup(&a, b->url);
-        bm->rack = ad_strdup(&a, b->rack);
+        bm->url = st_arena_strdup(&a, b->url);
+        bm->rack = st_arena_strdup(&a, b->rack);
         mr.brokers[mr.n_brokers++] = bm;
     }
-    mr.cluster_id = ad_strdup(&a, cp->cluster_id);
+    mr.cluster_id = st_arena_strdup(&a, cp->cluster_id);
     mr.controller_id = br_md_controller_id(md);
     mr.controller_epoch = br_ctl_epoch(cp->ctl);
     size_t n_all = 0;
     for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
         n_all++;
     bool all = req->n_topics == 0;
-    mr.topics = ad_alloc(&a, ((all ? n_all : req->n_topics) + 1) * sizeof *mr.topics);
+    mr.topics = st_arena_alloc(&a, ((all ? n_all : req->n_topics) + 1) * sizeof *mr.topics);
     if (mr.topics && all) {
         for (br_md_topic_t *t = br_md_topics(md); t; t = t->next) {
             Strata__TopicMetadata *tm = ad_topic_md(ad, &a, t);
@@ -106,10 +106,10 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
             if (t) {
                 tm = ad_topic_md(ad, &a, t);
             } else {
-                tm = AD_NEW(&a, Strata__TopicMetadata, STRATA__TOPIC_METADATA__INIT);
+                tm = ST_ARENA_NEW(&a, Strata__TopicMetadata, STRATA__TOPIC_METADATA__INIT);
                 if (!tm)
                     break;
-                tm->name = ad_strdup(&a, name);
+                tm->name = st_arena_strdup(&a, name);
                 if (!zknode_topic_name_valid(name)) {
                     tm->error = STRATA__ERROR_CODE__INVALID_TOPIC_EXCEPTION;
                 } else if (req->allow_auto_topic_creation && cp->conf->auto_create_topics_enable) {
@@ -127,7 +127,7 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
     resp.body_case = STRATA__RESPONSE__BODY_METADATA;
     resp.metadata = &mr;
     br_call_reply(call, &resp);
-    ad_arena_free(&a);
+    st_arena_free(&a);
 }
 
 /* ---------------------------------------------------------- requests */

@@ -1,8 +1,10 @@
 /*
  * Unit tests of src/common: error names and mapping, CRC32C.
  */
+#include <stdint.h>
 #include <string.h>
 
+#include "common/st_arena.h"
 #include "common/st_crc.h"
 #include "common/st_err.h"
 #include "tu.h"
@@ -35,6 +37,53 @@ static void test_crc32c(void)
     CU_ASSERT_EQUAL(st_crc32c(z, sizeof z), 0x8A9136AAu);
 }
 
+typedef struct arena_pair {
+    int64_t a;
+    const char *name;
+} arena_pair_t;
+
+#define ARENA_PAIR_INIT {42, "x"}
+
+static void test_arena(void)
+{
+    st_arena_t a = ST_ARENA_INIT;
+    /* zeroed, aligned, distinct blocks across many chunks */
+    unsigned char *prev = NULL;
+    for (int i = 0; i < 5000; i++) {
+        unsigned char *m = st_arena_alloc(&a, (size_t)(i % 97) + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        CU_ASSERT_EQUAL((uintptr_t)m % _Alignof(max_align_t), 0);
+        for (int k = 0; k < i % 97 + 1; k++)
+            CU_ASSERT_EQUAL(m[k], 0);
+        memset(m, 0xab, (size_t)(i % 97) + 1);
+        CU_ASSERT(m != prev);
+        prev = m;
+    }
+    /* a block larger than a chunk */
+    unsigned char *big = st_arena_alloc(&a, 100000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    CU_ASSERT_EQUAL(big[99999], 0);
+    memset(big, 1, 100000);
+    /* small blocks still come after the big one */
+    CU_ASSERT_PTR_NOT_NULL(st_arena_alloc(&a, 8));
+    CU_ASSERT_STRING_EQUAL(st_arena_strdup(&a, "topic"), "topic");
+    CU_ASSERT_STRING_EQUAL(st_arena_strdup(&a, NULL), "");
+    arena_pair_t *p = ST_ARENA_NEW(&a, arena_pair_t, ARENA_PAIR_INIT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(p->a, 42);
+    CU_ASSERT_STRING_EQUAL(p->name, "x");
+    st_arena_free(&a);
+    CU_ASSERT_PTR_NULL(a.head);
+    /* usable again after free */
+    CU_ASSERT_PTR_NOT_NULL(st_arena_alloc(&a, 16));
+    st_arena_free(&a);
+}
+
+static CU_TestInfo arena_tests[] = {
+    {"blocks, big blocks, strings, objects", test_arena},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo err_tests[] = {
     {"names", test_err_names},
     {"wire mapping", test_err_wire},
@@ -47,6 +96,7 @@ static CU_TestInfo crc_tests[] = {
 static CU_SuiteInfo suites[] = {
     {"st_err", NULL, NULL, NULL, NULL, err_tests},
     {"st_crc", NULL, NULL, NULL, NULL, crc_tests},
+    {"st_arena", NULL, NULL, NULL, NULL, arena_tests},
     CU_SUITE_INFO_NULL,
 };
 
