@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,26 +32,12 @@
 #include "group/br_group.h"
 #include "control/br_md.h"
 #include "control/br_producer_id.h"
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "coord/zknode.h"
 
 #define CORE_TAG "broker"
 #define CORE_SESSION_FILE "zookeeper-session"
-
-int64_t br_core_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-/* Monotonic milliseconds (keeps counting while the process is stopped). */
-static int64_t core_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 char **br_split_list(const char *list, size_t *n)
 {
@@ -166,7 +151,7 @@ static void core_registered(br_core_t *core, const struct Stat *stat)
     core->member = BR_MEMBER_REGISTERED;
     core->broker_epoch = stat ? stat->czxid : -1;
     core->fenced = false;
-    core->zk_confirmed_ms = core_mono_ms();
+    core->zk_confirmed_ms = st_mono_ms();
     if (core->self_dirty)
         core_self_schedule(core);
     core_write_session(core, zkc_session_id(core->zk));
@@ -219,7 +204,7 @@ static void core_existing_read(void *arg, int rc, const char *data, int len, con
     if (owner != 0 && (owner == core->prev_session_file || owner == zkc_previous_session_id(core->zk))) {
         core->member = BR_MEMBER_WAITING_OLD;
         if (core->register_deadline_ms == 0)
-            core->register_deadline_ms = br_core_now_ms() + core->conf->zookeeper_session_timeout_ms + 2000;
+            core->register_deadline_ms = st_wall_ms() + core->conf->zookeeper_session_timeout_ms + 2000;
         ST_WARN(CORE_TAG, "broker.id %d is still registered by our previous session 0x%llx; waiting for it to expire",
                 core->broker_id, (unsigned long long)owner);
         char p[64];
@@ -259,7 +244,7 @@ static char *core_member_json(br_core_t *core)
     zknode_broker_t b = {.id = core->broker_id, .port = 0, .rack = core->conf->broker_rack};
     b.endpoints = core->advertised;
     b.n_endpoints = core->n_advertised;
-    b.timestamp_ms = br_core_now_ms();
+    b.timestamp_ms = st_wall_ms();
     char host[256] = "";
     if (core->n_advertised > 0) {
         const char *u = core->advertised[0];
@@ -523,7 +508,7 @@ static void core_probe(br_core_t *core)
         return;
     char p[64];
     zknode_path_broker(p, sizeof p, core->broker_id);
-    core->probe_sent_ms = core_mono_ms();
+    core->probe_sent_ms = st_mono_ms();
     if (zkc_exists(core->zk, p, NULL, core_probe_done, core) == ZOK)
         core->probe_inflight = true;
 }
@@ -532,7 +517,7 @@ bool br_core_fenced(br_core_t *core)
 {
     if (core->member != BR_MEMBER_REGISTERED)
         return false; /* nothing is led before registration; expiry resigned all */
-    int64_t age = core_mono_ms() - core->zk_confirmed_ms;
+    int64_t age = st_mono_ms() - core->zk_confirmed_ms;
     int64_t limit = core->conf->zookeeper_session_timeout_ms * 2 / 3;
     if (age > limit / 2)
         core_probe(core);
@@ -688,12 +673,12 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
     if (core->self_dirty && !core->self_writing)
         br_core_self_publish(core);
     if (core->pm)
-        br_pm_tick(core->pm, br_core_now_ms());
+        br_pm_tick(core->pm, st_wall_ms());
     if (core->gc)
-        br_groups_tick(core->gc, br_core_now_ms());
+        br_groups_tick(core->gc, st_wall_ms());
     br_ctl_tick(core->ctl);
     if (core->member == BR_MEMBER_WAITING_OLD && core->register_deadline_ms &&
-        br_core_now_ms() > core->register_deadline_ms) {
+        st_wall_ms() > core->register_deadline_ms) {
         char msg[160];
         snprintf(msg, sizeof msg,
                  "broker.id %d is already registered in ZooKeeper and the registration did not expire",

@@ -138,8 +138,6 @@ void br_core_close(br_core_t *core);
  * Returns whether a write was sent (or one is in flight). */
 bool br_core_self_publish(br_core_t *core);
 
-/* Milliseconds since the epoch. */
-int64_t br_core_now_ms(void);
 /* Split a comma list into a malloc'd array of malloc'd strings. */
 char **br_split_list(const char *list, size_t *n);
 void br_free_list(char **v, size_t n);

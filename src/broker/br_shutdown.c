@@ -18,6 +18,7 @@
 #include <nng/nng.h>
 
 #include "broker/br_core.h"
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "control/br_ctl.h"
 #include "control/br_md.h"
@@ -51,7 +52,7 @@ struct br_shutdown {
 static void shutdown_finish(br_core_t *core, bool ok)
 {
     br_shutdown_t *cs = core->cs;
-    int64_t took = br_core_now_ms() - cs->start_ms;
+    int64_t took = st_wall_ms() - cs->start_ms;
     if (ok)
         ST_INFO(SHUTDOWN_TAG, "controlled shutdown complete in %lld ms (%d attempt(s))", (long long)took, cs->attempts);
     else
@@ -250,7 +251,7 @@ void br_shutdown_start(br_core_t *core)
         return;
     }
     cs->core = core;
-    cs->start_ms = br_core_now_ms();
+    cs->start_ms = st_wall_ms();
     pthread_mutex_init(&cs->mu, NULL);
     ev_timer_init(&cs->retry, shutdown_retry, 1., 0.);
     cs->retry.data = core;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "control/br_admin_int.h"
 #include "control/br_placement.h"
@@ -755,7 +756,7 @@ void br_admin_ensure_offsets_topic(br_admin_t *ad, int32_t n_parts, int16_t rf)
     br_md_t *md = ad->cp->md;
     if (!md || !br_md_ready(md) || br_md_topic(md, BR_OFFSETS_TOPIC) || !br_cp_registered(ad->cp))
         return;
-    int64_t now = br_cp_now_ms();
+    int64_t now = st_wall_ms();
     if (now - ad->offsets_create_ms < 1000)
         return; /* one attempt in flight at a time is enough */
     ad->offsets_create_ms = now;

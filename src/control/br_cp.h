@@ -28,7 +28,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/time.h>
 
 #include "broker/br_config.h"
 #include "coord/zkc.h"
@@ -96,14 +95,6 @@ static inline void br_cp_dynamic_config(const br_cp_t *cp, const zknode_config_t
 {
     if (cp->dynamic_config)
         cp->dynamic_config(cp->arg, overrides);
-}
-
-/* Milliseconds since the epoch (the clock br_core_now_ms reads). */
-static inline int64_t br_cp_now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 #endif

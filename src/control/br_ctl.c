@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "control/br_ctl_int.h"
 
@@ -42,13 +43,13 @@ static void ctl_settle_add(br_ctl_t *ctl, const char *topic, int32_t p, int32_t 
     snprintf(e->topic, sizeof e->topic, "%s", topic);
     e->partition = p;
     e->min_version = min_version;
-    e->until_ms = br_cp_now_ms() + 5000;
+    e->until_ms = st_wall_ms() + 5000;
 }
 
 /* True while (t,p) waits for the cache to show our write. */
 bool br_ctl_settling(br_ctl_t *ctl, const char *topic, int32_t p, bool state_ok, int32_t version)
 {
-    int64_t now = br_cp_now_ms();
+    int64_t now = st_wall_ms();
     for (size_t i = 0; i < ctl->n_settles; i++) {
         ctl_settle_t *e = &ctl->settles[i];
         if (e->partition != p || strcmp(e->topic, topic) != 0)
@@ -346,7 +347,7 @@ static void ctl_elect(br_ctl_t *ctl)
 {
     if (ctl->active || ctl->electing || !ctl->cp->zk || !br_cp_registered(ctl->cp))
         return;
-    zknode_controller_t c = {.broker_id = ctl->cp->broker_id, .timestamp_ms = br_cp_now_ms()};
+    zknode_controller_t c = {.broker_id = ctl->cp->broker_id, .timestamp_ms = st_wall_ms()};
     char *json = zknode_controller_encode(&c);
     ctl_req_t *r = br_ctl_req_new(ctl, NULL);
     if (json && r &&
@@ -446,7 +447,7 @@ ctl_job_t *br_ctl_job_new(br_ctl_t *ctl, size_t n, void (*finish)(ctl_job_t *))
         return NULL;
     job->ctl = ctl;
     job->finish = finish;
-    job->start_ms = br_cp_now_ms();
+    job->start_ms = st_wall_ms();
     job->topics = calloc(n + 1, sizeof *job->topics);
     job->parts = calloc(n + 1, sizeof *job->parts);
     job->errs = calloc(n + 1, sizeof *job->errs);

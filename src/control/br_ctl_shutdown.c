@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "control/br_ctl_int.h"
 
@@ -21,7 +22,7 @@
 
 bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
 {
-    int64_t now = br_cp_now_ms();
+    int64_t now = st_wall_ms();
     /* a broker that registered again (new epoch) is back */
     for (size_t i = 0; ctl && i < ctl->n_shutting; i++)
         if (ctl->shutting[i] == id && ctl->shutting_until[i] > now &&
@@ -33,7 +34,7 @@ bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
 
 static void ctl_mark_shutting(br_ctl_t *ctl, int32_t id, int64_t epoch)
 {
-    int64_t until = br_cp_now_ms() + 120000;
+    int64_t until = st_wall_ms() + 120000;
     for (size_t i = 0; i < ctl->n_shutting; i++) {
         if (ctl->shutting[i] == id) {
             ctl->shutting_until[i] = until;
@@ -83,7 +84,7 @@ static void ctl_cs_finish(ctl_job_t *job)
         }
     }
     ST_INFO(CTL_TAG, "controlled shutdown of broker %d: leaderships moved in %lld ms, %zu partition(s) remain%s%s",
-            job->broker_id, (long long)(br_cp_now_ms() - job->start_ms), n, n ? ": " : "",
+            job->broker_id, (long long)(st_wall_ms() - job->start_ms), n, n ? ": " : "",
             n ? st_err_name(why) : "");
     if (job->cs_fn)
         job->cs_fn(job->cs_arg, rem ? ST_OK : ST_ERR_NOMEM, rem, n);
@@ -306,7 +307,7 @@ void br_ctl_auto_rebalance(br_ctl_t *ctl)
 {
     br_md_t *md = ctl->cp->md;
     br_config_t *conf = ctl->cp->conf;
-    int64_t now = br_cp_now_ms();
+    int64_t now = st_wall_ms();
     if (!conf->auto_leader_rebalance_enable)
         return;
     if (ctl->next_rebalance_ms == 0)

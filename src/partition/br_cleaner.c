@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "common/st_pool.h"
 #include "storage/sl_cleaner.h"
@@ -60,20 +61,6 @@ struct br_cleaner {
     int64_t last_now_ms;
     br_cleaner_totals_t totals;
 };
-
-static int64_t br_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t br_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void br_cleaner_config_default(br_cleaner_config_t *c)
 {
@@ -155,9 +142,9 @@ static void br_job_work(void *arg)
     j->state = BR_JOB_RUNNING;
     pthread_mutex_unlock(&c->mu);
 
-    int64_t t0 = br_mono_ns();
+    int64_t t0 = st_mono_ns();
     st_err_t err = sl_cleaner_run(j->plan);
-    int64_t t1 = br_mono_ns();
+    int64_t t1 = st_mono_ns();
 
     pthread_mutex_lock(&c->mu);
     j->run_err = err;
@@ -230,13 +217,13 @@ static void br_job_done(void *arg, bool cancelled)
             c->totals.bytes_out += st->bytes_out;
             c->totals.records_in += st->records_in;
             c->totals.records_out += st->records_out;
-            br_job_log_done(j, st, br_mono_ns() - j->start_ns);
+            br_job_log_done(j, st, st_mono_ns() - j->start_ns);
             again = st->segments > 0;
         }
     }
     br_job_free(j);
     if (again && !c->closing)
-        (void)br_cleaner_schedule(c, br_wall_ms());
+        (void)br_cleaner_schedule(c, st_wall_ms());
 }
 
 /* ------------------------------------------------------------- scheduling */
@@ -325,7 +312,7 @@ static bool br_start(br_cleaner_t *c, br_cand_t *cand, int64_t now_ms)
     j->partition = cand->partition;
     j->topic = cand->topic;
     cand->topic = NULL;
-    j->start_ns = br_mono_ns();
+    j->start_ns = st_mono_ns();
     st_err_t err = sl_cleaner_prepare(cand->log, &o, &j->plan);
     if (err != ST_OK) {
         if (br_is_io(err)) {
@@ -379,7 +366,7 @@ static void br_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     br_cleaner_t *c = w->data;
-    (void)br_cleaner_schedule(c, br_wall_ms());
+    (void)br_cleaner_schedule(c, st_wall_ms());
 }
 
 /* ---------------------------------------------------------------- the hook */

@@ -20,17 +20,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 #include "net/net_req.h"
 
 #define BR_TAG "fetcher"
-
-static int64_t br_fetcher_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A completed request, handed from nng's thread to the core loop. */
 typedef struct br_fdone {
@@ -104,7 +98,7 @@ static void br_fetcher_pump(br_fetcher_t *f)
     br_follow_req_t *req;
     uint8_t *buf;
     size_t len;
-    int64_t retry_ms, now = br_fetcher_now_ms();
+    int64_t retry_ms, now = st_wall_ms();
     st_err_t err = br_pm_follow_next(f->pm, f->source_id, now, &req, &buf, &len, &retry_ms);
     if (err == ST_ERR_NOT_FOUND) {
         if (retry_ms >= 0)

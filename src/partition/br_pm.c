@@ -31,13 +31,6 @@
 
 /* ------------------------------------------------------------------ utils */
 
-int64_t br_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t br_hash(const char *topic, int32_t partition)
 {
     uint64_t h = 14695981039346656037ull; /* FNV-1a */
@@ -55,7 +48,7 @@ static uint64_t br_hash(const char *topic, int32_t partition)
 
 void br_pm_logf(br_pm_t *pm, br_part_t *part, br_logk_t kind, const char *fmt, ...)
 {
-    int64_t now = br_now_ms();
+    int64_t now = st_wall_ms();
     int64_t *slot = part ? &part->last_log_ms[kind] : &pm->last_log_ms[kind];
     if (*slot != 0 && now - *slot < BR_LOG_INTERVAL_MS)
         return;
@@ -366,7 +359,7 @@ void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
     br_replica_t *r = br_part_replica(part, replica_id);
     if (!r || replica_id == pm->broker_id)
         return;
-    int64_t leo = br_part_leo(part), now = br_now_ms();
+    int64_t leo = br_part_leo(part), now = st_wall_ms();
     if (fetch_offset < 0 || fetch_offset > leo)
         return;
     /* Kafka's lastCaughtUpTimeMs: now when it has everything; the time of
@@ -478,7 +471,7 @@ br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_di
     st_buf_init(&pm->scratch);
     st_buf_init(&pm->scratch_wire);
     st_buf_init(&pm->scratch_frames);
-    pm->last_checkpoint_ms = br_now_ms();
+    pm->last_checkpoint_ms = st_wall_ms();
     pm->last_pstate_ms = pm->last_checkpoint_ms;
     return pm;
 fail:
@@ -607,7 +600,7 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
         free(isr);
         return ST_ERR_NOMEM;
     }
-    int64_t now = br_now_ms();
+    int64_t now = st_wall_ms();
     for (size_t i = 0; i < nr; i++) {
         br_replica_t *old = br_part_replica(part, st->replicas[i]);
         reps[i].id = st->replicas[i];
@@ -670,7 +663,7 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
     part->leader_epoch = state->leader_epoch;
     if (state->leader == pm->broker_id) {
         if (old_role != BR_ROLE_LEADER || new_epoch) {
-            int64_t now = br_now_ms();
+            int64_t now = st_wall_ms();
             for (size_t i = 0; i < part->n_replicas; i++) {
                 part->replicas[i].leo = -1;
                 part->replicas[i].last_fetch_ms = -1;

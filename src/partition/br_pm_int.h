@@ -30,6 +30,7 @@
 
 #include "partition/br_pm.h"
 #include "storage/sl_pstate.h"
+#include "common/st_clock.h"
 #include "common/st_batch.h"
 
 /* Kinds of error worth a log line, rate-limited per partition. */
@@ -201,7 +202,6 @@ struct br_pm {
 
 /* ---- br_pm.c --------------------------------------------------- */
 
-int64_t br_now_ms(void);
 br_part_t *br_pm_find(br_pm_t *pm, const char *topic, int32_t partition);
 /* Log one line for (part, kind) unless one was logged in the last minute;
  * part NULL uses the manager-wide slot. */

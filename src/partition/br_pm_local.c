@@ -165,7 +165,7 @@ st_err_t br_pm_local_append(br_pm_t *pm, const char *topic, int32_t partition, u
     if (!la)
         return ST_ERR_NOMEM;
     int64_t base = -1;
-    st_err_t err = sl_log_append(part->log, frame, len, part->leader_epoch, br_now_ms(), &base);
+    st_err_t err = sl_log_append(part->log, frame, len, part->leader_epoch, st_wall_ms(), &base);
     if (err != ST_OK) {
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);

@@ -447,7 +447,7 @@ void br_pm_handle_produce(br_pm_t *pm, br_call_t *call, const Strata__Raw__RawPr
         br_produce_free(pr);
         return;
     }
-    int64_t now = br_now_ms();
+    int64_t now = st_wall_ms();
     size_t k = 0, waiting = 0;
     for (size_t i = 0; i < nt; i++) {
         const Strata__Raw__RawProduceTopic *t = req->topics[i];

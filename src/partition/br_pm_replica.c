@@ -211,7 +211,7 @@ static bool br_isr_same(const int32_t *a, size_t na, const int32_t *b, size_t nb
  * new state to this partition: nothing of part is used after it. */
 static void br_part_propose_isr(br_pm_t *pm, br_part_t *part, int32_t *isr, size_t n)
 {
-    int64_t now = br_now_ms();
+    int64_t now = st_wall_ms();
     if (part->isr_proposed && br_isr_same(isr, n, part->isr_proposed, part->n_isr_proposed) &&
         now - part->isr_proposed_ms < BR_ISR_REPROPOSE_MS && now >= part->isr_proposed_ms) {
         free(isr);
@@ -382,7 +382,7 @@ void br_part_become_follower(br_pm_t *pm, br_part_t *part, bool new_epoch)
 
 static void br_part_backoff(br_pm_t *pm, br_part_t *part)
 {
-    part->f_retry_ms = br_now_ms() + br_lim(pm->limits.replica_fetch_backoff_ms,
+    part->f_retry_ms = st_wall_ms() + br_lim(pm->limits.replica_fetch_backoff_ms,
                                             BR_DEFAULT_BACKOFF_MS);
 }
 
@@ -678,7 +678,7 @@ static void br_follow_part_error(br_pm_t *pm, br_part_t *part, int32_t source, s
     if (err == ST_ERR_UNKNOWN_LEADER_EPOCH) {
         /* the new leader has not applied its LeaderAndIsr yet: it will in
          * a moment, so retry soon rather than after replica.fetch.backoff.ms */
-        part->f_retry_ms = br_now_ms() + BR_UNKNOWN_EPOCH_RETRY_MS;
+        part->f_retry_ms = st_wall_ms() + BR_UNKNOWN_EPOCH_RETRY_MS;
         return;
     }
     br_part_backoff(pm, part);
@@ -789,7 +789,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
     if (pos < frames->len) {
         /* CRCs were checked by st_batch_from_wire_flags just above */
         err = sl_log_append_replica_checked(part->log, frames->data + pos, frames->len - pos,
-                                            br_now_ms());
+                                            st_wall_ms());
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
             return;
