@@ -33,17 +33,10 @@
 
 static uint64_t br_hash(const char *topic, int32_t partition)
 {
-    uint64_t h = 14695981039346656037ull; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)topic; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
     uint32_t u = (uint32_t)partition;
-    for (int i = 0; i < 4; i++) {
-        h ^= (u >> (8 * i)) & 0xff;
-        h *= 1099511628211ull;
-    }
-    return h;
+    const unsigned char le[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16),
+                                 (unsigned char)(u >> 24)};
+    return st_hash_bytes(st_hash_str(ST_HASH_INIT, topic), le, sizeof le);
 }
 
 void br_pm_logf(br_pm_t *pm, br_part_t *part, br_logk_t kind, const char *fmt, ...)
@@ -72,42 +65,18 @@ br_part_t *br_pm_find(br_pm_t *pm, const char *topic, int32_t partition)
 {
     if (!topic)
         return NULL;
-    size_t b = br_hash(topic, partition) & (pm->n_buckets - 1);
-    for (br_part_t *p = pm->buckets[b]; p; p = p->hnext)
+    uint64_t h = br_hash(topic, partition);
+    for (st_hnode_t *n = st_hmap_first(&pm->map, h); n; n = st_hmap_next(n, h)) {
+        br_part_t *p = ST_CONTAINER_OF(n, br_part_t, hnode);
         if (p->partition == partition && strcmp(p->topic, topic) == 0)
             return p;
-    return NULL;
-}
-
-static st_err_t br_pm_grow(br_pm_t *pm)
-{
-    size_t n = pm->n_buckets * 2;
-    br_part_t **nb = calloc(n, sizeof *nb);
-    if (!nb)
-        return ST_ERR_NOMEM;
-    for (size_t i = 0; i < pm->n_buckets; i++) {
-        br_part_t *p = pm->buckets[i];
-        while (p) {
-            br_part_t *next = p->hnext;
-            size_t b = br_hash(p->topic, p->partition) & (n - 1);
-            p->hnext = nb[b];
-            nb[b] = p;
-            p = next;
-        }
     }
-    free(pm->buckets);
-    pm->buckets = nb;
-    pm->n_buckets = n;
-    return ST_OK;
+    return NULL;
 }
 
 static void br_pm_insert(br_pm_t *pm, br_part_t *part)
 {
-    if (pm->n_parts + 1 > pm->n_buckets)
-        (void)br_pm_grow(pm); /* on failure chains just get longer */
-    size_t b = br_hash(part->topic, part->partition) & (pm->n_buckets - 1);
-    part->hnext = pm->buckets[b];
-    pm->buckets[b] = part;
+    st_hmap_insert(&pm->map, &part->hnode, br_hash(part->topic, part->partition));
     part->prev = NULL;
     part->next = pm->parts;
     if (pm->parts)
@@ -118,20 +87,14 @@ static void br_pm_insert(br_pm_t *pm, br_part_t *part)
 
 static void br_pm_unlink(br_pm_t *pm, br_part_t *part)
 {
-    size_t b = br_hash(part->topic, part->partition) & (pm->n_buckets - 1);
-    for (br_part_t **pp = &pm->buckets[b]; *pp; pp = &(*pp)->hnext) {
-        if (*pp == part) {
-            *pp = part->hnext;
-            break;
-        }
-    }
+    st_hmap_remove(&pm->map, &part->hnode);
     if (part->prev)
         part->prev->next = part->next;
     else
         pm->parts = part->next;
     if (part->next)
         part->next->prev = part->prev;
-    part->prev = part->next = part->hnext = NULL;
+    part->prev = part->next = NULL;
     pm->n_parts--;
 }
 
@@ -452,10 +415,8 @@ br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_di
     pm->broker_id = broker_id;
     pm->limits = *limits;
     pm->dirs = calloc(n_log_dirs, sizeof *pm->dirs);
-    pm->buckets = calloc(BR_INITIAL_BUCKETS, sizeof *pm->buckets);
-    if (!pm->dirs || !pm->buckets)
+    if (!pm->dirs || st_hmap_init(&pm->map, BR_INITIAL_BUCKETS) != ST_OK)
         goto fail;
-    pm->n_buckets = BR_INITIAL_BUCKETS;
     pm->n_dirs = n_log_dirs;
     for (size_t i = 0; i < n_log_dirs; i++) {
         pm->dirs[i].ld = log_dirs[i];
@@ -476,7 +437,7 @@ br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_di
     return pm;
 fail:
     free(pm->dirs);
-    free(pm->buckets);
+    st_hmap_fini(&pm->map);
     free(pm);
     return NULL;
 }
@@ -927,7 +888,7 @@ void br_pm_free(br_pm_t *pm, bool clean)
     st_buf_free(&pm->scratch);
     st_buf_free(&pm->scratch_wire);
     st_buf_free(&pm->scratch_frames);
-    free(pm->buckets);
+    st_hmap_fini(&pm->map);
     free(pm->dirs);
     free(pm);
 }

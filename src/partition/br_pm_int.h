@@ -31,6 +31,7 @@
 #include "partition/br_pm.h"
 #include "storage/sl_pstate.h"
 #include "common/st_clock.h"
+#include "common/st_hmap.h"
 #include "common/st_batch.h"
 
 /* Kinds of error worth a log line, rate-limited per partition. */
@@ -110,7 +111,7 @@ typedef enum br_fstate {
 struct br_part {
     char *topic;
     int32_t partition;
-    br_part_t *hnext;              /* hash chain */
+    st_hnode_t hnode;              /* in pm->map */
     br_part_t *prev, *next;        /* pm->parts, for iteration */
     size_t dir_idx;                /* index into pm->dirs */
     sl_log_t *log;                 /* owned by pm->dirs[dir_idx] */
@@ -168,8 +169,7 @@ struct br_pm {
     size_t n_dirs;
     br_on_disk_t *on_disk; /* found by sl_logdir_scan at start */
     size_t n_on_disk;
-    br_part_t **buckets;
-    size_t n_buckets;
+    st_hmap_t map;                 /* (topic, partition) -> br_part_t */
     size_t n_parts;
     br_part_t *parts;      /* list of all */
     br_pending_t *pending; /* list of pending calls */

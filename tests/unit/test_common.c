@@ -2,10 +2,12 @@
  * Unit tests of src/common: error names and mapping, CRC32C.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/st_arena.h"
 #include "common/st_crc.h"
+#include "common/st_hmap.h"
 #include "common/st_err.h"
 #include "tu.h"
 
@@ -79,6 +81,61 @@ static void test_arena(void)
     st_arena_free(&a);
 }
 
+typedef struct hm_obj {
+    int key;
+    st_hnode_t node;
+} hm_obj_t;
+
+static hm_obj_t *hm_find(st_hmap_t *m, int key, uint64_t h)
+{
+    for (st_hnode_t *n = st_hmap_first(m, h); n; n = st_hmap_next(n, h)) {
+        hm_obj_t *o = ST_CONTAINER_OF(n, hm_obj_t, node);
+        if (o->key == key)
+            return o;
+    }
+    return NULL;
+}
+
+static uint64_t hm_hash(int key)
+{
+    /* every fourth key collides with its neighbour on purpose */
+    int k = key - key % 2 * (key % 4 == 1);
+    return st_hash_bytes(ST_HASH_INIT, &k, sizeof k);
+}
+
+static void test_hmap(void)
+{
+    enum { N = 5000 };
+    st_hmap_t m;
+    CU_ASSERT_EQUAL_FATAL(st_hmap_init(&m, 4), ST_OK);
+    hm_obj_t *objs = calloc(N, sizeof *objs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(objs);
+    for (int i = 0; i < N; i++) {
+        objs[i].key = i;
+        st_hmap_insert(&m, &objs[i].node, hm_hash(i));
+    }
+    CU_ASSERT_EQUAL(m.n, (size_t)N);
+    CU_ASSERT(m.n_buckets >= (size_t)N); /* grew */
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_PTR_EQUAL(hm_find(&m, i, hm_hash(i)), &objs[i]);
+    CU_ASSERT_PTR_NULL(hm_find(&m, N + 1, hm_hash(N + 1)));
+    for (int i = 0; i < N; i += 2)
+        st_hmap_remove(&m, &objs[i].node);
+    CU_ASSERT_EQUAL(m.n, (size_t)N / 2);
+    for (int i = 0; i < N; i++)
+        CU_ASSERT_PTR_EQUAL(hm_find(&m, i, hm_hash(i)), i % 2 ? &objs[i] : NULL);
+    st_hmap_fini(&m);
+    free(objs);
+    /* FNV-1a of "a" (the published test value) */
+    CU_ASSERT_EQUAL(st_hash_str(ST_HASH_INIT, "a"), 0xaf63dc4c8601ec8cull);
+    CU_ASSERT_EQUAL(st_hash_bytes(ST_HASH_INIT, "a", 1), st_hash_str(ST_HASH_INIT, "a"));
+}
+
+static CU_TestInfo hmap_tests[] = {
+    {"insert, find, collide, grow, remove", test_hmap},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_TestInfo arena_tests[] = {
     {"blocks, big blocks, strings, objects", test_arena},
     CU_TEST_INFO_NULL,
@@ -97,6 +154,7 @@ static CU_SuiteInfo suites[] = {
     {"st_err", NULL, NULL, NULL, NULL, err_tests},
     {"st_crc", NULL, NULL, NULL, NULL, crc_tests},
     {"st_arena", NULL, NULL, NULL, NULL, arena_tests},
+    {"st_hmap", NULL, NULL, NULL, NULL, hmap_tests},
     CU_SUITE_INFO_NULL,
 };
 
