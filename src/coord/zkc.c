@@ -408,6 +408,22 @@ static int zkc_queued(zkc_t *z, zkc_op_t *op, int rc)
     return rc;
 }
 
+/* The common start of an asynchronous call: the handle is open, the path
+ * fits under the chroot (*path then points into full), an op record for
+ * arg. NULL with *rc a ZooKeeper code (ZINVALIDSTATE, ZBADARGUMENTS,
+ * ZSYSTEMERROR) when the call cannot be made. */
+static zkc_op_t *zkc_begin(zkc_t *z, const char **path, char *full, void *arg, int *rc)
+{
+    zkc_op_t *op = NULL;
+    if (!z->zh)
+        *rc = ZINVALIDSTATE;
+    else if (!(*path = zkc_full(z, *path, full)))
+        *rc = ZBADARGUMENTS;
+    else if (!(op = zkc_op_new(z, arg)))
+        *rc = ZSYSTEMERROR;
+    return op;
+}
+
 static void zkc_create_done(int rc, const char *path, const struct Stat *stat, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
@@ -419,15 +435,12 @@ static void zkc_create_done(int rc, const char *path, const struct Stat *stat, c
 int zkc_create(zkc_t *z, const char *path, const char *data, int len, int flags, zkc_create_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.cr = fn;
-    int rc = zoo_acreate2(z->zh, path, data, data ? len : -1, &z->acl, flags, zkc_create_done, op);
+    rc = zoo_acreate2(z->zh, path, data, data ? len : -1, &z->acl, flags, zkc_create_done, op);
     return zkc_queued(z, op, rc);
 }
 
@@ -442,15 +455,12 @@ static void zkc_data_done(int rc, const char *value, int len, const struct Stat 
 int zkc_get(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_data_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.d = fn;
-    int rc = w ? zoo_awget(z->zh, path, zkc_watch_tramp, w, zkc_data_done, op)
+    rc = w ? zoo_awget(z->zh, path, zkc_watch_tramp, w, zkc_data_done, op)
                : zoo_aget(z->zh, path, 0, zkc_data_done, op);
     return zkc_queued(z, op, rc);
 }
@@ -466,30 +476,24 @@ static void zkc_stat_done(int rc, const struct Stat *stat, const void *data)
 int zkc_set(zkc_t *z, const char *path, const char *data, int len, int version, zkc_stat_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.s = fn;
-    int rc = zoo_aset(z->zh, path, data, data ? len : -1, version, zkc_stat_done, op);
+    rc = zoo_aset(z->zh, path, data, data ? len : -1, version, zkc_stat_done, op);
     return zkc_queued(z, op, rc);
 }
 
 int zkc_exists(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_stat_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.s = fn;
-    int rc = w ? zoo_awexists(z->zh, path, zkc_watch_tramp, w, zkc_stat_done, op)
+    rc = w ? zoo_awexists(z->zh, path, zkc_watch_tramp, w, zkc_stat_done, op)
                : zoo_aexists(z->zh, path, 0, zkc_stat_done, op);
     return zkc_queued(z, op, rc);
 }
@@ -505,15 +509,12 @@ static void zkc_void_done(int rc, const void *data)
 int zkc_delete(zkc_t *z, const char *path, int version, zkc_void_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.v = fn;
-    int rc = zoo_adelete(z->zh, path, version, zkc_void_done, op);
+    rc = zoo_adelete(z->zh, path, version, zkc_void_done, op);
     return zkc_queued(z, op, rc);
 }
 
@@ -529,15 +530,12 @@ static void zkc_children_done(int rc, const struct String_vector *strings, const
 int zkc_children(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_children_fn fn, void *arg)
 {
     char full[ZKC_PATH_MAX];
-    if (!z->zh)
-        return ZINVALIDSTATE;
-    if (!(path = zkc_full(z, path, full)))
-        return ZBADARGUMENTS;
-    zkc_op_t *op = zkc_op_new(z, arg);
+    int rc;
+    zkc_op_t *op = zkc_begin(z, &path, full, arg, &rc);
     if (!op)
-        return ZSYSTEMERROR;
+        return rc;
     op->fn.c = fn;
-    int rc = w ? zoo_awget_children(z->zh, path, zkc_watch_tramp, w, zkc_children_done, op)
+    rc = w ? zoo_awget_children(z->zh, path, zkc_watch_tramp, w, zkc_children_done, op)
                : zoo_aget_children(z->zh, path, 0, zkc_children_done, op);
     return zkc_queued(z, op, rc);
 }
