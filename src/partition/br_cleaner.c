@@ -19,7 +19,7 @@
 
 #include "common/st_clock.h"
 #include "common/st_log.h"
-#include "common/st_pool.h"
+#include "partition/br_pool.h"
 #include "storage/sl_cleaner.h"
 
 #define BR_TAG "cleaner"
@@ -49,7 +49,7 @@ struct br_cleaner {
     struct ev_loop *loop;
     br_pm_t *pm;
     br_cleaner_config_t cfg;
-    st_pool_t *pool;
+    br_pool_t *pool;
     ev_timer timer;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -330,7 +330,7 @@ static bool br_start(br_cleaner_t *c, br_cand_t *cand, int64_t now_ms)
         c->jobs->prev = j;
     c->jobs = j;
     c->n_jobs++;
-    err = st_pool_submit(c->pool, br_job_work, br_job_done, j);
+    err = br_pool_submit(c->pool, br_job_work, br_job_done, j);
     if (err != ST_OK) {
         br_job_unlink(c, j);
         br_job_free(j);
@@ -428,7 +428,7 @@ st_err_t br_cleaner_new(struct ev_loop *loop, br_pm_t *pm, const br_cleaner_conf
     pthread_cond_init(&c->cv, NULL);
     st_err_t err = ST_OK;
     if (c->cfg.enable) {
-        err = st_pool_new(loop, c->cfg.threads, &c->pool);
+        err = br_pool_new(loop, c->cfg.threads, &c->pool);
         if (err != ST_OK)
             goto fail;
         double period = (double)c->cfg.backoff_ms / 1000.0;
@@ -459,9 +459,9 @@ void br_cleaner_free(br_cleaner_t *c)
         ev_timer_stop(c->loop, &c->timer);
         /* queued jobs are cancelled, running ones waited for; every
          * done_fn runs in here and, closing, only frees its plan */
-        st_pool_free(c->pool);
+        br_pool_free(c->pool);
     }
-    while (c->jobs) { /* not reached: st_pool_free ran every done_fn */
+    while (c->jobs) { /* not reached: br_pool_free ran every done_fn */
         br_clean_job_t *j = c->jobs;
         br_job_unlink(c, j);
         br_job_free(j);

@@ -7,7 +7,7 @@
  * watermark) reaches min.cleanable.dirty.ratio, and cleans the dirtiest
  * ones, at most log.cleaner.threads at a time and one plan per log:
  * sl_cleaner_prepare on the core loop, sl_cleaner_run on a worker of its
- * own st_pool, sl_cleaner_commit back on the core loop, then one INFO line
+ * own br_pool, sl_cleaner_commit back on the core loop, then one INFO line
  * with the run's throughput. It hooks the partition manager's log-closing
  * callback so that no log is closed or deleted with a plan outstanding: a
  * queued plan is abandoned, a running one is waited for, and the plan is

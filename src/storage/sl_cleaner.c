@@ -299,31 +299,6 @@ static st_err_t sl_cl_write_all(int fd, const uint8_t *p, size_t n)
 
 /* ==== checkpoint ===================================================== */
 
-static int64_t sl_cl_load_checkpoint(const char *dir)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, SL_CLEANER_CHECKPOINT);
-    st_buf_t b;
-    st_buf_init(&b);
-    int64_t v = -1;
-    if (sl_file_read_all(path, 64, &b) == ST_OK && st_buf_append(&b, "", 1) == ST_OK) {
-        char *end;
-        long long x = strtoll((char *)b.data, &end, 10);
-        if (end != (char *)b.data && x >= 0)
-            v = x;
-    }
-    st_buf_free(&b);
-    return v;
-}
-
-static st_err_t sl_cl_save_checkpoint(const char *dir, int64_t off)
-{
-    char path[PATH_MAX], line[32];
-    snprintf(path, sizeof path, "%s/%s", dir, SL_CLEANER_CHECKPOINT);
-    int n = snprintf(line, sizeof line, "%" PRId64 "\n", off);
-    return sl_file_write_atomic(path, line, (size_t)n);
-}
-
 /* ==== prepare ======================================================== */
 
 /* The cleanable prefix of the closed segments (design note 1) and the
@@ -343,7 +318,7 @@ static void sl_cl_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_
             break;
         u++;
     }
-    int64_t c = sl_cl_load_checkpoint(sl_log_dir(log));
+    int64_t c = sl_file_read_i64(sl_log_dir(log), SL_CLEANER_CHECKPOINT);
     if (c < sl_log_start_offset(log) || c > sl_log_end_offset(log))
         c = sl_log_start_offset(log);
     int d = 0;
@@ -785,7 +760,7 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         /* our own reload bumped the generation */
         p->cp_gen = sl_log_generation(log);
     }
-    if ((err = sl_cl_save_checkpoint(p->cp_dir, p->cp_stats.dirty_end)) != ST_OK)
+    if ((err = sl_file_write_i64(p->cp_dir, SL_CLEANER_CHECKPOINT, p->cp_stats.dirty_end)) != ST_OK)
         return err;
     sl_cl_hook("checkpoint");
     const sl_cleaner_stats_t *st = &p->cp_stats;

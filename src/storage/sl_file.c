@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,4 +156,29 @@ st_err_t sl_file_mkdirs(const char *path)
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return ST_ERR_IO;
     return ST_OK;
+}
+
+st_err_t sl_file_write_i64(const char *dir, const char *name, int64_t v)
+{
+    char path[PATH_MAX], line[32];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int n = snprintf(line, sizeof line, "%" PRId64 "\n", v);
+    return sl_file_write_atomic(path, line, (size_t)n);
+}
+
+int64_t sl_file_read_i64(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    st_buf_t b;
+    st_buf_init(&b);
+    int64_t v = -1;
+    if (sl_file_read_all(path, 64, &b) == ST_OK && st_buf_append(&b, "", 1) == ST_OK) {
+        char *end;
+        long long x = strtoll((char *)b.data, &end, 10);
+        if (end != (char *)b.data && x >= 0)
+            v = x;
+    }
+    st_buf_free(&b);
+    return v;
 }

@@ -24,6 +24,11 @@ st_err_t sl_file_read_all(const char *path, size_t max, st_buf_t *out);
 /* fsync the directory itself (after creating, renaming or removing
  * entries in it). */
 st_err_t sl_file_fsync_dir(const char *dir);
+/* A checkpoint file holding one non-negative int64 as decimal text and a
+ * newline: dir/name written atomically (sl_file_write_atomic), and read
+ * back (-1 when the file is missing, unreadable or not such a number). */
+st_err_t sl_file_write_i64(const char *dir, const char *name, int64_t v);
+int64_t sl_file_read_i64(const char *dir, const char *name);
 /* Directory part of path into out (size n). */
 void sl_file_dirname(const char *path, char *out, size_t n);
 /* Remove a tree (files and directories), like rm -rf. */

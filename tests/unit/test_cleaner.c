@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/st_batch.h"
-#include "common/st_pool.h"
+#include "partition/br_pool.h"
 #include "storage/sl_cleaner.h"
 #include "storage/sl_log.h"
 #include "tu.h"
@@ -569,12 +569,12 @@ static void test_clean_on_pool(void)
     tc_fill(log, &m, 200, 15, true, TC_NOW, 13);
     int64_t dirty_end = tc_active_base(log);
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    st_pool_t *pool;
-    CU_ASSERT_EQUAL_FATAL(st_pool_new(loop, 2, &pool), ST_OK);
+    br_pool_t *pool;
+    CU_ASSERT_EQUAL_FATAL(br_pool_new(loop, 2, &pool), ST_OK);
     tc_job_t j = {log, NULL, ST_OK, ST_ERR_STATE};
     sl_cleaner_opts_t o = tc_opts(true);
     CU_ASSERT_EQUAL_FATAL(sl_cleaner_prepare(log, &o, &j.plan), ST_OK);
-    CU_ASSERT_EQUAL_FATAL(st_pool_submit(pool, tc_job_work, tc_job_done, &j), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(br_pool_submit(pool, tc_job_work, tc_job_done, &j), ST_OK);
     /* the log keeps serving appends while the worker cleans */
     int k[1] = {1};
     CU_ASSERT_EQUAL(tc_append(log, &m, 1, k, NULL, TC_NOW + 5), ST_OK);
@@ -582,7 +582,7 @@ static void test_clean_on_pool(void)
     CU_ASSERT_EQUAL(j.run_err, ST_OK);
     CU_ASSERT_EQUAL(j.commit_err, ST_OK);
     tc_check_exact(log, &m, dirty_end, false); /* tombstones recent: kept */
-    st_pool_free(pool);
+    br_pool_free(pool);
     ev_loop_destroy(loop);
     sl_log_close(log);
     tu_rmrf(dir);

@@ -1,5 +1,5 @@
 /*
- * st_pool: worker threads + one ev_async (see st_pool.h).
+ * br_pool: worker threads + one ev_async (see br_pool.h).
  *
  * Jobs move queue -> (worker) -> done list -> (loop) done_fn. The queue
  * and the done list are guarded by pl_mu; the loop-side counters
@@ -8,14 +8,14 @@
  * ev_async; the async callback takes the whole list and runs the done
  * callbacks without holding the lock, so they may submit more jobs.
  */
-#include "common/st_pool.h"
+#include "partition/br_pool.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
 typedef struct st_job {
-    st_pool_work_fn jb_work;
-    st_pool_done_fn jb_done;
+    br_pool_work_fn jb_work;
+    br_pool_done_fn jb_done;
     void *jb_arg;
     bool jb_cancelled;
     struct st_job *jb_next;
@@ -26,7 +26,7 @@ typedef struct st_jobq {
     st_job_t *jq_head, *jq_tail;
 } st_jobq_t;
 
-struct st_pool {
+struct br_pool {
     struct ev_loop *pl_loop;
     ev_async pl_async;
     pthread_mutex_t pl_mu;
@@ -74,9 +74,9 @@ static void st_jobq_splice(st_jobq_t *dst, st_jobq_t *src)
     src->jq_head = src->jq_tail = NULL;
 }
 
-static void *st_pool_worker(void *p)
+static void *br_pool_worker(void *p)
 {
-    st_pool_t *pool = p;
+    br_pool_t *pool = p;
     pthread_mutex_lock(&pool->pl_mu);
     for (;;) {
         while (!pool->pl_stop && !pool->pl_queue.jq_head)
@@ -95,7 +95,7 @@ static void *st_pool_worker(void *p)
 }
 
 /* Loop thread: run the done callbacks of everything finished so far. */
-static void st_pool_run_done(st_pool_t *pool)
+static void br_pool_run_done(br_pool_t *pool)
 {
     pthread_mutex_lock(&pool->pl_mu);
     st_jobq_t done = pool->pl_done;
@@ -111,20 +111,20 @@ static void st_pool_run_done(st_pool_t *pool)
     }
 }
 
-static void st_pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void br_pool_async_cb(struct ev_loop *loop, ev_async *w, int revents)
 {
     (void)loop;
     (void)revents;
-    st_pool_run_done(w->data);
+    br_pool_run_done(w->data);
 }
 
-st_err_t st_pool_new(struct ev_loop *loop, int nthreads, st_pool_t **out)
+st_err_t br_pool_new(struct ev_loop *loop, int nthreads, br_pool_t **out)
 {
     if (!loop || !out)
         return ST_ERR_INVALID_ARG;
     if (nthreads <= 0)
-        nthreads = ST_POOL_DEFAULT_THREADS;
-    st_pool_t *pool = calloc(1, sizeof *pool);
+        nthreads = BR_POOL_DEFAULT_THREADS;
+    br_pool_t *pool = calloc(1, sizeof *pool);
     if (!pool)
         return ST_ERR_NOMEM;
     pool->pl_threads = calloc((size_t)nthreads, sizeof *pool->pl_threads);
@@ -135,14 +135,14 @@ st_err_t st_pool_new(struct ev_loop *loop, int nthreads, st_pool_t **out)
     pool->pl_loop = loop;
     pthread_mutex_init(&pool->pl_mu, NULL);
     pthread_cond_init(&pool->pl_cv, NULL);
-    ev_async_init(&pool->pl_async, st_pool_async_cb);
+    ev_async_init(&pool->pl_async, br_pool_async_cb);
     pool->pl_async.data = pool;
     ev_async_start(loop, &pool->pl_async);
     ev_unref(loop); /* an idle pool does not keep the loop running */
     for (int i = 0; i < nthreads; i++) {
-        if (pthread_create(&pool->pl_threads[i], NULL, st_pool_worker, pool) != 0) {
+        if (pthread_create(&pool->pl_threads[i], NULL, br_pool_worker, pool) != 0) {
             pool->pl_nthreads = i;
-            st_pool_free(pool);
+            br_pool_free(pool);
             return ST_ERR_IO;
         }
     }
@@ -151,7 +151,7 @@ st_err_t st_pool_new(struct ev_loop *loop, int nthreads, st_pool_t **out)
     return ST_OK;
 }
 
-st_err_t st_pool_submit(st_pool_t *pool, st_pool_work_fn work_fn, st_pool_done_fn done_fn, void *arg)
+st_err_t br_pool_submit(br_pool_t *pool, br_pool_work_fn work_fn, br_pool_done_fn done_fn, void *arg)
 {
     if (!pool || !work_fn)
         return ST_ERR_INVALID_ARG;
@@ -172,7 +172,7 @@ st_err_t st_pool_submit(st_pool_t *pool, st_pool_work_fn work_fn, st_pool_done_f
     return ST_OK;
 }
 
-int st_pool_cancel(st_pool_t *pool)
+int br_pool_cancel(br_pool_t *pool)
 {
     int n = 0;
     pthread_mutex_lock(&pool->pl_mu);
@@ -187,28 +187,28 @@ int st_pool_cancel(st_pool_t *pool)
     return n;
 }
 
-int st_pool_outstanding(const st_pool_t *pool)
+int br_pool_outstanding(const br_pool_t *pool)
 {
     return pool->pl_outstanding;
 }
 
-void st_pool_free(st_pool_t *pool)
+void br_pool_free(br_pool_t *pool)
 {
     if (!pool)
         return;
     bool had_ref = pool->pl_outstanding > 0;
     pool->pl_closing = true;
-    st_pool_cancel(pool);
+    br_pool_cancel(pool);
     pthread_mutex_lock(&pool->pl_mu);
     pool->pl_stop = true;
     pthread_cond_broadcast(&pool->pl_cv);
     pthread_mutex_unlock(&pool->pl_mu);
     for (int i = 0; i < pool->pl_nthreads; i++)
         pthread_join(pool->pl_threads[i], NULL);
-    st_pool_run_done(pool); /* everything owed, here and now */
+    br_pool_run_done(pool); /* everything owed, here and now */
     if (had_ref)
         ev_unref(pool->pl_loop);
-    ev_ref(pool->pl_loop); /* undo the unref of st_pool_new before stopping */
+    ev_ref(pool->pl_loop); /* undo the unref of br_pool_new before stopping */
     ev_async_stop(pool->pl_loop, &pool->pl_async);
     pthread_cond_destroy(&pool->pl_cv);
     pthread_mutex_destroy(&pool->pl_mu);
