@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "group/br_group.h"
+#include "group/br_groups.h"
 #include "group/br_group_log.h"
 #include "partition/br_pm.h"
 #include "partition/br_pm_local.h"
@@ -536,7 +536,7 @@ static int32_t form_group(const char *group, size_t n, int32_t session_ms, char 
         CU_ASSERT_EQUAL(sync_result(sc[i], got), 0);
         CU_ASSERT_STRING_EQUAL(got, bytes[i]);
     }
-    br_gstate_t st;
+    br_group_state_t st;
     int nm = 0;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, group, &st, NULL, &nm));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
@@ -605,7 +605,7 @@ static void test_session_expiry(void)
     CU_ASSERT_EQUAL(jr.n_members, 1);
     /* nobody heartbeats now: the group empties and moves to a new generation */
     deadline = wall_ms() + 5000;
-    br_gstate_t st = BR_GS_STABLE;
+    br_group_state_t st = BR_GS_STABLE;
     while (wall_ms() < deadline) {
         usleep(10000);
         pump();
@@ -642,7 +642,7 @@ static void test_static_rejoin(void)
     CU_ASSERT_EQUAL(r.generation, 2); /* no generation bump */
     CU_ASSERT(strcmp(r.member_id, j1.member_id) != 0);
     CU_ASSERT_STRING_EQUAL(r.leader, j0.member_id);
-    br_gstate_t st;
+    br_group_state_t st;
     int32_t gen;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &gen, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
@@ -714,7 +714,7 @@ static void test_failover(void)
     CU_ASSERT_EQUAL(fetch_offset(GROUP, "t", 1, &err), 600);
     CU_ASSERT_EQUAL(fetch_offset("simple", "x", 0, &err), 9);
     CU_ASSERT_EQUAL(err, 0);
-    br_gstate_t st;
+    br_group_state_t st;
     int32_t g2;
     int nm;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &g2, &nm));
@@ -777,7 +777,7 @@ static void test_delete_group(void)
     CU_ASSERT_EQUAL(commit(GROUP, gen, ids[0], "t", 0, 77), 0);
     CU_ASSERT_EQUAL(delete_group(GROUP), ST_ERR_NON_EMPTY_GROUP);
     CU_ASSERT_EQUAL(leave(GROUP, ids[0]), 0);
-    br_gstate_t st;
+    br_group_state_t st;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, NULL, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_EMPTY);
     CU_ASSERT_EQUAL(delete_group(GROUP), 0);
