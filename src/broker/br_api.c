@@ -11,7 +11,7 @@
 #include "control/br_ctl.h"
 #include "control/br_md.h"
 #include "control/br_producer_id.h"
-#include "group/br_group.h"
+#include "group/br_groups.h"
 #include "partition/br_pm.h"
 
 /* ------------------------------------------------------------ handlers */
@@ -41,63 +41,36 @@ static void api_init_producer_id(br_core_t *core, br_call_t *call, const Strata_
         br_producer_id_handle_init(core->pid, call, req->init_producer_id);
 }
 
-static void api_controlled_shutdown(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_ctl_handle_controlled_shutdown(core->ctl, call, req);
-}
+/* The handlers of the controller, the admin handlers and the group
+ * coordinator take their own object; these adapters hand it over. */
+#define API_ADAPT(name, obj, fn)                                                                         \
+    static void api_##name(br_core_t *core, br_call_t *call, const Strata__Request *req)                \
+    {                                                                                                    \
+        fn(core->obj, call, req);                                                                        \
+    }
 
-static void api_elect_leaders(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_ctl_handle_elect_leaders(core->ctl, call, req);
-}
+API_ADAPT(controlled_shutdown, ctl, br_ctl_handle_controlled_shutdown)
+API_ADAPT(elect_leaders, ctl, br_ctl_handle_elect_leaders)
+API_ADAPT(alter_partition_reassignments, ctl, br_ctl_handle_alter_partition_reassignments)
+API_ADAPT(list_partition_reassignments, ctl, br_ctl_handle_list_partition_reassignments)
+API_ADAPT(metadata, admin, br_admin_handle_metadata)
+API_ADAPT(create_topics, admin, br_admin_handle_create_topics)
+API_ADAPT(delete_topics, admin, br_admin_handle_delete_topics)
+API_ADAPT(create_partitions, admin, br_admin_handle_create_partitions)
+API_ADAPT(describe_configs, admin, br_admin_handle_describe_configs)
+API_ADAPT(alter_configs, admin, br_admin_handle_alter_configs)
+API_ADAPT(find_coordinator, gc, br_groups_handle_find_coordinator)
+API_ADAPT(join_group, gc, br_groups_handle_join_group)
+API_ADAPT(sync_group, gc, br_groups_handle_sync_group)
+API_ADAPT(heartbeat, gc, br_groups_handle_heartbeat)
+API_ADAPT(leave_group, gc, br_groups_handle_leave_group)
+API_ADAPT(offset_commit, gc, br_groups_handle_offset_commit)
+API_ADAPT(offset_fetch, gc, br_groups_handle_offset_fetch)
+API_ADAPT(list_groups, gc, br_groups_handle_list_groups)
+API_ADAPT(describe_groups, gc, br_groups_handle_describe_groups)
+API_ADAPT(delete_groups, gc, br_groups_handle_delete_groups)
 
-static void api_alter_partition_reassignments(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_ctl_handle_alter_partition_reassignments(core->ctl, call, req);
-}
-
-static void api_list_partition_reassignments(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_ctl_handle_list_partition_reassignments(core->ctl, call, req);
-}
-
-static void api_metadata(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_metadata(core->admin, call, req);
-}
-
-static void api_create_topics(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_create_topics(core->admin, call, req);
-}
-
-static void api_delete_topics(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_delete_topics(core->admin, call, req);
-}
-
-static void api_create_partitions(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_create_partitions(core->admin, call, req);
-}
-
-static void api_describe_configs(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_describe_configs(core->admin, call, req);
-}
-
-static void api_alter_configs(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    br_admin_handle_alter_configs(core->admin, call, req);
-}
-
-static void api_group(br_core_t *core, br_call_t *call, const Strata__Request *req)
-{
-    if (core->gc)
-        br_groups_handle(core->gc, call, req);
-    else
-        br_call_reply_error(call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
-}
+#undef API_ADAPT
 
 /* --------------------------------------------------------------- table */
 
@@ -127,16 +100,16 @@ static const br_api_t api_table[BR_API_COUNT] = {
     {23, "ElectLeaders", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_elect_leaders},
     {24, "AlterPartitionReassignments", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_alter_partition_reassignments},
     {25, "ListPartitionReassignments", 0, 1, CTL, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_list_partition_reassignments},
-    {30, "FindCoordinator", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_group},
-    {31, "JoinGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
-    {32, "SyncGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
-    {33, "Heartbeat", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
-    {34, "LeaveGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
-    {35, "OffsetCommit", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_group},
-    {36, "OffsetFetch", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_group},
-    {37, "ListGroups", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_group},
-    {38, "DescribeGroups", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_group},
-    {39, "DeleteGroups", 0, 1, GRP, BR_API_OP_DELETE, BR_API_RES_GROUP, api_group},
+    {30, "FindCoordinator", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_find_coordinator},
+    {31, "JoinGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_join_group},
+    {32, "SyncGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_sync_group},
+    {33, "Heartbeat", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_heartbeat},
+    {34, "LeaveGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_leave_group},
+    {35, "OffsetCommit", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_offset_commit},
+    {36, "OffsetFetch", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_offset_fetch},
+    {37, "ListGroups", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_list_groups},
+    {38, "DescribeGroups", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_describe_groups},
+    {39, "DeleteGroups", 0, 1, GRP, BR_API_OP_DELETE, BR_API_RES_GROUP, api_delete_groups},
 };
 
 #undef REG
@@ -270,6 +243,8 @@ void br_api_request(void *arg, br_call_t *call, const Strata__Request *req)
         api_refuse(core, a, call, ST_ERR_INVALID_REQUEST, msg);
     } else if ((a->flags & BR_API_REGISTERED) && core->member != BR_MEMBER_REGISTERED) {
         api_refuse(core, a, call, ST_ERR_BROKER_NOT_AVAILABLE, "broker is not registered in ZooKeeper yet");
+    } else if ((a->flags & BR_API_GROUP) && !core->gc) {
+        api_refuse(core, a, call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
     } else {
         api_count(core, a, false);
         a->handle(core, call, req);

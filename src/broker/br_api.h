@@ -15,7 +15,8 @@
  *      (UNSUPPORTED_VERSION);
  *   4. refuse a missing body (INVALID_REQUEST) unless BR_API_NO_BODY;
  *   5. refuse with BROKER_NOT_AVAILABLE until registered in ZooKeeper
- *      when BR_API_REGISTERED;
+ *      when BR_API_REGISTERED, with COORDINATOR_NOT_AVAILABLE when
+ *      BR_API_GROUP and the broker runs no group coordinator;
  *   6. count the request in the row's statistics and call the handler.
  *
  * ApiVersions is answered from the same table, so a body added to the
@@ -39,7 +40,7 @@ typedef enum br_api_flags {
     BR_API_NO_BODY = 1u << 1,     /* the body may be absent (ApiVersions) */
     BR_API_BROKER_ONLY = 1u << 2, /* sent only by brokers (broker_epoch > 0) */
     BR_API_CONTROLLER = 1u << 3,  /* answered by the active controller */
-    BR_API_GROUP = 1u << 4,       /* answered by the group coordinator */
+    BR_API_GROUP = 1u << 4,       /* answered by the group coordinator (COORDINATOR_NOT_AVAILABLE without one) */
 } br_api_flags_t;
 
 /* The operation a request performs on its resource, with Kafka's ACL

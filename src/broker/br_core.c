@@ -29,7 +29,7 @@
 #include "control/br_admin.h"
 #include "partition/br_cleaner.h"
 #include "control/br_ctl.h"
-#include "group/br_group.h"
+#include "group/br_groups.h"
 #include "control/br_md.h"
 #include "control/br_producer_id.h"
 #include "common/st_clock.h"

@@ -86,6 +86,16 @@ st_hnode_t *st_hmap_next(const st_hnode_t *node, uint64_t hash)
     return p;
 }
 
+st_hnode_t *st_hmap_iter_next(st_hmap_iter_t *it)
+{
+    while (!it->next && it->bucket < it->m->n_buckets)
+        it->next = it->m->buckets[it->bucket++];
+    st_hnode_t *n = it->next;
+    if (n)
+        it->next = n->next;
+    return n;
+}
+
 uint64_t st_hash_bytes(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *c = p;

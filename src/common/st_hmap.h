@@ -45,6 +45,18 @@ void st_hmap_remove(st_hmap_t *m, st_hnode_t *node);
 st_hnode_t *st_hmap_first(const st_hmap_t *m, uint64_t hash);
 st_hnode_t *st_hmap_next(const st_hnode_t *node, uint64_t hash);
 
+/* Every node, in no particular order; removing the node just returned is
+ * safe, inserting during the walk is not:
+ *   st_hmap_iter_t it = ST_HMAP_ITER(m);
+ *   for (st_hnode_t *n; (n = st_hmap_iter_next(&it));) ... */
+typedef struct st_hmap_iter {
+    const st_hmap_t *m;
+    size_t bucket;     /* next bucket to look at */
+    st_hnode_t *next;  /* next node of the current chain */
+} st_hmap_iter_t;
+#define ST_HMAP_ITER(map) {(map), 0, NULL}
+st_hnode_t *st_hmap_iter_next(st_hmap_iter_t *it);
+
 /* FNV-1a over bytes, continuing from h (start with ST_HASH_INIT). */
 #define ST_HASH_INIT 14695981039346656037ull
 uint64_t st_hash_bytes(uint64_t h, const void *p, size_t n);

@@ -16,7 +16,7 @@
 #define BR_GROUP_LOG_CHUNK (1u << 20)
 
 static st_err_t br_group_log_add(st_batch_builder_t *b, int64_t ts, const Strata__CoordinatorKey *key,
-                            const ProtobufCMessage *value)
+                                 const ProtobufCMessage *value)
 {
     st_err_t err = ST_ERR_NOMEM;
     size_t klen = strata__coordinator_key__get_packed_size(key);
@@ -36,7 +36,7 @@ out:
 }
 
 st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group,
-                            const char *topic, int32_t partition, const Strata__OffsetValue *v)
+                                 const char *topic, int32_t partition, const Strata__OffsetValue *v)
 {
     Strata__OffsetKey ok = STRATA__OFFSET_KEY__INIT;
     ok.group = (char *)group;
@@ -49,7 +49,7 @@ st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *
 }
 
 st_err_t br_group_log_add_group(st_batch_builder_t *b, int64_t ts, const char *group,
-                           const Strata__GroupValue *v)
+                                const Strata__GroupValue *v)
 {
     Strata__GroupKey gk = STRATA__GROUP_KEY__INIT;
     gk.group = (char *)group;
@@ -95,7 +95,7 @@ out:
 }
 
 st_err_t br_group_log_load(br_pm_t *pm, int32_t partition, int64_t end, const br_group_log_visitor_t *v,
-                      br_group_log_stats_t *stats)
+                           br_group_log_stats_t *stats)
 {
     br_group_log_stats_t st = {0, 0, 0};
     br_pm_part_info_t info;

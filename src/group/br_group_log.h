@@ -25,10 +25,10 @@
 /* Add an offset record (group, topic, partition) -> v to b; v NULL adds
  * the tombstone. ts: the record's timestamp (ms). */
 st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group,
-                            const char *topic, int32_t partition, const Strata__OffsetValue *v);
+                                 const char *topic, int32_t partition, const Strata__OffsetValue *v);
 /* Add a group metadata record group -> v to b; v NULL adds the tombstone. */
 st_err_t br_group_log_add_group(st_batch_builder_t *b, int64_t ts, const char *group,
-                           const Strata__GroupValue *v);
+                                const Strata__GroupValue *v);
 
 /* What a load reports, record by record, in log order. Values are valid
  * only during the call; NULL value = tombstone. */
@@ -52,6 +52,6 @@ typedef struct br_group_log_stats {
  * fatal; a corrupt frame stops the load with ST_ERR_CORRUPT_MESSAGE.
  * Other errors as br_pm_local_read. stats may be NULL. */
 st_err_t br_group_log_load(br_pm_t *pm, int32_t partition, int64_t end, const br_group_log_visitor_t *v,
-                      br_group_log_stats_t *stats);
+                           br_group_log_stats_t *stats);
 
 #endif

@@ -5,47 +5,13 @@
 # others see no revoke or assignment, the restarted member gets its old
 # partitions back and reads on from its committed offsets.
 . "$(dirname "$0")/lib.sh"
-ST_GROUP=$ST_BUILD/tests/integration/st_group
-st_need "$STRATA" "$ST_GROUP"
-
-# --- members: st_group processes (lib.sh only cleans up brokers) -------
-sg_start() { # NAME ARGS...: start a member logging to $ST_TMP/NAME.log
-    local n=$1
-    shift
-    "$ST_GROUP" consume -b "$(st_bootstrap)" -n "$n" -l "$ST_TMP/$n.log" "$@" 2>>"$ST_TMP/$n.err" &
-    echo $! >"$ST_TMP/sg-$n.pid"
-    st_log "member $n pid $! $*"
-}
-sg_pid() { cat "$ST_TMP/sg-$1.pid"; }
-sg_term() { # NAME: SIGTERM, wait up to 20 s
-    local pid
-    pid=$(sg_pid "$1")
-    kill -TERM "$pid" 2>/dev/null
-    st_wait 20 st_not_running "$pid" || st_fail "member $1 did not exit within 20 s of SIGTERM"
-    wait "$pid" 2>/dev/null
-}
-sg_cleanup() {
-    local f
-    for f in "$ST_TMP"/sg-*.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done
-    st_cleanup
-}
-trap sg_cleanup EXIT
-# consumed_count: distinct (partition, offset) pairs read by all members
-consumed_count() { cat "$ST_TMP"/c*.log 2>/dev/null | awk '$3 == "M" { print $5, $6 }' | sort -u | wc -l; }
-consumed_is() { [ "$(consumed_count)" -ge "$1" ]; }
-
-GCONF=(offsets.topic.num.partitions=3 offsets.topic.replication.factor=3
-    group.initial.rebalance.delay.ms=300 group.min.session.timeout.ms=1000)
-st_zk_setup
-for i in 1 2 3; do st_broker_config "$i" "${GCONF[@]}"; done
-for i in 1 2 3; do st_broker_start "$i"; done
+. "$(dirname "$0")/lib-group.sh"
+sg_cluster_start
 T=static
 SESSION_MS=15000
-st_cli topic create $T --partitions 6 --replication-factor 2 >"$ST_TMP/create.out" 2>&1 ||
-    st_fail "topic create: $(cat "$ST_TMP/create.out")"
-st_wait 20 st_topic_ready $T 6 || st_fail "$T: no leaders"
+sg_topic_create $T 6 2
 
-P() { "$ST_GROUP" produce -b "$(st_bootstrap)" -t $T -v "$@" >>"$ST_TMP/produced.txt" 2>>"$ST_TMP/produce.err"; }
+P() { sg_produce $T "$@"; }
 P -N 1200 -k 97 || st_fail "produce 1: $(tail -2 "$ST_TMP/produce.err")"
 G=(-g grp -t $T -s $SESSION_MS -c 10 -X heartbeat.interval.ms=500)
 for i in 1 2 3; do sg_start c$i "${G[@]}" -i inst-$i; done

@@ -1,10 +1,10 @@
 /*
- * Unit tests of the group coordinator (br_group, br_group_log,
+ * Unit tests of the group coordinator (br_groups, br_group_log,
  * br_pm_local): a real partition manager over an sl_logdir in a temp
  * dir hosts __consumer_offsets (this broker leads it, alone in the ISR,
  * so every append is acknowledged at once), a private libev loop driven
- * with EVRUN_NOWAIT for the coordinator's timers, and a test double of
- * br_call (below) that captures the encoded reply. No network.
+ * with EVRUN_NOWAIT for the coordinator's timers, and the br_call test
+ * double of tu_call.c that captures the encoded reply. No network.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,83 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "group/br_group.h"
+#include "group/br_groups.h"
 #include "group/br_group_log.h"
 #include "partition/br_pm.h"
 #include "partition/br_pm_local.h"
 #include "strata.pb-c.h"
 #include "tu.h"
+#include "tu_call.h"
 
-/* ------------------------------------------------------- br_call double */
-
-struct br_call {
-    uint64_t corr;
-    int replies;
-    uint8_t *buf;
-    size_t len;
-};
-
-uint64_t br_call_correlation_id(const br_call_t *call)
-{
-    return call->corr;
-}
-
-int32_t br_call_replica_id(const br_call_t *call)
-{
-    (void)call;
-    return -1;
-}
-
-const char *br_call_peer(const br_call_t *call)
-{
-    (void)call;
-    return "tcp://127.0.0.1:40000";
-}
-
-void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
-{
-    free(call->buf);
-    call->buf = malloc(len ? len : 1);
-    memcpy(call->buf, buf, len);
-    call->len = len;
-    call->replies++;
-}
-
-void br_call_reply(br_call_t *call, Strata__Response *resp)
-{
-    resp->correlation_id = call->corr;
-    size_t n = strata__response__get_packed_size(resp);
-    uint8_t *b = malloc(n ? n : 1);
-    strata__response__pack(resp, b);
-    br_call_reply_bytes(call, b, n);
-    free(b);
-}
-
-void br_call_reply_error(br_call_t *call, st_err_t err, const char *message)
-{
-    Strata__Response resp = STRATA__RESPONSE__INIT;
-    resp.error = (Strata__ErrorCode)err;
-    resp.error_message = (char *)message;
-    br_call_reply(call, &resp);
-}
-
-void br_call_drop(br_call_t *call)
-{
-    (void)call;
-}
-
-bool br_call_is_closing(const br_call_t *call)
-{
-    (void)call;
-    return false;
-}
+/* ----------------------------------------------------------------- calls */
 
 static uint64_t g_corr = 1;
 
 static br_call_t *call_new(void)
 {
     br_call_t *c = calloc(1, sizeof *c);
-    c->corr = g_corr++;
+    tu_call_init(c, g_corr++, -1);
     return c;
 }
 
@@ -96,19 +35,8 @@ static void call_free(br_call_t *c)
 {
     if (!c)
         return;
-    free(c->buf);
+    tu_call_fini(c);
     free(c);
-}
-
-/* The captured reply (exactly one), decoded; free with
- * strata__response__free_unpacked. */
-static Strata__Response *call_response(const br_call_t *c)
-{
-    CU_ASSERT_FATAL(c->replies == 1);
-    Strata__Response *r = strata__response__unpack(NULL, c->len, c->buf);
-    CU_ASSERT_FATAL(r != NULL);
-    CU_ASSERT_EQUAL(r->correlation_id, c->corr);
-    return r;
 }
 
 /* --------------------------------------------------------------- fixture */
@@ -233,12 +161,39 @@ static void teardown(void)
 
 /* ------------------------------------------------------------- requests */
 
+/* The group rows of the broker's request table (br_api.c), which the
+ * unit does not link: body case -> handler. */
+static void dispatch(br_call_t *c, const Strata__Request *req)
+{
+    static const struct {
+        Strata__Request__BodyCase body;
+        void (*fn)(br_groups_t *, br_call_t *, const Strata__Request *);
+    } rows[] = {
+        {STRATA__REQUEST__BODY_FIND_COORDINATOR, br_groups_handle_find_coordinator},
+        {STRATA__REQUEST__BODY_JOIN_GROUP, br_groups_handle_join_group},
+        {STRATA__REQUEST__BODY_SYNC_GROUP, br_groups_handle_sync_group},
+        {STRATA__REQUEST__BODY_HEARTBEAT, br_groups_handle_heartbeat},
+        {STRATA__REQUEST__BODY_LEAVE_GROUP, br_groups_handle_leave_group},
+        {STRATA__REQUEST__BODY_OFFSET_COMMIT, br_groups_handle_offset_commit},
+        {STRATA__REQUEST__BODY_OFFSET_FETCH, br_groups_handle_offset_fetch},
+        {STRATA__REQUEST__BODY_LIST_GROUPS, br_groups_handle_list_groups},
+        {STRATA__REQUEST__BODY_DESCRIBE_GROUPS, br_groups_handle_describe_groups},
+        {STRATA__REQUEST__BODY_DELETE_GROUPS, br_groups_handle_delete_groups},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (rows[i].body == req->body_case) {
+            rows[i].fn(g_gc, c, req);
+            return;
+        }
+    CU_FAIL("not a group request");
+}
+
 static br_call_t *send(Strata__Request *req)
 {
     br_call_t *c = call_new();
     req->correlation_id = c->corr;
     req->client_id = (char *)"cli";
-    br_groups_handle(g_gc, c, req);
+    dispatch(c, req);
     return c;
 }
 
@@ -279,7 +234,7 @@ static join_result_t join_result(br_call_t *c)
 {
     join_result_t jr;
     memset(&jr, 0, sizeof jr);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_JOIN_GROUP);
     jr.error = r->join_group->error;
     jr.generation = r->join_group->generation_id;
@@ -337,7 +292,7 @@ static br_call_t *sync_group(const char *group, int32_t gen, const char *member,
 /* The sync reply's error; its assignment copied to out (size 64). */
 static int sync_result(br_call_t *c, char *out)
 {
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_SYNC_GROUP);
     int err = r->sync_group->error;
     if (out)
@@ -359,7 +314,7 @@ static int heartbeat(const char *group, int32_t gen, const char *member, const c
     req.body_case = STRATA__REQUEST__BODY_HEARTBEAT;
     req.heartbeat = &h;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_HEARTBEAT);
     int err = r->heartbeat->error;
     strata__response__free_unpacked(r, NULL);
@@ -380,7 +335,7 @@ static int leave(const char *group, const char *member)
     req.body_case = STRATA__REQUEST__BODY_LEAVE_GROUP;
     req.leave_group = &l;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_LEAVE_GROUP);
     int err = r->leave_group->error;
     if (err == 0 && r->leave_group->n_members == 1)
@@ -416,7 +371,7 @@ static int commit(const char *group, int32_t gen, const char *member, const char
     req.body_case = STRATA__REQUEST__BODY_OFFSET_COMMIT;
     req.offset_commit = &oc;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_OFFSET_COMMIT);
     int err = r->offset_commit->error;
     if (err == 0) {
@@ -448,7 +403,7 @@ static int64_t fetch_offset(const char *group, const char *topic, int32_t partit
     req.body_case = STRATA__REQUEST__BODY_OFFSET_FETCH;
     req.offset_fetch = &f;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_OFFSET_FETCH);
     int64_t off = -2;
     *err = r->offset_fetch->error;
@@ -472,7 +427,7 @@ static int delete_group(const char *group)
     req.body_case = STRATA__REQUEST__BODY_DELETE_GROUPS;
     req.delete_groups = &d;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_DELETE_GROUPS);
     CU_ASSERT_FATAL(r->delete_groups->n_results == 1);
     int err = r->delete_groups->results[0]->error;
@@ -536,7 +491,7 @@ static int32_t form_group(const char *group, size_t n, int32_t session_ms, char 
         CU_ASSERT_EQUAL(sync_result(sc[i], got), 0);
         CU_ASSERT_STRING_EQUAL(got, bytes[i]);
     }
-    br_gstate_t st;
+    br_group_state_t st;
     int nm = 0;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, group, &st, NULL, &nm));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
@@ -605,7 +560,7 @@ static void test_session_expiry(void)
     CU_ASSERT_EQUAL(jr.n_members, 1);
     /* nobody heartbeats now: the group empties and moves to a new generation */
     deadline = wall_ms() + 5000;
-    br_gstate_t st = BR_GS_STABLE;
+    br_group_state_t st = BR_GS_STABLE;
     while (wall_ms() < deadline) {
         usleep(10000);
         pump();
@@ -642,7 +597,7 @@ static void test_static_rejoin(void)
     CU_ASSERT_EQUAL(r.generation, 2); /* no generation bump */
     CU_ASSERT(strcmp(r.member_id, j1.member_id) != 0);
     CU_ASSERT_STRING_EQUAL(r.leader, j0.member_id);
-    br_gstate_t st;
+    br_group_state_t st;
     int32_t gen;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &gen, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_STABLE);
@@ -685,7 +640,7 @@ static void test_commit_fetch(void)
     req.offset_fetch = &f;
     CU_ASSERT_EQUAL(commit("simple", -1, "", "u", 5, 7), 0);
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_EQUAL(r->offset_fetch->n_topics, 2);
     size_t total = 0;
     for (size_t i = 0; i < r->offset_fetch->n_topics; i++)
@@ -714,7 +669,7 @@ static void test_failover(void)
     CU_ASSERT_EQUAL(fetch_offset(GROUP, "t", 1, &err), 600);
     CU_ASSERT_EQUAL(fetch_offset("simple", "x", 0, &err), 9);
     CU_ASSERT_EQUAL(err, 0);
-    br_gstate_t st;
+    br_group_state_t st;
     int32_t g2;
     int nm;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, &g2, &nm));
@@ -753,7 +708,7 @@ static void test_not_coordinator(void)
     req.body_case = STRATA__REQUEST__BODY_FIND_COORDINATOR;
     req.find_coordinator = &f;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_EQUAL(r->find_coordinator->error, 0);
     CU_ASSERT_EQUAL(r->find_coordinator->node_id, 1);
     CU_ASSERT_STRING_EQUAL(r->find_coordinator->url, "tcp://127.0.0.1:40001");
@@ -763,7 +718,7 @@ static void test_not_coordinator(void)
     call_free(c);
     g_topic_exists = false;
     c = send(&req);
-    r = call_response(c);
+    r = tu_call_response(c);
     CU_ASSERT_EQUAL(r->find_coordinator->error, ST_ERR_COORDINATOR_NOT_AVAILABLE);
     CU_ASSERT_EQUAL(g_ensure_calls, 1);
     strata__response__free_unpacked(r, NULL);
@@ -777,7 +732,7 @@ static void test_delete_group(void)
     CU_ASSERT_EQUAL(commit(GROUP, gen, ids[0], "t", 0, 77), 0);
     CU_ASSERT_EQUAL(delete_group(GROUP), ST_ERR_NON_EMPTY_GROUP);
     CU_ASSERT_EQUAL(leave(GROUP, ids[0]), 0);
-    br_gstate_t st;
+    br_group_state_t st;
     CU_ASSERT_FATAL(br_groups_group_info(g_gc, GROUP, &st, NULL, NULL));
     CU_ASSERT_EQUAL(st, BR_GS_EMPTY);
     CU_ASSERT_EQUAL(delete_group(GROUP), 0);
@@ -829,7 +784,7 @@ static void test_list_describe(void)
     req.body_case = STRATA__REQUEST__BODY_LIST_GROUPS;
     req.list_groups = &l;
     br_call_t *c = send(&req);
-    Strata__Response *r = call_response(c);
+    Strata__Response *r = tu_call_response(c);
     CU_ASSERT_EQUAL_FATAL(r->list_groups->n_groups, 1);
     CU_ASSERT_STRING_EQUAL(r->list_groups->groups[0]->group_id, GROUP);
     CU_ASSERT_STRING_EQUAL(r->list_groups->groups[0]->protocol_type, "consumer");
@@ -844,7 +799,7 @@ static void test_list_describe(void)
     req2.body_case = STRATA__REQUEST__BODY_DESCRIBE_GROUPS;
     req2.describe_groups = &d;
     c = send(&req2);
-    r = call_response(c);
+    r = tu_call_response(c);
     CU_ASSERT_EQUAL_FATAL(r->describe_groups->n_groups, 2);
     Strata__DescribedGroup *g = r->describe_groups->groups[0];
     CU_ASSERT_STRING_EQUAL(g->state, "Stable");

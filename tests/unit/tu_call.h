@@ -1,8 +1,8 @@
 /*
  * tu_call: the test double of br_call shared by the broker data-plane unit
- * tests (test_partition, test_idempotence, test_cleaner_sched). It owns a
- * fake request context that records what the broker answers: the encoded
- * reply bytes, how many replies and drops there were; tu_call_response
+ * tests (test_partition, test_idempotence, test_cleaner_sched, test_group).
+ * It owns a fake request context that records what the broker answers:
+ * the encoded reply bytes, how many replies and drops there were; tu_call_response
  * decodes the one reply with the public protobuf-c code. Linking it
  * provides br_call_* in place of br_server's network-backed versions.
  */
