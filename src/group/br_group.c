@@ -39,13 +39,6 @@
 
 /* ------------------------------------------------------------ utils */
 
-int64_t br_group_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char *br_group_strdup(const char *s)
 {
     return strdup(s ? s : "");
@@ -453,7 +446,7 @@ void br_group_transition(br_group_t *g, br_group_state_t to)
     }
     (void)from;
     g->state = to;
-    g->state_ts = br_group_now();
+    g->state_ts = st_wall_ms();
     if (to != BR_GS_PREPARING_REBALANCE && g->join_timer_on) {
         ev_timer_stop(g->gc->loop, &g->join_timer);
         g->join_timer_on = false;
@@ -612,7 +605,7 @@ void br_group_prepare_rebalance(br_group_t *g, const char *reason)
         br_group_reset_assignments(g, ST_ERR_REBALANCE_IN_PROGRESS);
     bool from_empty = g->state == BR_GS_EMPTY;
     br_group_transition(g, BR_GS_PREPARING_REBALANCE);
-    int64_t now = br_group_now(), max_rt = br_group_max_rebalance_ms(g);
+    int64_t now = st_wall_ms(), max_rt = br_group_max_rebalance_ms(g);
     g->rebalance_deadline = now + max_rt;
     if (from_empty) {
         int64_t d = g->gc->cfg.group_initial_rebalance_delay_ms;
@@ -662,7 +655,7 @@ void br_group_try_complete_join(br_group_t *g)
 {
     if (g->state != BR_GS_PREPARING_REBALANCE)
         return;
-    int64_t now = br_group_now();
+    int64_t now = st_wall_ms();
     if (g->initial_until && now < g->initial_until) {
         br_group_arm_join_timer(g, now);
         return;

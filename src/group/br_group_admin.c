@@ -153,7 +153,7 @@ void br_groups_handle_describe_groups(br_groups_t *gc, br_call_t *call, const St
 /* Tombstones for g's metadata and every offset of it into b. */
 static st_err_t br_group_add_tombstones(st_batch_builder_t *b, const br_group_t *g, bool meta)
 {
-    int64_t now = br_group_now();
+    int64_t now = st_wall_ms();
     for (size_t i = 0; i < g->n_offsets; i++) {
         st_err_t err = br_group_log_add_offset(b, now, g->id, g->offsets[i].topic,
                                                g->offsets[i].partition, NULL);

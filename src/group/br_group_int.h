@@ -37,6 +37,7 @@
 #include <sys/types.h>
 
 #include "group/br_groups.h"
+#include "common/st_clock.h"
 #include "common/st_hmap.h"
 #include "common/st_batch.h"
 #include "common/st_err.h"
@@ -206,8 +207,6 @@ struct br_group_op {
 
 /* ------------------------------------------------------ br_group.c */
 
-/* Wall-clock ms. */
-int64_t br_group_now(void);
 
 /* strdup treating NULL as "". */
 char *br_group_strdup(const char *s);

@@ -58,7 +58,7 @@ static void br_group_join_new(br_group_t *g, br_call_t *call, const Strata__Requ
     br_group_member_touch(m);
     if (g->state == BR_GS_PREPARING_REBALANCE && g->initial_until) {
         /* a new member during the initial delay extends it */
-        int64_t now = br_group_now(), d = g->gc->cfg.group_initial_rebalance_delay_ms;
+        int64_t now = st_wall_ms(), d = g->gc->cfg.group_initial_rebalance_delay_ms;
         int64_t until = now + d < g->initial_limit ? now + d : g->initial_limit;
         if (until > g->initial_until)
             g->initial_until = until;

@@ -161,7 +161,7 @@ void br_groups_handle_offset_commit(br_groups_t *gc, br_call_t *call, const Stra
     } else if (err == ST_OK && g->state != BR_GS_EMPTY) {
         err = ST_ERR_UNKNOWN_MEMBER_ID; /* simple commits only to groups without members */
     }
-    int64_t now = br_group_now();
+    int64_t now = st_wall_ms();
     st_batch_builder_t b;
     st_batch_builder_init(&b, ST_CODEC_NONE);
     size_t n_write = 0;

@@ -178,7 +178,7 @@ st_err_t br_group_add_meta(st_batch_builder_t *b, const br_group_t *g, const br_
     gv.state_timestamp = g->state_ts;
     gv.n_members = g->n_members;
     gv.members = mp;
-    err = br_group_log_add_group(b, br_group_now(), g->id, &gv);
+    err = br_group_log_add_group(b, st_wall_ms(), g->id, &gv);
 out:
     free(mv);
     free(mp);

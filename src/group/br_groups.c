@@ -44,7 +44,7 @@ br_group_t *br_groups_add_group(br_groups_t *gc, const char *id, int32_t opart)
     g->gc = gc;
     g->opart = opart;
     g->state = BR_GS_EMPTY;
-    g->state_ts = br_group_now();
+    g->state_ts = st_wall_ms();
     g->sync_writing_gen = -1;
     ev_timer_init(&g->join_timer, br_group_join_timer_cb, 1.0, 0.0);
     g->join_timer.data = g;
@@ -190,7 +190,7 @@ static void br_groups_load_group_rec(void *arg, const char *group, const Strata_
     g->protocol_type = br_group_nz(v->protocol_type) ? strdup(v->protocol_type) : NULL;
     g->protocol = br_group_nz(v->protocol) ? strdup(v->protocol) : NULL;
     g->leader = br_group_nz(v->leader) ? strdup(v->leader) : NULL;
-    g->state_ts = v->state_timestamp > 0 ? v->state_timestamp : br_group_now();
+    g->state_ts = v->state_timestamp > 0 ? v->state_timestamp : st_wall_ms();
     for (size_t i = 0; i < v->n_members; i++) {
         const Strata__GroupMemberValue *mv = v->members[i];
         if (!mv || !br_group_nz(mv->member_id) || mv->session_timeout_ms <= 0)
@@ -364,7 +364,7 @@ br_groups_t *br_groups_new(struct ev_loop *loop, br_pm_t *pm, int32_t broker_id,
     }
     if (br_pm_add_role_fn(pm, br_groups_role_fn, gc) != ST_OK)
         goto fail;
-    gc->last_retention_ms = br_group_now();
+    gc->last_retention_ms = st_wall_ms();
     br_groups_partition_led(gc);
     return gc;
 fail:
