@@ -346,18 +346,31 @@ st_err_t br_group_check_member(const br_group_t *g, const char *member_id,
     return ST_OK;
 }
 
-void br_groups_handle_sync_group(br_groups_t *gc, br_call_t *call, const Strata__Request *req)
+/* The group and member a Sync or Heartbeat names, checked: coordinator
+ * for the group, group known and alive, member of this generation. */
+static st_err_t br_group_member_lookup(br_groups_t *gc, const char *group_id, const char *member_id,
+                                       const char *instance_id, int32_t generation, br_group_t **gp,
+                                       br_group_member_t **mp)
 {
-    const Strata__SyncGroupRequest *r = req->sync_group;
-    st_err_t err = br_groups_check(gc, r->group_id, NULL);
-    br_group_t *g = err == ST_OK ? br_groups_find(gc, r->group_id) : NULL;
-    br_group_member_t *m = NULL;
+    *mp = NULL;
+    st_err_t err = br_groups_check(gc, group_id, NULL);
+    br_group_t *g = *gp = err == ST_OK ? br_groups_find(gc, group_id) : NULL;
     if (err == ST_OK && !g)
         err = ST_ERR_UNKNOWN_MEMBER_ID;
     else if (err == ST_OK && g->state == BR_GS_DEAD)
         err = ST_ERR_COORDINATOR_NOT_AVAILABLE;
     if (err == ST_OK)
-        err = br_group_check_member(g, r->member_id, r->group_instance_id, r->generation_id, &m);
+        err = br_group_check_member(g, member_id, instance_id, generation, mp);
+    return err;
+}
+
+void br_groups_handle_sync_group(br_groups_t *gc, br_call_t *call, const Strata__Request *req)
+{
+    const Strata__SyncGroupRequest *r = req->sync_group;
+    br_group_t *g;
+    br_group_member_t *m;
+    st_err_t err =
+        br_group_member_lookup(gc, r->group_id, r->member_id, r->group_instance_id, r->generation_id, &g, &m);
     if (err == ST_OK &&
         ((br_group_nz(r->protocol_type) && !br_group_streq(r->protocol_type, g->protocol_type)) ||
          (br_group_nz(r->protocol_name) && !br_group_streq(r->protocol_name, g->protocol))))
@@ -402,15 +415,10 @@ void br_groups_handle_sync_group(br_groups_t *gc, br_call_t *call, const Strata_
 void br_groups_handle_heartbeat(br_groups_t *gc, br_call_t *call, const Strata__Request *req)
 {
     const Strata__HeartbeatRequest *r = req->heartbeat;
-    st_err_t err = br_groups_check(gc, r->group_id, NULL);
-    br_group_t *g = err == ST_OK ? br_groups_find(gc, r->group_id) : NULL;
-    br_group_member_t *m = NULL;
-    if (err == ST_OK && !g)
-        err = ST_ERR_UNKNOWN_MEMBER_ID;
-    else if (err == ST_OK && g->state == BR_GS_DEAD)
-        err = ST_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (err == ST_OK)
-        err = br_group_check_member(g, r->member_id, r->group_instance_id, r->generation_id, &m);
+    br_group_t *g;
+    br_group_member_t *m;
+    st_err_t err =
+        br_group_member_lookup(gc, r->group_id, r->member_id, r->group_instance_id, r->generation_id, &g, &m);
     if (err == ST_OK && g->state == BR_GS_EMPTY)
         err = ST_ERR_UNKNOWN_MEMBER_ID;
     if (err == ST_OK) {

@@ -386,10 +386,10 @@ void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err)
 
 /* ---------------------------------------------------------- lifecycle */
 
-static void br_pm_scan_cb(void *arg, const char *topic, int32_t partition)
+/* Remember a replica directory found on disk (best effort: out of
+ * memory forgets it, which only delays its clean-up). */
+static void br_pm_on_disk_add(br_pm_t *pm, const char *topic, int32_t partition, size_t dir_idx)
 {
-    br_pm_t *pm = arg;
-    /* pm->n_on_disk doubles as the cursor; dir index set by the caller */
     br_on_disk_t *n = realloc(pm->on_disk, (pm->n_on_disk + 1) * sizeof *n);
     if (!n)
         return;
@@ -399,8 +399,14 @@ static void br_pm_scan_cb(void *arg, const char *topic, int32_t partition)
         return;
     n[pm->n_on_disk].topic = t;
     n[pm->n_on_disk].partition = partition;
-    n[pm->n_on_disk].dir_idx = SIZE_MAX;
+    n[pm->n_on_disk].dir_idx = dir_idx;
     pm->n_on_disk++;
+}
+
+static void br_pm_scan_cb(void *arg, const char *topic, int32_t partition)
+{
+    /* pm->n_on_disk doubles as the cursor; dir index set by the caller */
+    br_pm_on_disk_add(arg, topic, partition, SIZE_MAX);
 }
 
 br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs,
@@ -487,17 +493,7 @@ static void br_pm_remember_on_disk(br_pm_t *pm, const char *topic, int32_t parti
                                    size_t dir_idx)
 {
     br_pm_forget_on_disk(pm, topic, partition);
-    br_on_disk_t *n = realloc(pm->on_disk, (pm->n_on_disk + 1) * sizeof *n);
-    if (!n)
-        return;
-    pm->on_disk = n;
-    char *t = strdup(topic);
-    if (!t)
-        return;
-    n[pm->n_on_disk].topic = t;
-    n[pm->n_on_disk].partition = partition;
-    n[pm->n_on_disk].dir_idx = dir_idx;
-    pm->n_on_disk++;
+    br_pm_on_disk_add(pm, topic, partition, dir_idx);
 }
 
 static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
