@@ -19,7 +19,7 @@
  * controller then treats it as dead for exactly those partitions. The
  * failed directory is closed unclean, so that it is recovered at restart.
  *
- * Zombie fencing (DESIGN.md section 6): the broker acts as leader only
+ * Zombie fencing (docs/design/DESIGN.md section 6): the broker acts as leader only
  * while ZooKeeper has confirmed its session recently. Every tick it sends
  * a probe (exists on its own registration); an answer proves the session
  * was alive after the probe was sent. When no probe sent in the last

@@ -1,5 +1,5 @@
 /*
- * br_groups: the group coordinator (DESIGN.md section 7). The coordinator
+ * br_groups: the group coordinator (docs/design/DESIGN.md section 7). The coordinator
  * of group g is the leader of partition br_group_partition_for(g, n) of
  * __consumer_offsets; this module serves the groups of the offsets
  * partitions this broker leads: membership (JoinGroup, SyncGroup,

@@ -44,9 +44,9 @@
 #include "storage/sl_file.h"
 #include "storage/sl_index.h"
 
-#define SC_TAG "cleaner"
-#define SC_CHUNK ((size_t)1 << 20)
-#define SC_NO_TS INT64_MIN
+#define SL_CL_TAG "cleaner"
+#define SL_CL_CHUNK ((size_t)1 << 20)
+#define SL_CL_NO_TS INT64_MIN
 
 void (*sl_cleaner_test_hook)(const char *step);
 
@@ -215,7 +215,7 @@ static st_err_t sl_cl_reader_need(sl_cl_reader_t *r, size_t n, const uint8_t **p
         *p = r->rd_buf.data + (r->rd_pos - r->rd_bpos);
         return ST_OK;
     }
-    size_t want = n > SC_CHUNK ? n : SC_CHUNK;
+    size_t want = n > SL_CL_CHUNK ? n : SL_CL_CHUNK;
     if ((int64_t)want > r->rd_size - r->rd_pos)
         want = (size_t)(r->rd_size - r->rd_pos);
     r->rd_buf.len = 0;
@@ -277,7 +277,7 @@ static st_err_t sl_cl_rename(const char *dir, int64_t base, const char *ext, con
     sl_cl_path(dir, base, ext, from, a, sizeof a);
     sl_cl_path(dir, base, ext, to, b, sizeof b);
     if (rename(a, b) != 0) {
-        ST_ERROR(SC_TAG, "rename %s -> %s: %s", a, b, strerror(errno));
+        ST_ERROR(SL_CL_TAG, "rename %s -> %s: %s", a, b, strerror(errno));
         return st_err_from_errno(errno);
     }
     return ST_OK;
@@ -313,7 +313,7 @@ static void sl_cl_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_
         const sl_seg_info_t *s = &segs[u];
         if (s->si_next > max_off)
             break;
-        if (cfg->min_compaction_lag_ms > 0 && s->si_max_ts != SC_NO_TS &&
+        if (cfg->min_compaction_lag_ms > 0 && s->si_max_ts != SL_CL_NO_TS &&
             s->si_max_ts > o->now_ms - cfg->min_compaction_lag_ms)
             break;
         u++;
@@ -458,7 +458,7 @@ static st_err_t sl_cl_writer_open(sl_cleaner_plan_t *p, int64_t base, sl_cl_writ
     w->wr_fd = -1;
     w->wr_oix.ix_fd = -1;
     w->wr_tix.ix_fd = -1;
-    w->wr_max_ts = SC_NO_TS;
+    w->wr_max_ts = SL_CL_NO_TS;
     w->wr_last = -1;
     st_buf_init(&w->wr_buf);
     sl_cl_unlink_cleaned(p->cp_dir, base);
@@ -498,7 +498,7 @@ static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_write
         st_err_t err = sl_index_append_offset(&w->wr_oix, (uint32_t)(h->base_offset - base), (uint32_t)pos);
         if (err != ST_OK)
             return err;
-        int64_t lts = SC_NO_TS;
+        int64_t lts = SL_CL_NO_TS;
         uint32_t lrel;
         if (w->wr_tix.ix_n > 0)
             sl_index_time_at(&w->wr_tix, w->wr_tix.ix_n - 1, &lts, &lrel);
@@ -509,7 +509,7 @@ static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_write
     st_err_t err = st_buf_append(&w->wr_buf, f, len);
     if (err != ST_OK)
         return err;
-    if (w->wr_buf.len >= SC_CHUNK && (err = sl_cl_writer_flush(w)) != ST_OK)
+    if (w->wr_buf.len >= SL_CL_CHUNK && (err = sl_cl_writer_flush(w)) != ST_OK)
         return err;
     w->wr_size += (int64_t)len;
     w->wr_idx_bytes += (int64_t)len;
@@ -523,8 +523,8 @@ static st_err_t sl_cl_writer_finish(int64_t base, sl_cl_writer_t *w)
     st_err_t err = sl_cl_writer_flush(w);
     if (err != ST_OK)
         return err;
-    if (w->wr_last >= 0 && w->wr_max_ts != SC_NO_TS) {
-        int64_t lts = SC_NO_TS;
+    if (w->wr_last >= 0 && w->wr_max_ts != SL_CL_NO_TS) {
+        int64_t lts = SL_CL_NO_TS;
         uint32_t lrel;
         if (w->wr_tix.ix_n > 0)
             sl_index_time_at(&w->wr_tix, w->wr_tix.ix_n - 1, &lts, &lrel);
@@ -560,7 +560,7 @@ static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const 
     s->ss_written = true;
     if (err != ST_OK)
         goto done;
-    bool drop_tombstones = p->cp_cfg.delete_retention_ms >= 0 && s->ss_info.si_max_ts != SC_NO_TS &&
+    bool drop_tombstones = p->cp_cfg.delete_retention_ms >= 0 && s->ss_info.si_max_ts != SL_CL_NO_TS &&
                            s->ss_info.si_max_ts < p->cp_opts.now_ms - p->cp_cfg.delete_retention_ms;
     r->rd_fd = s->ss_fd;
     r->rd_size = s->ss_info.si_size;
@@ -574,7 +574,7 @@ static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const 
         st_batch_iter_t it;
         st_record_t rec;
         int32_t kept = 0;
-        int64_t max_ts = SC_NO_TS;
+        int64_t max_ts = SL_CL_NO_TS;
         body->len = 0;
         if ((err = st_batch_iter_init(&it, f, len)) == ST_OK) {
             while ((err = st_batch_iter_next(&it, &rec)) == ST_OK) {
@@ -689,7 +689,7 @@ st_err_t sl_cleaner_run(sl_cleaner_plan_t *p)
     }
 done:
     if (err != ST_OK)
-        ST_ERROR(SC_TAG, "%s: cleaning failed: %s", p->cp_dir, st_err_name(err));
+        ST_ERROR(SL_CL_TAG, "%s: cleaning failed: %s", p->cp_dir, st_err_name(err));
     sl_cl_map_free(&m);
     st_buf_free(&r.rd_buf);
     st_buf_free(&body);
@@ -743,7 +743,7 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
     if (!p->cp_ran || p->cp_nclean < 0)
         return ST_ERR_STATE;
     if (sl_log_generation(log) != p->cp_gen || strcmp(sl_log_dir(log), p->cp_dir) != 0) {
-        ST_INFO(SC_TAG, "%s: segments changed while cleaning; result discarded", p->cp_dir);
+        ST_INFO(SL_CL_TAG, "%s: segments changed while cleaning; result discarded", p->cp_dir);
         return ST_ERR_STATE;
     }
     sl_cl_hook("commit");
@@ -753,7 +753,7 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         if (!s->ss_changed || !s->ss_written)
             continue;
         if ((err = sl_cl_swap_segment(log, p, s)) != ST_OK) {
-            ST_ERROR(SC_TAG, "%s: swap of segment %020" PRId64 " failed: %s", p->cp_dir, s->ss_info.si_base,
+            ST_ERROR(SL_CL_TAG, "%s: swap of segment %020" PRId64 " failed: %s", p->cp_dir, s->ss_info.si_base,
                      st_err_name(err));
             return err;
         }
@@ -764,7 +764,7 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         return err;
     sl_cl_hook("checkpoint");
     const sl_cleaner_stats_t *st = &p->cp_stats;
-    ST_INFO(SC_TAG, "%s: cleaned %d segment(s) (%d changed): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
+    ST_INFO(SL_CL_TAG, "%s: cleaned %d segment(s) (%d changed): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
             " -> %" PRId64 " records, %" PRId64 " keys, checkpoint %" PRId64,
             p->cp_dir, st->segments, st->segments_swapped, st->bytes_in, st->bytes_out, st->records_in,
             st->records_out, st->keys, st->dirty_end);
@@ -884,11 +884,11 @@ st_err_t sl_cleaner_recover(const char *dir)
             for (size_t j = 0; j < n && l->lf_swap; j++)
                 committed |= v[j].lf_swap && v[j].lf_base == l->lf_base && v[j].lf_ext == 2;
             if (committed) {
-                ST_WARN(SC_TAG, "completing interrupted cleaner swap: %s", p);
+                ST_WARN(SL_CL_TAG, "completing interrupted cleaner swap: %s", p);
                 if ((err = sl_cl_rename(dir, l->lf_base, sl_cl_exts[l->lf_ext], ".swap", "")) != ST_OK)
                     goto done;
             } else {
-                ST_WARN(SC_TAG, "rolling back unfinished cleaning: removing %s", p);
+                ST_WARN(SL_CL_TAG, "rolling back unfinished cleaning: removing %s", p);
                 if (unlink(p) != 0 && errno != ENOENT) {
                     err = st_err_from_errno(errno);
                     goto done;

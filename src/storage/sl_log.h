@@ -1,6 +1,6 @@
 /*
  * sl_log: one partition's log, a directory of indexed segments
- * (DESIGN.md section 3). It assigns offsets, appends frames, serves reads
+ * (docs/design/DESIGN.md section 3). It assigns offsets, appends frames, serves reads
  * of whole frames, looks offsets up by time, rolls and retires segments,
  * truncates for replication, keeps the leader-epoch cache, flushes by
  * policy and recovers after a crash. Owns: everything under

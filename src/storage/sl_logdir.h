@@ -1,6 +1,6 @@
 /*
  * sl_logdir: one log directory (an entry of log.dirs) holding many
- * partition logs. It owns the directory-wide files of DESIGN.md section 3:
+ * partition logs. It owns the directory-wide files of docs/design/DESIGN.md section 3:
  * recovery-point-offset-checkpoint, replication-offset-checkpoint (high
  * watermarks, written by the broker) and the clean-shutdown marker; opens
  * every partition log found, running recovery where the marker is absent.
