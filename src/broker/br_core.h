@@ -1,6 +1,6 @@
 /*
- * br_core: one broker process's state, owned by the core loop (DESIGN.md
- * section 2). It wires the parts together: configuration, the ZooKeeper
+ * br_core: one broker process's state, owned by the core loop
+ * (docs/design/DESIGN.md section 2). It wires the parts together: configuration, the ZooKeeper
  * session (zkc), the request server, the partition manager, the metadata
  * cache, the controller and the admin handlers (which see the broker
  * only through the control-plane context core->cp, control/br_cp.h: the
