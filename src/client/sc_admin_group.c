@@ -5,15 +5,19 @@
  * it (reset-offsets), delete a group. Every call is synchronous, bounded
  * by its timeout, and goes to the group's coordinator through
  * sc_group_coord_call() (sc_group_int.h), which follows coordinator moves.
+ * Each call is implemented once on the client hub (sc_admin_group_*) and
+ * exported as strata_admin_*; the strata_consumer_* group calls of
+ * earlier releases are deprecated wrappers over the same functions.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/sc_admin.h"
 #include "client/sc_assign.h"
 #include "client/sc_client.h"
 #include "client/sc_group_int.h"
 
-static char *sc_dup(const char *s)
+static char *sc_admin_group_dup(const char *s)
 {
     return strdup(s ? s : "");
 }
@@ -28,23 +32,23 @@ void strata_group_listing_free(strata_group_listing_t *l, size_t n)
     free(l);
 }
 
-strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
-                                         strata_group_listing_t **out, size_t *n)
+static strata_err_t sc_admin_group_list(sc_client_t *cl, int timeout_ms,
+                                        strata_group_listing_t **out, size_t *n)
 {
-    if (c == NULL || out == NULL || n == NULL)
+    if (cl == NULL || out == NULL || n == NULL)
         return STRATA_ERR_INVALID_ARG;
     *out = NULL;
     *n = 0;
-    st_err_t e = sc_client_md_refresh(&c->cl, timeout_ms);
+    st_err_t e = sc_client_md_refresh(cl, timeout_ms);
     if (e != ST_OK)
         return (strata_err_t)e;
-    sc_client_lock(&c->cl);
+    sc_client_lock(cl);
     size_t nb = 0;
-    int32_t *ids = calloc(c->cl.n_brokers + 1, sizeof *ids);
-    for (size_t i = 0; ids && i < c->cl.n_brokers; i++)
-        if (c->cl.brokers[i]->in_md && c->cl.brokers[i]->id >= 0)
-            ids[nb++] = c->cl.brokers[i]->id;
-    sc_client_unlock(&c->cl);
+    int32_t *ids = calloc(cl->n_brokers + 1, sizeof *ids);
+    for (size_t i = 0; ids && i < cl->n_brokers; i++)
+        if (cl->brokers[i]->in_md && cl->brokers[i]->id >= 0)
+            ids[nb++] = cl->brokers[i]->id;
+    sc_client_unlock(cl);
     if (ids == NULL)
         return STRATA_ERR_NOMEM;
     strata_group_listing_t *v = NULL;
@@ -56,12 +60,12 @@ strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
         lg.version = 1;
         req.body_case = STRATA__REQUEST__BODY_LIST_GROUPS;
         req.list_groups = &lg;
-        sc_client_lock(&c->cl);
-        sc_broker_t *br = sc_client_broker(&c->cl, ids[b]);
-        sc_client_unlock(&c->cl);
+        sc_client_lock(cl);
+        sc_broker_t *br = sc_client_broker(cl, ids[b]);
+        sc_client_unlock(cl);
         if (br == NULL)
             continue;
-        e = sc_client_call(&c->cl, br, &req, timeout_ms, &r);
+        e = sc_client_call(cl, br, &req, timeout_ms, &r);
         if (e == ST_OK && r->body_case != STRATA__RESPONSE__BODY_LIST_GROUPS)
             e = ST_ERR_CORRUPT_MESSAGE;
         if (e == ST_OK)
@@ -80,9 +84,9 @@ strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
         }
         for (size_t i = 0; i < add; i++) {
             const Strata__ListedGroup *lgp = r->list_groups->groups[i];
-            v[cnt].group_id = sc_dup(lgp->group_id);
-            v[cnt].state = sc_dup(lgp->state);
-            v[cnt].protocol_type = sc_dup(lgp->protocol_type);
+            v[cnt].group_id = sc_admin_group_dup(lgp->group_id);
+            v[cnt].state = sc_admin_group_dup(lgp->state);
+            v[cnt].protocol_type = sc_admin_group_dup(lgp->protocol_type);
             v[cnt].coordinator = ids[b];
             cnt++;
         }
@@ -119,10 +123,10 @@ void strata_group_desc_free(strata_group_desc_t *d)
     free(d);
 }
 
-strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
+static strata_err_t sc_admin_group_describe(sc_client_t *cl, const char *group, int timeout_ms,
                                             strata_group_desc_t **out)
 {
-    if (c == NULL || group == NULL || out == NULL)
+    if (cl == NULL || group == NULL || out == NULL)
         return STRATA_ERR_INVALID_ARG;
     *out = NULL;
     char *gv = (char *)group;
@@ -134,22 +138,22 @@ strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *gr
     dg.n_groups = 1;
     req.body_case = STRATA__REQUEST__BODY_DESCRIBE_GROUPS;
     req.describe_groups = &dg;
-    int64_t deadline = sc_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms : timeout_ms);
-    st_err_t e = sc_group_coord_call(&c->cl, group, &req, STRATA__RESPONSE__BODY_DESCRIBE_GROUPS, deadline,
+    int64_t deadline = sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms);
+    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DESCRIBE_GROUPS, deadline,
                                      &r);
     sc_broker_t *br = NULL;
     int32_t coord = -1;
-    if (e == ST_OK && sc_group_find_coord_sync(&c->cl, group, deadline, &br) == ST_OK)
+    if (e == ST_OK && sc_group_find_coord_sync(cl, group, deadline, &br) == ST_OK)
         coord = br->id;
     strata_group_desc_t *d = e == ST_OK ? calloc(1, sizeof *d) : NULL;
     if (e == ST_OK && d == NULL)
         e = ST_ERR_NOMEM;
     if (e == ST_OK) {
         const Strata__DescribedGroup *g = r->describe_groups->groups[0];
-        d->group_id = sc_dup(g->group_id);
-        d->state = sc_dup(g->state);
-        d->protocol_type = sc_dup(g->protocol_type);
-        d->protocol = sc_dup(g->protocol);
+        d->group_id = sc_admin_group_dup(g->group_id);
+        d->state = sc_admin_group_dup(g->state);
+        d->protocol_type = sc_admin_group_dup(g->protocol_type);
+        d->protocol = sc_admin_group_dup(g->protocol);
         d->generation = g->generation_id;
         d->coordinator = coord;
         d->members = calloc(g->n_members ? g->n_members : 1, sizeof *d->members);
@@ -159,16 +163,16 @@ strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *gr
             const Strata__DescribedMember *dm = g->members[i];
             strata_group_member_t *m = &d->members[i];
             d->n_members++;
-            m->member_id = sc_dup(dm->member_id);
-            m->instance_id = sc_dup(dm->group_instance_id);
-            m->client_id = sc_dup(dm->client_id);
-            m->client_host = sc_dup(dm->client_host);
+            m->member_id = sc_admin_group_dup(dm->member_id);
+            m->instance_id = sc_admin_group_dup(dm->group_instance_id);
+            m->client_id = sc_admin_group_dup(dm->client_id);
+            m->client_host = sc_admin_group_dup(dm->client_host);
             sc_assign_tplist_t l = {0};
             if (dm->assignment.len > 0 &&
                 sc_assign_assignment_decode(dm->assignment.data, dm->assignment.len, &l) == ST_OK) {
                 m->assignment = calloc(l.n ? l.n : 1, sizeof *m->assignment);
                 for (size_t k = 0; m->assignment && k < l.n; k++) {
-                    m->assignment[k].topic = sc_dup(l.tps[k].topic);
+                    m->assignment[k].topic = sc_admin_group_dup(l.tps[k].topic);
                     m->assignment[k].partition = l.tps[k].partition;
                     m->assignment[k].offset = -1;
                     m->n_assignment++;
@@ -196,10 +200,10 @@ void strata_commit_list_free(strata_commit_t *v, size_t n)
     free(v);
 }
 
-strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *group, int timeout_ms,
+static strata_err_t sc_admin_group_offsets(sc_client_t *cl, const char *group, int timeout_ms,
                                            strata_commit_t **out, size_t *n)
 {
-    if (c == NULL || group == NULL || out == NULL || n == NULL)
+    if (cl == NULL || group == NULL || out == NULL || n == NULL)
         return STRATA_ERR_INVALID_ARG;
     *out = NULL;
     *n = 0;
@@ -210,8 +214,8 @@ strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *gro
     of.group_id = (char *)group;
     req.body_case = STRATA__REQUEST__BODY_OFFSET_FETCH;
     req.offset_fetch = &of;
-    st_err_t e = sc_group_coord_call(&c->cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
-                                     sc_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
+    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
+                                     sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                      : timeout_ms),
                                      &r);
     size_t cnt = 0, cap = 0;
@@ -226,8 +230,8 @@ strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *gro
             const Strata__OffsetFetchPartitionResult *pr = tr->partitions[k];
             if (pr->error != 0 || pr->offset < 0)
                 continue;
-            v[cnt].topic = sc_dup(tr->name);
-            v[cnt].metadata = sc_dup(pr->metadata);
+            v[cnt].topic = sc_admin_group_dup(tr->name);
+            v[cnt].metadata = sc_admin_group_dup(pr->metadata);
             v[cnt].partition = pr->partition;
             v[cnt].offset = pr->offset;
             cnt++;
@@ -244,10 +248,10 @@ strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *gro
     return STRATA_OK;
 }
 
-strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *group,
+static strata_err_t sc_admin_group_commit(sc_client_t *cl, const char *group,
                                           const strata_commit_t *offsets, size_t n, int timeout_ms)
 {
-    if (c == NULL || group == NULL || (n > 0 && offsets == NULL))
+    if (cl == NULL || group == NULL || (n > 0 && offsets == NULL))
         return STRATA_ERR_INVALID_ARG;
     sc_gco_t *v = calloc(n ? n : 1, sizeof *v);
     if (v == NULL)
@@ -263,8 +267,8 @@ strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *grou
     Strata__Response *r = NULL;
     st_err_t e = sc_group_commit_build(group, -1, "", "", v, n, &s, &req);
     if (e == ST_OK) {
-        e = sc_group_coord_call(&c->cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_COMMIT,
-                                sc_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
+        e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_COMMIT,
+                                sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                 : timeout_ms),
                                 &r);
         sc_group_cstore_fini(&s);
@@ -275,9 +279,9 @@ strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *grou
     return (strata_err_t)e;
 }
 
-strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *group, int timeout_ms)
+static strata_err_t sc_admin_group_delete(sc_client_t *cl, const char *group, int timeout_ms)
 {
-    if (c == NULL || group == NULL)
+    if (cl == NULL || group == NULL)
         return STRATA_ERR_INVALID_ARG;
     char *gv = (char *)group;
     Strata__DeleteGroupsRequest dg = STRATA__DELETE_GROUPS_REQUEST__INIT;
@@ -288,11 +292,73 @@ strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *grou
     dg.n_groups = 1;
     req.body_case = STRATA__REQUEST__BODY_DELETE_GROUPS;
     req.delete_groups = &dg;
-    st_err_t e = sc_group_coord_call(&c->cl, group, &req, STRATA__RESPONSE__BODY_DELETE_GROUPS,
-                                     sc_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
+    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DELETE_GROUPS,
+                                     sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                      : timeout_ms),
                                      &r);
     if (r)
         strata__response__free_unpacked(r, NULL);
     return (strata_err_t)e;
+}
+
+/* ------------------------------------------------------ the admin calls */
+
+strata_err_t strata_admin_list_groups(strata_admin_t *a, int timeout_ms, strata_group_listing_t **out,
+                                      size_t *n)
+{
+    return sc_admin_group_list(a ? &a->cl : NULL, timeout_ms, out, n);
+}
+
+strata_err_t strata_admin_describe_group(strata_admin_t *a, const char *group, int timeout_ms,
+                                         strata_group_desc_t **out)
+{
+    return sc_admin_group_describe(a ? &a->cl : NULL, group, timeout_ms, out);
+}
+
+strata_err_t strata_admin_list_group_offsets(strata_admin_t *a, const char *group, int timeout_ms,
+                                             strata_commit_t **out, size_t *n)
+{
+    return sc_admin_group_offsets(a ? &a->cl : NULL, group, timeout_ms, out, n);
+}
+
+strata_err_t strata_admin_alter_group_offsets(strata_admin_t *a, const char *group,
+                                              const strata_commit_t *offsets, size_t n, int timeout_ms)
+{
+    return sc_admin_group_commit(a ? &a->cl : NULL, group, offsets, n, timeout_ms);
+}
+
+strata_err_t strata_admin_delete_group(strata_admin_t *a, const char *group, int timeout_ms)
+{
+    return sc_admin_group_delete(a ? &a->cl : NULL, group, timeout_ms);
+}
+
+/* ------------------------------- deprecated consumer-handle wrappers */
+
+strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
+                                         strata_group_listing_t **out, size_t *n)
+{
+    return sc_admin_group_list(c ? &c->cl : NULL, timeout_ms, out, n);
+}
+
+strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
+                                            strata_group_desc_t **out)
+{
+    return sc_admin_group_describe(c ? &c->cl : NULL, group, timeout_ms, out);
+}
+
+strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *group, int timeout_ms,
+                                           strata_commit_t **out, size_t *n)
+{
+    return sc_admin_group_offsets(c ? &c->cl : NULL, group, timeout_ms, out, n);
+}
+
+strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *group,
+                                          const strata_commit_t *offsets, size_t n, int timeout_ms)
+{
+    return sc_admin_group_commit(c ? &c->cl : NULL, group, offsets, n, timeout_ms);
+}
+
+strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *group, int timeout_ms)
+{
+    return sc_admin_group_delete(c ? &c->cl : NULL, group, timeout_ms);
 }
