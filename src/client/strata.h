@@ -2,12 +2,14 @@
  * strata.h: the public C API of libstrata, the client library of the
  * strata event-streaming broker (pkg-config: libstrata). Three handle
  * types share one configuration object: a producer (asynchronous,
- * batching, Kafka's default partitioner), a consumer with explicit
- * assignment (no groups yet) and an admin client (topics, configs,
- * cluster metadata). Handles are opaque. Each handle owns one internal
- * I/O thread plus nng's own threads; the calls below never block on the
- * network except the ones that take a timeout (flush, close, poll and the
- * admin calls). See docs/client.md for a guide and every property.
+ * batching, Kafka's default partitioner), a consumer (explicit
+ * assignment, or membership of a consumer group with commits) and an
+ * admin client (topics, configs, cluster metadata, reassignments,
+ * consumer-group administration). Handles are opaque. Each handle owns
+ * one internal I/O thread plus nng's own threads; the calls below never
+ * block on the network except the ones that take a timeout (flush,
+ * close, poll and the admin calls). See docs/client.md for a guide and
+ * every property.
  *
  * Threads: a producer may be used from any number of threads at once.
  * A consumer is used from one thread at a time. Admin calls are
