@@ -47,11 +47,11 @@ static void cli_json_print(json_t *j)
     json_decref(j);
 }
 
-static int cli_group_list(strata_consumer_t *c, int tmo)
+static int cli_group_list(strata_admin_t *adm, int tmo)
 {
     strata_group_listing_t *l = NULL;
     size_t n = 0;
-    strata_err_t e = strata_consumer_list_groups(c, tmo, &l, &n);
+    strata_err_t e = strata_admin_list_groups(adm, tmo, &l, &n);
     if (e != STRATA_OK) {
         cli_err_call("cannot list groups", e);
         return CLI_EXIT_ERROR;
@@ -83,14 +83,14 @@ static const strata_group_member_t *cli_owner(const strata_group_desc_t *d, cons
     return NULL;
 }
 
-static int cli_group_describe(strata_consumer_t *c, const char *group, int tmo)
+static int cli_group_describe(strata_admin_t *adm, strata_consumer_t *c, const char *group, int tmo)
 {
     strata_group_desc_t *d = NULL;
     strata_commit_t *offs = NULL;
     size_t n_offs = 0;
-    strata_err_t e = strata_consumer_describe_group(c, group, tmo, &d);
+    strata_err_t e = strata_admin_describe_group(adm, group, tmo, &d);
     if (e == STRATA_OK)
-        e = strata_consumer_group_offsets(c, group, tmo, &offs, &n_offs);
+        e = strata_admin_list_group_offsets(adm, group, tmo, &offs, &n_offs);
     if (e != STRATA_OK) {
         cli_err_call("cannot describe the group", e);
         strata_group_desc_free(d);
@@ -170,8 +170,9 @@ static int cli_group_describe(strata_consumer_t *c, const char *group, int tmo)
     return CLI_EXIT_OK;
 }
 
-static int cli_group_reset(strata_consumer_t *c, strata_conf_t *conf, const char *group,
-                           const char *topics, cli_rs_t rs, int64_t arg, bool execute, int tmo)
+static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_conf_t *conf,
+                           const char *group, const char *topics, cli_rs_t rs, int64_t arg,
+                           bool execute, int tmo)
 {
     (void)conf;
     strata_group_desc_t *d = NULL;
@@ -179,7 +180,7 @@ static int cli_group_reset(strata_consumer_t *c, strata_conf_t *conf, const char
     size_t n_offs = 0, np = 0, cap = 0;
     int rc = CLI_EXIT_ERROR;
     char *list = strdup(topics);
-    strata_err_t e = list ? strata_consumer_describe_group(c, group, tmo, &d) : STRATA_ERR_NOMEM;
+    strata_err_t e = list ? strata_admin_describe_group(adm, group, tmo, &d) : STRATA_ERR_NOMEM;
     if (e != STRATA_OK) {
         cli_err_call("cannot describe the group", e);
         goto out;
@@ -189,7 +190,7 @@ static int cli_group_reset(strata_consumer_t *c, strata_conf_t *conf, const char
                 d->state, d->n_members);
         goto out;
     }
-    if ((e = strata_consumer_group_offsets(c, group, tmo, &offs, &n_offs)) != STRATA_OK) {
+    if ((e = strata_admin_list_group_offsets(adm, group, tmo, &offs, &n_offs)) != STRATA_OK) {
         cli_err_call("cannot read the committed offsets", e);
         goto out;
     }
@@ -240,7 +241,7 @@ static int cli_group_reset(strata_consumer_t *c, strata_conf_t *conf, const char
             }
         }
     }
-    if (execute && (e = strata_consumer_group_commit(c, group, plan, np, tmo)) != STRATA_OK) {
+    if (execute && (e = strata_admin_alter_group_offsets(adm, group, plan, np, tmo)) != STRATA_OK) {
         cli_err_call("cannot commit the new offsets (did a consumer join the group?)", e);
         goto out;
     }
@@ -286,6 +287,7 @@ int cli_group_main(int argc, char **argv)
     bool execute = false;
     int c, rc = CLI_EXIT_OK;
     strata_conf_t *conf = NULL;
+    strata_admin_t *adm = NULL;
     strata_consumer_t *cons = NULL;
 
     optind = 0;
@@ -331,20 +333,25 @@ int cli_group_main(int argc, char **argv)
         return cli_usage_err("group", "reset-offsets needs -t TOPIC and one --to-*/--shift-by");
     if ((conf = cli_conf()) == NULL)
         return CLI_EXIT_ERROR;
-    char err[256];
-    if ((cons = strata_consumer_new(conf, err, sizeof err)) == NULL) {
+    /* the admin handle sends the group requests; describe and
+     * reset-offsets also need a consumer for watermarks and ListOffsets */
+    bool need_cons = strcmp(sub, "describe") == 0 || strcmp(sub, "reset-offsets") == 0;
+    char err[256] = "out of memory";
+    if ((adm = strata_admin_new(conf, err, sizeof err)) == NULL ||
+        (need_cons && (cons = strata_consumer_new(conf, err, sizeof err)) == NULL)) {
         cli_err("%s", err);
+        strata_admin_free(adm);
         strata_conf_free(conf);
         return CLI_EXIT_ERROR;
     }
     if (strcmp(sub, "list") == 0) {
-        rc = cli_group_list(cons, (int)timeout);
+        rc = cli_group_list(adm, (int)timeout);
     } else if (strcmp(sub, "describe") == 0) {
-        rc = cli_group_describe(cons, group, (int)timeout);
+        rc = cli_group_describe(adm, cons, group, (int)timeout);
     } else if (strcmp(sub, "reset-offsets") == 0) {
-        rc = cli_group_reset(cons, conf, group, topics, rs, arg, execute, (int)timeout);
+        rc = cli_group_reset(adm, cons, conf, group, topics, rs, arg, execute, (int)timeout);
     } else if (strcmp(sub, "delete") == 0) {
-        strata_err_t e = strata_consumer_delete_group(cons, group, (int)timeout);
+        strata_err_t e = strata_admin_delete_group(adm, group, (int)timeout);
         if (e != STRATA_OK) {
             cli_err_call(e == (strata_err_t)68 ? "the group is not empty: stop its consumers first"
                                                : "cannot delete the group",
@@ -359,6 +366,7 @@ int cli_group_main(int argc, char **argv)
         rc = cli_usage_err("group", "unknown subcommand '%s'", sub);
     }
     strata_consumer_close(cons);
+    strata_admin_free(adm);
     strata_conf_free(conf);
     return rc;
 }

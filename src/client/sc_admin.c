@@ -9,10 +9,6 @@
 
 #include "client/sc_client.h"
 
-struct strata_admin {
-    sc_client_t cl;
-};
-
 struct strata_config_list {
     Strata__Response *resp;
     strata_config_entry_t *ents;

@@ -6,9 +6,11 @@
  * COORDINATOR_NOT_AVAILABLE, back-off on COORDINATOR_LOAD_IN_PROGRESS),
  * the JoinGroup / SyncGroup / Heartbeat / LeaveGroup exchange with the
  * assignors of sc_assign run by the leader, offset commits (manual, auto)
- * and committed-offset look-ups, plus the group admin calls of the CLI
- * (list, describe, delete, offsets of another group) and the pure planning
- * helpers they use (lag, reset-offsets).
+ * and committed-offset look-ups, plus the pure planning helpers the
+ * group admin calls of sc_admin_group.c and the CLI use (lag,
+ * reset-offsets). Implemented in sc_group.c (membership), sc_group_commit.c
+ * (offsets) and sc_group_app.c (application thread), which share
+ * sc_group_int.h.
  *
  * Membership state machine (g->state; sc_group_set_state() is the only
  * writer and asserts the edges below):

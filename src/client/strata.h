@@ -2,12 +2,14 @@
  * strata.h: the public C API of libstrata, the client library of the
  * strata event-streaming broker (pkg-config: libstrata). Three handle
  * types share one configuration object: a producer (asynchronous,
- * batching, Kafka's default partitioner), a consumer with explicit
- * assignment (no groups yet) and an admin client (topics, configs,
- * cluster metadata). Handles are opaque. Each handle owns one internal
- * I/O thread plus nng's own threads; the calls below never block on the
- * network except the ones that take a timeout (flush, close, poll and the
- * admin calls). See docs/client.md for a guide and every property.
+ * batching, Kafka's default partitioner), a consumer (explicit
+ * assignment, or membership of a consumer group with commits) and an
+ * admin client (topics, configs, cluster metadata, reassignments,
+ * consumer-group administration). Handles are opaque. Each handle owns
+ * one internal I/O thread plus nng's own threads; the calls below never
+ * block on the network except the ones that take a timeout (flush,
+ * close, poll and the admin calls). See docs/client.md for a guide and
+ * every property.
  *
  * Threads: a producer may be used from any number of threads at once.
  * A consumer is used from one thread at a time. Admin calls are
@@ -356,61 +358,6 @@ strata_err_t strata_consumer_resume(strata_consumer_t *c, const strata_tp_t *tps
 strata_err_t strata_consumer_assignment(strata_consumer_t *c, strata_tp_t **tps, size_t *n);
 void strata_tp_list_free(strata_tp_t *tps, size_t n);
 
-/* Group administration (strata group ...). Any consumer handle works as
- * the connection, with or without group.id; nothing here joins a group. */
-typedef struct strata_group_listing {
-    char *group_id;
-    char *state;          /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
-    char *protocol_type;  /* "consumer", or "" for a group of simple commits */
-    int32_t coordinator;  /* broker id */
-} strata_group_listing_t;
-
-/* Every group of the cluster (ListGroups to each broker). */
-strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
-                                         strata_group_listing_t **out, size_t *n);
-void strata_group_listing_free(strata_group_listing_t *l, size_t n);
-
-typedef struct strata_group_member {
-    char *member_id;
-    char *instance_id;    /* "" for a dynamic member */
-    char *client_id;
-    char *client_host;
-    strata_tp_t *assignment; /* offset -1 */
-    size_t n_assignment;
-} strata_group_member_t;
-
-typedef struct strata_group_desc {
-    char *group_id;
-    char *state;
-    char *protocol_type;
-    char *protocol;       /* the assignor in use */
-    int32_t generation;
-    int32_t coordinator;
-    strata_group_member_t *members;
-    size_t n_members;
-} strata_group_desc_t;
-
-/* State and members of a group (DescribeGroups to its coordinator). A
- * group nobody knows comes back with state "Dead" and no members. */
-strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
-                                            strata_group_desc_t **out);
-void strata_group_desc_free(strata_group_desc_t *d);
-
-/* Every offset committed by group (metadata malloc'd like topic). */
-strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *group, int timeout_ms,
-                                           strata_commit_t **out, size_t *n);
-void strata_commit_list_free(strata_commit_t *v, size_t n);
-
-/* Commit offsets for a group this consumer is not a member of (a simple
- * commit, generation -1): the coordinator accepts it only while the group
- * has no members (UNKNOWN_MEMBER_ID otherwise). */
-strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *group,
-                                          const strata_commit_t *offsets, size_t n, int timeout_ms);
-
-/* Delete an empty group and its offsets: NON_EMPTY_GROUP while it has
- * members, GROUP_ID_NOT_FOUND when unknown. */
-strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *group, int timeout_ms);
-
 /* The first offset of partition with a timestamp >= timestamp_ms, or -1
  * when there is none (ListOffsets). */
 strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic,
@@ -599,6 +546,85 @@ size_t strata_reassignment_list_count(const strata_reassignment_list_t *l);
 const strata_ongoing_reassignment_t *strata_reassignment_list_get(
     const strata_reassignment_list_t *l, size_t i);
 void strata_reassignment_list_free(strata_reassignment_list_t *l);
+
+/* Consumer-group administration (strata group ...), as in Kafka's admin
+ * client: nothing here joins a group. timeout_ms < 0 means the handle's
+ * request.timeout.ms; each call follows the group's coordinator when it
+ * moves. */
+typedef struct strata_group_listing {
+    char *group_id;
+    char *state;          /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
+    char *protocol_type;  /* "consumer", or "" for a group of simple commits */
+    int32_t coordinator;  /* broker id */
+} strata_group_listing_t;
+
+/* Every group of the cluster (ListGroups to each broker). Free *out with
+ * strata_group_listing_free. */
+strata_err_t strata_admin_list_groups(strata_admin_t *a, int timeout_ms, strata_group_listing_t **out,
+                                      size_t *n);
+void strata_group_listing_free(strata_group_listing_t *l, size_t n);
+
+typedef struct strata_group_member {
+    char *member_id;
+    char *instance_id;    /* "" for a dynamic member */
+    char *client_id;
+    char *client_host;
+    strata_tp_t *assignment; /* offset -1 */
+    size_t n_assignment;
+} strata_group_member_t;
+
+typedef struct strata_group_desc {
+    char *group_id;
+    char *state;
+    char *protocol_type;
+    char *protocol;       /* the assignor in use */
+    int32_t generation;
+    int32_t coordinator;
+    strata_group_member_t *members;
+    size_t n_members;
+} strata_group_desc_t;
+
+/* State and members of a group (DescribeGroups to its coordinator). A
+ * group nobody knows comes back with state "Dead" and no members. Free
+ * *out with strata_group_desc_free. */
+strata_err_t strata_admin_describe_group(strata_admin_t *a, const char *group, int timeout_ms,
+                                         strata_group_desc_t **out);
+void strata_group_desc_free(strata_group_desc_t *d);
+
+/* Every offset committed by group (OffsetFetch; topic and metadata
+ * malloc'd). Free *out with strata_commit_list_free. */
+strata_err_t strata_admin_list_group_offsets(strata_admin_t *a, const char *group, int timeout_ms,
+                                             strata_commit_t **out, size_t *n);
+void strata_commit_list_free(strata_commit_t *v, size_t n);
+
+/* Commit offsets for a group the caller is not a member of (a simple
+ * commit, generation -1; reset-offsets): the coordinator accepts it only
+ * while the group has no members (UNKNOWN_MEMBER_ID otherwise). */
+strata_err_t strata_admin_alter_group_offsets(strata_admin_t *a, const char *group,
+                                              const strata_commit_t *offsets, size_t n, int timeout_ms);
+
+/* Delete an empty group and its offsets: NON_EMPTY_GROUP while it has
+ * members, GROUP_ID_NOT_FOUND when unknown. */
+strata_err_t strata_admin_delete_group(strata_admin_t *a, const char *group, int timeout_ms);
+
+/* Deprecated, removed in the next release: the same group administration
+ * on a consumer handle (any consumer, with or without group.id, serves as
+ * the connection). Each behaves as the strata_admin_* call it names. */
+
+/* Deprecated: use strata_admin_list_groups. */
+strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
+                                         strata_group_listing_t **out, size_t *n);
+/* Deprecated: use strata_admin_describe_group. */
+strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
+                                            strata_group_desc_t **out);
+/* Deprecated: use strata_admin_list_group_offsets. */
+strata_err_t strata_consumer_group_offsets(strata_consumer_t *c, const char *group, int timeout_ms,
+                                           strata_commit_t **out, size_t *n);
+/* Deprecated: use strata_admin_alter_group_offsets. */
+strata_err_t strata_consumer_group_commit(strata_consumer_t *c, const char *group,
+                                          const strata_commit_t *offsets, size_t n, int timeout_ms);
+/* Deprecated: use strata_admin_delete_group. */
+strata_err_t strata_consumer_delete_group(strata_consumer_t *c, const char *group, int timeout_ms);
 
 #ifdef __cplusplus
 }

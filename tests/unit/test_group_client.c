@@ -2,7 +2,8 @@
  * test_group_client: the network-free parts of libstrata's consumer
  * groups (sc_group): state-machine edges, commit bookkeeping, lag,
  * reset-offsets targets, subscription matching, assignment differences,
- * and the API's answers before any broker is involved.
+ * and the API's answers before any broker is involved (consumer calls and
+ * the admin group calls).
  */
 #include <regex.h>
 #include <stdlib.h>
@@ -178,6 +179,36 @@ static void test_api_offline(void)
     strata_conf_free(conf);
 }
 
+/* Group administration on an admin handle and the deprecated consumer
+ * wrappers: argument checks answer before any request is sent. */
+static void test_admin_args(void)
+{
+    char err[256] = "";
+    strata_conf_t *conf = strata_conf_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    CU_ASSERT_EQUAL(strata_conf_set(conf, "bootstrap.servers", "tcp://127.0.0.1:1", NULL, 0),
+                    STRATA_OK);
+    strata_admin_t *a = strata_admin_new(conf, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    strata_group_listing_t *l = NULL;
+    strata_group_desc_t *d = NULL;
+    strata_commit_t *v = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(strata_admin_list_groups(NULL, 10, &l, &n), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_admin_list_groups(a, 10, NULL, &n), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_admin_describe_group(a, NULL, 10, &d), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_admin_list_group_offsets(a, "g", 10, NULL, &n), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_admin_alter_group_offsets(a, "g", NULL, 1, 10), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_admin_delete_group(a, NULL, 10), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_consumer_list_groups(NULL, 10, &l, &n), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_consumer_describe_group(NULL, "g", 10, &d), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_consumer_group_offsets(NULL, "g", 10, &v, &n), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_consumer_group_commit(NULL, "g", NULL, 0, 10), STRATA_ERR_INVALID_ARG);
+    CU_ASSERT_EQUAL(strata_consumer_delete_group(NULL, "g", 10), STRATA_ERR_INVALID_ARG);
+    strata_admin_free(a);
+    strata_conf_free(conf);
+}
+
 int main(void)
 {
     CU_TestInfo tests[] = {
@@ -188,6 +219,7 @@ int main(void)
         {"subscription matching", test_matching},
         {"assignment differences", test_minus},
         {"api without brokers", test_api_offline},
+        {"group admin arguments", test_admin_args},
         CU_TEST_INFO_NULL,
     };
     CU_SuiteInfo suites[] = {
