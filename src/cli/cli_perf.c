@@ -125,7 +125,7 @@ static cli_pstats_t *cli_perf_cur;
 static void cli_perf_dr(const strata_delivery_t *dr, void *opaque)
 {
     cli_pstats_t *s = cli_perf_cur;
-    int64_t now = cli_now_us();
+    int64_t now = st_mono_us();
     int64_t lat = now - (int64_t)(intptr_t)opaque;
     pthread_mutex_lock(&s->lock);
     if (dr->err != STRATA_OK) {
@@ -193,7 +193,7 @@ static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_
         value[i] = (char)('A' + rand() % 26);
     s.record_size = size;
     cli_perf_cur = &s;
-    s.start_us = s.win_start_us = cli_now_us();
+    s.start_us = s.win_start_us = st_mono_us();
     int64_t last_report = s.start_us;
     /* Unthrottled, the clock is read once per CLI_PERF_CLOCK_EVERY sends
      * (a record's send time is then at most that many sends early: well
@@ -202,12 +202,12 @@ static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_
     int64_t now = s.start_us;
     for (int64_t i = 0; i < num; i++) {
         if (tput > 0 || i % CLI_PERF_CLOCK_EVERY == 0)
-            now = cli_now_us();
+            now = st_mono_us();
         if (tput > 0) {
             int64_t due = s.start_us + (int64_t)((double)i * 1e6 / (double)tput);
             if (due > now) {
                 cli_sleep_us(due - now);
-                now = cli_now_us();
+                now = st_mono_us();
             }
         }
         strata_err_t e = strata_producer_send(p, topic, -1, NULL, 0, value, (size_t)size, NULL, 0, 0,
@@ -223,13 +223,13 @@ static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_
         }
     }
     while (strata_producer_flush(p, 1000) == STRATA_ERR_TIMEOUT) {
-        now = cli_now_us();
+        now = st_mono_us();
         if (now - last_report >= CLI_PERF_REPORT_US) {
             cli_perf_window(&s, now, true);
             last_report = now;
         }
     }
-    int64_t end = cli_now_us();
+    int64_t end = st_mono_us();
     strata_producer_close(p, 10000);
     p = NULL;
     double secs = (double)(end - s.start_us) / 1e6;
@@ -309,12 +309,12 @@ static int cli_perf_consume(const char *topic, int64_t num, int64_t timeout_ms)
     cli_pstats_t s;
     memset(&s, 0, sizeof s);
     pthread_mutex_init(&s.lock, NULL);
-    s.start_us = s.win_start_us = cli_now_us();
+    s.start_us = s.win_start_us = st_mono_us();
     int64_t last_report = s.start_us, last_rec = s.start_us, first_us = 0;
     while (s.count < num) {
         const strata_message_t *m;
         e = strata_consumer_poll(c, 100, &m);
-        int64_t now = cli_now_us();
+        int64_t now = st_mono_us();
         if (now - last_report >= CLI_PERF_REPORT_US) {
             cli_perf_window(&s, now, false);
             last_report = now;
@@ -342,7 +342,7 @@ static int cli_perf_consume(const char *topic, int64_t num, int64_t timeout_ms)
         s.win_count++;
         s.win_bytes += b;
     }
-    int64_t end = cli_now_us();
+    int64_t end = st_mono_us();
     double secs = (double)(end - s.start_us) / 1e6;
     double fetch_secs = first_us ? (double)(end - first_us) / 1e6 : secs;
     double rps = (double)s.count / secs, mbs = (double)s.bytes / secs / (1024.0 * 1024.0);

@@ -148,9 +148,3 @@ bool cli_parse_i32(const char *s, int32_t *out)
     return true;
 }
 
-int64_t cli_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "client/strata.h"
+#include "common/st_clock.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1
@@ -67,9 +68,6 @@ void cli_err_call(const char *what, strata_err_t e);
 /* Parsers: true on success. */
 bool cli_parse_i64(const char *s, int64_t *out);
 bool cli_parse_i32(const char *s, int32_t *out);
-
-/* Monotonic microseconds. */
-int64_t cli_now_us(void);
 
 /* Append a value to a growable array of strings. */
 bool cli_strv_push(const char ***v, size_t *n, const char *s);

@@ -31,6 +31,7 @@
 
 #include "coord/zknode.h"
 #include "coord/zkschema.h"
+#include "common/st_clock.h"
 
 #define CLI_ZK_DEFAULT_CONNECT "127.0.0.1:2181/strata"
 #define CLI_ZK_MAX_DEPTH 32
@@ -78,13 +79,6 @@ typedef struct cli_zk_tree {
     size_t n, cap;
 } cli_zk_tree_t;
 
-static int64_t cli_zk_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void cli_zk_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
 {
     (void)zh;
@@ -101,7 +95,7 @@ static int cli_zk_wait(cli_zk_t *z, const bool *done)
     while (!*done) {
         int fd = -1, interest = 0;
         struct timeval tv = {0, 0};
-        int64_t left = z->deadline_ms - cli_zk_now_ms();
+        int64_t left = z->deadline_ms - st_mono_ms();
         if (left <= 0)
             return ZOPERATIONTIMEOUT;
         int rc = zookeeper_interest(z->zh, &fd, &interest, &tv);
@@ -137,7 +131,7 @@ static int cli_zk_wait(cli_zk_t *z, const bool *done)
 static cli_zk_ticket_t *cli_zk_begin(cli_zk_t *z, cli_zk_op_t *op)
 {
     memset(op, 0, sizeof(*op));
-    z->deadline_ms = cli_zk_now_ms() + z->timeout_ms;
+    z->deadline_ms = st_mono_ms() + z->timeout_ms;
     cli_zk_ticket_t *t = calloc(1, sizeof(*t));
     if (t != NULL)
         t->op = op;
@@ -294,10 +288,10 @@ static int cli_zk_open(cli_zk_t *z, const char *connect, const char *auth)
     }
     /* Run the client in short slices until the session is connected; a
      * server still starting drops connections and the client retries. */
-    int64_t deadline = cli_zk_now_ms() + z->timeout_ms;
+    int64_t deadline = st_mono_ms() + z->timeout_ms;
     while (z->state != ZOO_CONNECTED_STATE) {
         bool never = false;
-        int64_t now = cli_zk_now_ms();
+        int64_t now = st_mono_ms();
         if (now >= deadline || z->state == ZOO_EXPIRED_SESSION_STATE || z->state == ZOO_AUTH_FAILED_STATE) {
             fprintf(stderr, "strata zk: cannot connect to ZooKeeper at %s within %d ms\n", connect, z->timeout_ms);
             cli_zk_close(z);

@@ -138,7 +138,7 @@ static strata_err_t sc_admin_group_describe(sc_client_t *cl, const char *group, 
     dg.n_groups = 1;
     req.body_case = STRATA__REQUEST__BODY_DESCRIBE_GROUPS;
     req.describe_groups = &dg;
-    int64_t deadline = sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms);
+    int64_t deadline = st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms);
     st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DESCRIBE_GROUPS, deadline,
                                      &r);
     sc_broker_t *br = NULL;
@@ -215,7 +215,7 @@ static strata_err_t sc_admin_group_offsets(sc_client_t *cl, const char *group, i
     req.body_case = STRATA__REQUEST__BODY_OFFSET_FETCH;
     req.offset_fetch = &of;
     st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
-                                     sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
+                                     st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                      : timeout_ms),
                                      &r);
     size_t cnt = 0, cap = 0;
@@ -268,7 +268,7 @@ static strata_err_t sc_admin_group_commit(sc_client_t *cl, const char *group,
     st_err_t e = sc_group_commit_build(group, -1, "", "", v, n, &s, &req);
     if (e == ST_OK) {
         e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_COMMIT,
-                                sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
+                                st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                 : timeout_ms),
                                 &r);
         sc_group_cstore_fini(&s);
@@ -293,7 +293,7 @@ static strata_err_t sc_admin_group_delete(sc_client_t *cl, const char *group, in
     req.body_case = STRATA__REQUEST__BODY_DELETE_GROUPS;
     req.delete_groups = &dg;
     st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DELETE_GROUPS,
-                                     sc_now_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
+                                     st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
                                      : timeout_ms),
                                      &r);
     if (r)

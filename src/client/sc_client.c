@@ -18,20 +18,6 @@
 
 #define SC_TAG "client"
 
-int64_t sc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t sc_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void sc_client_lock(sc_client_t *cl)
 {
     pthread_mutex_lock(&cl->lock);
@@ -119,7 +105,7 @@ static void sc_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
             br->pipes--;
         br->pipe_lost = true;
         if (br->pipes == 0)
-            sc_broker_mark_down(cl, br, sc_now_ms());
+            sc_broker_mark_down(cl, br, st_mono_ms());
     }
     pthread_cond_signal(&cl->cond);
     pthread_cond_broadcast(&cl->ucond);
@@ -187,7 +173,7 @@ static bool sc_any_md_only(sc_client_t *cl, int64_t now)
 
 bool sc_client_any_connected(sc_client_t *cl)
 {
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     bool md_only = sc_any_md_only(cl, now);
     for (size_t i = 0; i < cl->n_brokers; i++) {
         sc_broker_t *br = cl->brokers[i];
@@ -201,7 +187,7 @@ sc_broker_t *sc_client_any_broker(sc_client_t *cl)
 {
     if (cl->n_brokers == 0)
         return NULL;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     bool md_only = sc_any_md_only(cl, now);
     /* class 2: connected and usable; 1: usable (first dial under way);
      * 0: down (the earliest end of backoff wins) */
@@ -277,7 +263,7 @@ static void sc_req_finish(sc_req_t *rq, st_err_t err, nng_msg *reply)
     if (!cl->stopping && rq->br != NULL &&
         ((err == ST_ERR_NETWORK_EXCEPTION && !rq->disconnected) ||
          (err == ST_ERR_REQUEST_TIMED_OUT && rq->timeout_ms >= cl->conf.request_timeout_ms)))
-        sc_broker_mark_down(cl, rq->br, sc_now_ms());
+        sc_broker_mark_down(cl, rq->br, st_mono_ms());
     rq->err = err;
     rq->reply = reply;
     rq->state = SC_REQ_DONE;
@@ -500,7 +486,7 @@ static void sc_md_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *reply
     }
     pthread_mutex_lock(&cl->lock);
     cl->md_inflight = false;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     if (err == ST_OK) {
         sc_md_apply(cl, resp->metadata);
         cl->md_last_ms = now;
@@ -645,7 +631,7 @@ static void *sc_client_run(void *arg)
                     sc_client_md_want(cl);
             }
         }
-        int64_t now = sc_now_ms();
+        int64_t now = st_mono_ms();
         int64_t next = now + 1000;
         if (!cl->stopping && cl->ops != NULL) {
             sc_md_maybe(cl, now, &next);
@@ -816,7 +802,7 @@ st_err_t sc_client_call(sc_client_t *cl, sc_broker_t *br, Strata__Request *req, 
     pthread_mutex_lock(&cl->lock);
     if (br == SC_TO_CONTROLLER) {
         br = sc_client_broker(cl, cl->controller_id);
-        if (br != NULL && !sc_broker_usable(br, sc_now_ms()))
+        if (br != NULL && !sc_broker_usable(br, st_mono_ms()))
             br = NULL;
     }
     if (br == NULL) {
@@ -827,8 +813,8 @@ st_err_t sc_client_call(sc_client_t *cl, sc_broker_t *br, Strata__Request *req, 
             wait = cl->conf.connection_setup_timeout_ms;
         if (timeout_ms >= 0 && timeout_ms < wait)
             wait = timeout_ms;
-        int64_t until = sc_now_ms() + wait;
-        while (!sc_client_any_connected(cl) && sc_now_ms() < until)
+        int64_t until = st_mono_ms() + wait;
+        while (!sc_client_any_connected(cl) && st_mono_ms() < until)
             sc_client_wait(cl, until);
         br = sc_client_any_broker(cl);
     }
@@ -886,7 +872,7 @@ st_err_t sc_client_md_refresh(sc_client_t *cl, int timeout_ms)
     if (e == ST_OK) {
         pthread_mutex_lock(&cl->lock);
         sc_md_apply(cl, resp->metadata);
-        cl->md_last_ms = sc_now_ms();
+        cl->md_last_ms = st_mono_ms();
         if (cl->ops && cl->ops->on_metadata)
             cl->ops->on_metadata(cl);
         pthread_cond_signal(&cl->cond);

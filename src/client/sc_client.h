@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "client/sc_conf.h"
+#include "common/st_clock.h"
 #include "common/st_err.h"
 #include "net/net_req.h"
 #include "strata.pb-c.h"
@@ -144,10 +145,6 @@ struct sc_client {
     void *owner;
 };
 
-/* Monotonic milliseconds. */
-int64_t sc_now_ms(void);
-/* Wall clock milliseconds since the epoch. */
-int64_t sc_wall_ms(void);
 
 /* Copy conf, open bootstrap sockets, start the I/O thread. With ops NULL
  * (admin) there is no background metadata: only what callers ask for. */

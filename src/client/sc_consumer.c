@@ -243,7 +243,7 @@ static void sc_fetch_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *re
     rq->br->fetching--;
     if (fx->gen == c->gen)
         rq->br->fetch_cur--;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     stale = stale || fx->gen != c->gen;
     for (size_t i = 0; !stale && i < fx->n; i++) {
         sc_cpart_t *cp = &c->parts[fx->ent[i].idx];
@@ -465,7 +465,7 @@ static void sc_list_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *rep
         nng_msg_free(reply);
     sc_client_lock(cl);
     rq->br->listing = false;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     for (size_t i = 0; fx->gen == c->gen && i < fx->n; i++) {
         sc_cpart_t *cp = &c->parts[fx->ent[i].idx];
         if (cp->version != fx->ent[i].version || cp->state != SC_CP_LISTING)
@@ -856,7 +856,7 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
 {
     if (c == NULL || msg == NULL)
         return STRATA_ERR_INVALID_ARG;
-    int64_t deadline = timeout_ms < 0 ? -1 : sc_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : st_mono_ms() + timeout_ms;
     *msg = NULL;
     for (;;) {
         if (c->grp != NULL)
@@ -892,7 +892,7 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
         }
         sc_client_lock(&c->cl);
         while (c->head == NULL) {
-            if (deadline >= 0 && sc_now_ms() >= deadline) {
+            if (deadline >= 0 && st_mono_ms() >= deadline) {
                 sc_client_unlock(&c->cl);
                 return STRATA_ERR_TIMEOUT;
             }

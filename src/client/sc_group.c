@@ -313,7 +313,7 @@ static void sc_group_fc_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg 
         if (sc_client_broker(cl, g->coord_id) == NULL)
             sc_client_md_want(cl);
     } else {
-        g->coord_retry_at = sc_now_ms() + cl->conf.retry_backoff_ms;
+        g->coord_retry_at = st_mono_ms() + cl->conf.retry_backoff_ms;
         sc_client_md_want(cl);
     }
     sc_client_wakeup(cl);
@@ -432,7 +432,7 @@ static void sc_group_join_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_ms
     if (err == ST_OK)
         err = (st_err_t)jr->error;
     sc_client_lock(cl);
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     g->req_inflight = false;
     if (g->state != SC_G_JOINING)
         goto out;
@@ -503,7 +503,7 @@ static void sc_group_sync_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_ms
     if (err == ST_OK)
         err = (st_err_t)r->sync_group->error;
     sc_client_lock(cl);
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     g->req_inflight = false;
     if (g->state != SC_G_SYNCING)
         goto out;
@@ -535,7 +535,7 @@ static void sc_group_hb_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg 
         err = (st_err_t)r->heartbeat->error;
     sc_client_lock(cl);
     g->hb_inflight = false;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     bool member = g->state == SC_G_STABLE || g->state == SC_G_ASSIGN || g->state == SC_G_REVOKE;
     if (!member || err == ST_OK)
         goto out;
@@ -712,7 +712,7 @@ void sc_group_tick(sc_group_t *g, int64_t now, int64_t *next)
 bool sc_group_needs_poll(sc_group_t *g)
 {
     return g->lost_pending || g->state == SC_G_REVOKE || g->state == SC_G_ASSIGN ||
-           (g->need_committed && sc_now_ms() >= g->committed_retry_at);
+           (g->need_committed && st_mono_ms() >= g->committed_retry_at);
 }
 
 /* App thread: commit, revoke, leave; leaves the state `to`. */
@@ -750,7 +750,7 @@ void sc_group_leave(sc_group_t *g, sc_gstate_t to)
         req.leave_group = &lr;
         int64_t tmo = g->cl->conf.request_timeout_ms < 5000 ? g->cl->conf.request_timeout_ms : 5000;
         sc_group_coord_call(g->cl, g->group_id, &req, STRATA__RESPONSE__BODY_LEAVE_GROUP,
-                            sc_now_ms() + tmo, &r);
+                            st_mono_ms() + tmo, &r);
         if (r)
             strata__response__free_unpacked(r, NULL);
     }

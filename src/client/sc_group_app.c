@@ -103,7 +103,7 @@ out:
 
 void sc_group_poll(sc_group_t *g, int64_t deadline)
 {
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     sc_client_lock(g->cl);
     g->last_poll = now;
     if (g->state == SC_G_NEED_JOIN && g->retry_at == INT64_MAX)
@@ -125,7 +125,7 @@ void sc_group_poll(sc_group_t *g, int64_t deadline)
     } else if (st == SC_G_ASSIGN) {
         sc_group_apply(g);
     }
-    if (g->need_committed && sc_now_ms() >= g->committed_retry_at)
+    if (g->need_committed && st_mono_ms() >= g->committed_retry_at)
         sc_group_fetch_committed(g, deadline);
     if (g->autocommit && now >= g->next_autocommit) {
         g->next_autocommit = now + g->autocommit_ms;
@@ -184,7 +184,7 @@ strata_err_t strata_consumer_subscribe(strata_consumer_t *c, const char *const *
     for (size_t i = 0; nr == 0 && i < nl; i++)
         sc_client_md_interest(&c->cl, lits[i]);
     sc_group_resub(g);
-    g->last_poll = sc_now_ms();
+    g->last_poll = st_mono_ms();
     if (g->state == SC_G_IDLE)
         sc_group_set_state(g, SC_G_NEED_JOIN);
     else

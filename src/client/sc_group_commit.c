@@ -79,7 +79,7 @@ st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t de
                                   sc_broker_t **out)
 {
     for (;;) {
-        int tmo = (int)(deadline - sc_now_ms());
+        int tmo = (int)(deadline - st_mono_ms());
         if (tmo <= 0)
             return ST_ERR_TIMEOUT;
         Strata__FindCoordinatorRequest fc = STRATA__FIND_COORDINATOR_REQUEST__INIT;
@@ -156,7 +156,7 @@ st_err_t sc_group_coord_call(sc_client_t *cl, const char *group, Strata__Request
         st_err_t e = sc_group_find_coord_sync(cl, group, deadline, &br);
         if (e != ST_OK)
             return e;
-        int tmo = (int)(deadline - sc_now_ms());
+        int tmo = (int)(deadline - st_mono_ms());
         if (tmo <= 0)
             return ST_ERR_TIMEOUT;
         Strata__Response *r = NULL;
@@ -166,7 +166,7 @@ st_err_t sc_group_coord_call(sc_client_t *cl, const char *group, Strata__Request
         if (e == ST_OK)
             e = sc_gcommit_body_err(r);
         if (e == ST_OK || !(sc_group_coord_err(e) || e == ST_ERR_COORDINATOR_LOAD_IN_PROGRESS) ||
-            sc_now_ms() >= deadline) {
+            st_mono_ms() >= deadline) {
             *out = r;
             return e;
         }
@@ -392,7 +392,7 @@ st_err_t sc_group_commit_sync(sc_group_t *g, const sc_assign_tp_t *only, size_t 
         sc_gcommit_free(gc);
         return e;
     }
-    return sc_gcommit_send(g->c, gc, false, sc_now_ms() + g->cl->conf.request_timeout_ms);
+    return sc_gcommit_send(g->c, gc, false, st_mono_ms() + g->cl->conf.request_timeout_ms);
 }
 
 /* App thread: look up committed offsets of partitions in NEED_COMMITTED. */
@@ -432,11 +432,11 @@ void sc_group_fetch_committed(sc_group_t *g, int64_t deadline)
         of.n_topics = k;
         req.body_case = STRATA__REQUEST__BODY_OFFSET_FETCH;
         req.offset_fetch = &of;
-        int64_t dl = sc_now_ms() + g->cl->conf.request_timeout_ms;
+        int64_t dl = st_mono_ms() + g->cl->conf.request_timeout_ms;
         if (deadline >= 0 && deadline < dl)
             dl = deadline;
-        if (dl <= sc_now_ms())
-            dl = sc_now_ms() + 1;
+        if (dl <= st_mono_ms())
+            dl = st_mono_ms() + 1;
         e = sc_group_coord_call(g->cl, g->group_id, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH, dl, &r);
     }
     sc_client_lock(&c->cl);
@@ -471,7 +471,7 @@ void sc_group_fetch_committed(sc_group_t *g, int64_t deadline)
     if (e == ST_OK) {
         g->need_committed = false;
     } else {
-        g->committed_retry_at = sc_now_ms() + g->cl->conf.retry_backoff_ms;
+        g->committed_retry_at = st_mono_ms() + g->cl->conf.retry_backoff_ms;
         if (sc_group_coord_err(e))
             g->coord_id = -1;
     }
@@ -522,7 +522,7 @@ strata_err_t strata_consumer_commit(strata_consumer_t *c, const strata_commit_t 
         return (strata_err_t)e;
     }
     return (strata_err_t)sc_gcommit_send(c, gc, async || cb != NULL,
-                                         sc_now_ms() + c->cl.conf.request_timeout_ms);
+                                         st_mono_ms() + c->cl.conf.request_timeout_ms);
 }
 
 strata_err_t strata_consumer_committed(strata_consumer_t *c, const char *topic, int32_t partition,
@@ -551,7 +551,7 @@ strata_err_t strata_consumer_committed(strata_consumer_t *c, const char *topic, 
     if (metadata)
         *metadata = NULL;
     st_err_t e = sc_group_coord_call(&c->cl, c->grp->group_id, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
-                                     sc_now_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
+                                     st_mono_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
                                      : timeout_ms),
                                      &r);
     for (size_t i = 0; e == ST_OK && i < r->offset_fetch->n_topics; i++) {

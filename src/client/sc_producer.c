@@ -229,8 +229,8 @@ strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32
     if (value == NULL)
         value_len = 0;
     if (timestamp <= 0)
-        timestamp = sc_wall_ms();
-    int64_t now = sc_now_ms();
+        timestamp = st_wall_ms();
+    int64_t now = st_mono_ms();
     st_err_t e;
     sc_client_lock(&p->cl);
     if (p->closing) {
@@ -245,14 +245,14 @@ strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32
         int64_t deadline = now + p->cl.conf.max_block_ms;
         while (p->acc.bytes + p->pend_bytes > 0 &&
                p->acc.bytes + p->pend_bytes + bytes > (size_t)p->cl.conf.buffer_memory) {
-            if (sc_now_ms() >= deadline || p->closing) {
+            if (st_mono_ms() >= deadline || p->closing) {
                 sc_client_unlock(&p->cl);
                 return p->closing ? STRATA_ERR_CLOSED : STRATA_ERR_QUEUE_FULL;
             }
             sc_client_wakeup(&p->cl);
             sc_client_wait(&p->cl, deadline);
         }
-        now = sc_now_ms();
+        now = st_mono_ms();
     }
     sc_atopic_t *t = sc_accum_topic(&p->acc, topic, true);
     if (t == NULL) {
@@ -478,7 +478,7 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
     sc_batch_t *done = NULL, **done_tail = &done;
     sc_client_lock(cl);
     rq->br->inflight--;
-    int64_t now = sc_now_ms();
+    int64_t now = st_mono_ms();
     /* walk in reverse per partition so requeued batches keep their order:
      * collect retries per partition first, then push them back */
     sc_batch_t *b = pr->batches;
@@ -626,7 +626,7 @@ static void sc_pid_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *repl
                err == ST_ERR_CORRUPT_MESSAGE || err == ST_ERR_CONNECTION ||
                err == ST_ERR_TIMEOUT) {
         p->pid_state = SC_PID_NONE;
-        p->pid_retry_at = sc_now_ms() + (p->cl.conf.retry_backoff_ms > 0 ? p->cl.conf.retry_backoff_ms : 1);
+        p->pid_retry_at = st_mono_ms() + (p->cl.conf.retry_backoff_ms > 0 ? p->cl.conf.retry_backoff_ms : 1);
         sc_client_wake_by(cl, p->pid_retry_at);
     } else {
         /* INVALID_PRODUCER_EPOCH (fenced), INVALID_REQUEST, ...: give up */
@@ -845,7 +845,7 @@ static void sc_producer_on_metadata(sc_client_t *cl)
             leaders[i] = md->parts[i].leader;
         sc_accum_set_partitions(t, md->n_parts, leaders);
         free(leaders);
-        int64_t now = sc_now_ms();
+        int64_t now = st_mono_ms();
         for (int32_t i = 0; i < t->n_parts; i++) {
             sc_apart_t *ap = &t->parts[i];
             if (!ap->leader_wait)
@@ -923,13 +923,13 @@ size_t strata_producer_outstanding(strata_producer_t *p)
 
 strata_err_t strata_producer_flush(strata_producer_t *p, int timeout_ms)
 {
-    int64_t deadline = timeout_ms < 0 ? -1 : sc_now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : st_mono_ms() + timeout_ms;
     strata_err_t e = STRATA_OK;
     sc_client_lock(&p->cl);
     p->flushing++;
     sc_client_wakeup(&p->cl);
     while (p->acc.records + p->pend_n > 0) {
-        if (deadline >= 0 && sc_now_ms() >= deadline) {
+        if (deadline >= 0 && st_mono_ms() >= deadline) {
             e = STRATA_ERR_TIMEOUT;
             break;
         }
@@ -950,7 +950,7 @@ strata_err_t strata_producer_close(strata_producer_t *p, int timeout_ms)
     /* fail what is still queued (in-flight requests end when the sockets
      * close in sc_client_fini and report their own error) */
     sc_batch_t *failed = NULL;
-    sc_accum_linger(&p->acc, sc_now_ms(), true);
+    sc_accum_linger(&p->acc, st_mono_ms(), true);
     for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next)
         for (int32_t i = 0; i < t->n_parts; i++)
             while (t->parts[i].head != NULL) {
