@@ -134,8 +134,8 @@ int main(int argc, char **argv)
     t1 = cb_now();
     double read_mbs = (double)rbytes / (t1 - t0) / 1e6;
 
-    sl_cleaner_opts_t o = {.now_ms = 1700000000000LL + records, .max_offset = -1, .force = true,
-                           .map_bytes = (size_t)256 << 20};
+    sl_cleaner_opts_t o = {
+        .now_ms = 1700000000000LL + records, .max_offset = -1, .force = true, .map_bytes = (size_t)256 << 20};
     sl_cleaner_stats_t st;
     t0 = cb_now();
     st_err_t err = sl_cleaner_clean(log, &o, &st);

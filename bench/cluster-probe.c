@@ -71,10 +71,10 @@ typedef struct opts {
     const char *acks;
     int64_t timeout_ms;
     int64_t poll_ms;
-    int64_t rate;        /* gap: records/s */
-    int64_t before_ms;   /* gap: produce this long before the signal */
-    int64_t after_ms;    /* gap: and this long after the victim exited */
-    const char **props;  /* -X key=value for the producer */
+    int64_t rate;       /* gap: records/s */
+    int64_t before_ms;  /* gap: produce this long before the signal */
+    int64_t after_ms;   /* gap: and this long after the victim exited */
+    const char **props; /* -X key=value for the producer */
     size_t n_props;
 } opts_t;
 
@@ -121,9 +121,9 @@ static strata_metadata_t *topic_md(strata_admin_t *a, const char *topic, int tim
         md->topics[0].n_partitions == 0) {
         if (loud)
             fprintf(stderr, "cluster-probe: metadata of '%s': %s\n", topic,
-                    strata_err_name(e != STRATA_OK ? e
+                    strata_err_name(e != STRATA_OK                      ? e
                                     : md->n_topics && md->topics[0].err ? md->topics[0].err
-                                                                         : STRATA_ERR_NOT_FOUND));
+                                                                        : STRATA_ERR_NOT_FOUND));
         strata_metadata_free(md);
         return NULL;
     }
@@ -158,7 +158,7 @@ static size_t count_leaderless(const strata_metadata_t *md, int32_t victim, int3
 
 typedef struct fo_state {
     pthread_mutex_t lock;
-    int64_t ok_us;       /* first successful delivery (0: none yet) */
+    int64_t ok_us; /* first successful delivery (0: none yet) */
     int pending;
     int errors;
     strata_err_t last_err;
@@ -186,7 +186,7 @@ typedef struct fresh {
     const opts_t *o;
     int32_t probe;
     int64_t deadline_us;
-    _Atomic int64_t ok_us;   /* first success, 0: none yet */
+    _Atomic int64_t ok_us; /* first success, 0: none yet */
     int attempts;
     _Atomic bool stop;
 } fresh_t;
@@ -203,12 +203,11 @@ static void *fresh_run(void *arg)
         memset(&s, 0, sizeof s);
         pthread_mutex_init(&s.lock, NULL);
         int64_t began = now_us();
-        if (c != NULL &&
-            strata_conf_set(c, "request.timeout.ms", "1000", err, sizeof err) == STRATA_OK &&
+        if (c != NULL && strata_conf_set(c, "request.timeout.ms", "1000", err, sizeof err) == STRATA_OK &&
             (p = strata_producer_new(c, err, sizeof err)) != NULL) {
             s.pending = 1;
-            if (strata_producer_send(p, f->o->topic, f->probe, NULL, 0, val, sizeof val, NULL, 0,
-                                     0, fo_dr, &s) == STRATA_OK)
+            if (strata_producer_send(p, f->o->topic, f->probe, NULL, 0, val, sizeof val, NULL, 0, 0, fo_dr,
+                                     &s) == STRATA_OK)
                 strata_producer_flush(p, 1000);
             strata_producer_close(p, 0);
         }
@@ -255,8 +254,7 @@ static int run_failover(const opts_t *o)
             led++;
         }
     if (probe < 0) {
-        fprintf(stderr, "cluster-probe: broker %d leads no partition of %s\n", (int)o->victim,
-                o->topic);
+        fprintf(stderr, "cluster-probe: broker %d leads no partition of %s\n", (int)o->victim, o->topic);
         goto out;
     }
     strata_metadata_free(md);
@@ -295,8 +293,8 @@ static int run_failover(const opts_t *o)
         if (need_send)
             s.pending = 1;
         pthread_mutex_unlock(&s.lock);
-        if (need_send && strata_producer_send(p, o->topic, probe, NULL, 0, val, sizeof val, NULL, 0, 0,
-                                              fo_dr, &s) != STRATA_OK) {
+        if (need_send && strata_producer_send(p, o->topic, probe, NULL, 0, val, sizeof val, NULL, 0, 0, fo_dr,
+                                              &s) != STRATA_OK) {
             pthread_mutex_lock(&s.lock);
             s.pending = 0;
             pthread_mutex_unlock(&s.lock);
@@ -332,13 +330,14 @@ static int run_failover(const opts_t *o)
     int errors = s.errors;
     strata_err_t last_err = s.last_err;
     pthread_mutex_unlock(&s.lock);
-#define MS(x) ((x) ? (double)((x) - t0) / 1000.0 : -1.0)
+#define MS(x) ((x) ? (double)((x)-t0) / 1000.0 : -1.0)
     printf("{\"partitions\":%zu,\"victim\":%d,\"victim_led\":%zu,\"probe_partition\":%d,"
-           "\"dead_ms\":%.1f,\"first_ack_ms\":%.1f,\"fresh_first_ack_ms\":%.1f,\"fresh_attempts\":%d,\"probe_leader_in_metadata_ms\":%.1f,"
+           "\"dead_ms\":%.1f,\"first_ack_ms\":%.1f,\"fresh_first_ack_ms\":%.1f,\"fresh_attempts\":%d,\"probe_"
+           "leader_in_metadata_ms\":%.1f,"
            "\"all_leaders_ms\":%.1f,\"leaderless_at_end\":%zu,\"write_errors\":%d,"
            "\"last_error\":\"%s\"}\n",
-           total, (int)o->victim, led, (int)probe, MS(dead_us), MS(ok_us), MS(fr.ok_us), fr.attempts, MS(probe_md_us),
-           MS(all_us), all_us ? (size_t)0 : last_bad, errors,
+           total, (int)o->victim, led, (int)probe, MS(dead_us), MS(ok_us), MS(fr.ok_us), fr.attempts,
+           MS(probe_md_us), MS(all_us), all_us ? (size_t)0 : last_bad, errors,
            errors ? strata_err_name(last_err) : "");
 #undef MS
     rc = 0;
@@ -356,20 +355,20 @@ out:
 /* ----------------------------------------------------------------- gap */
 
 typedef struct gap_part {
-    int64_t last_ack_us;   /* 0: none yet */
+    int64_t last_ack_us; /* 0: none yet */
     int64_t max_gap_us;
     int64_t max_gap_end_us;
     int64_t acks;
-    int64_t sent;          /* sender thread only */
-    int64_t done;          /* acks + errors */
+    int64_t sent; /* sender thread only */
+    int64_t done; /* acks + errors */
     bool victim_led;
 } gap_part_t;
 
 typedef struct gap_state {
     pthread_mutex_t lock;
-    gap_part_t *parts;      /* indexed by partition id */
+    gap_part_t *parts; /* indexed by partition id */
     size_t n_parts;
-    int64_t last_any_us;    /* any partition */
+    int64_t last_any_us; /* any partition */
     int64_t max_any_gap_us;
     int64_t acks;
     int64_t errors;
@@ -441,8 +440,7 @@ static int run_gap(const opts_t *o)
             led++;
         }
     if (led == 0) {
-        fprintf(stderr, "cluster-probe: broker %d leads no partition of %s\n", (int)o->victim,
-                o->topic);
+        fprintf(stderr, "cluster-probe: broker %d leads no partition of %s\n", (int)o->victim, o->topic);
         goto out;
     }
     static const char val[100] = {0};
@@ -456,8 +454,7 @@ static int run_gap(const opts_t *o)
             int64_t acks = gap_s.acks;
             pthread_mutex_unlock(&gap_s.lock);
             if (acks == 0) {
-                fprintf(stderr, "cluster-probe: nothing acknowledged in %" PRId64 " ms\n",
-                        o->before_ms);
+                fprintf(stderr, "cluster-probe: nothing acknowledged in %" PRId64 " ms\n", o->before_ms);
                 goto out;
             }
             t0 = now_us();
@@ -477,8 +474,8 @@ static int run_gap(const opts_t *o)
             sleep_us(due - now < 1000 ? due - now : 1000);
             continue;
         }
-        strata_err_t e = strata_producer_send(p, o->topic, next, NULL, 0, val, sizeof val, NULL, 0,
-                                              0, gap_dr, (void *)(intptr_t)now);
+        strata_err_t e = strata_producer_send(p, o->topic, next, NULL, 0, val, sizeof val, NULL, 0, 0, gap_dr,
+                                              (void *)(intptr_t)now);
         if (e != STRATA_OK) {
             fprintf(stderr, "cluster-probe: send: %s\n", strata_err_name(e));
             goto out;
@@ -526,14 +523,15 @@ static int run_gap(const opts_t *o)
            "\"sent\":%" PRId64 ",\"acks\":%" PRId64 ",\"errors\":%" PRId64 ",\"first_error\":\"%s\","
            "\"exit_ms\":%.1f,\"natural_gap_ms\":%.2f,\"max_gap_victim_ms\":%.1f,"
            "\"max_gap_victim_partition\":%d,\"max_gap_victim_end_ms\":%.1f,"
-           "\"max_gap_any_partition_ms\":%.1f,\"max_gap_any_partition\":%d,\"max_gap_any_end_ms\":%.1f,\"max_gap_aggregate_ms\":%.1f,\"latency_max_ms\":%.1f,"
+           "\"max_gap_any_partition_ms\":%.1f,\"max_gap_any_partition\":%d,\"max_gap_any_end_ms\":%.1f,\"max_"
+           "gap_aggregate_ms\":%.1f,\"latency_max_ms\":%.1f,"
            "\"partitions_unanswered\":%zu,\"unanswered\":\"%s\"}\n",
            n, (int)o->victim, led, o->rate, sent, gap_s.acks, gap_s.errors,
            gap_s.errors ? strata_err_name(gap_s.first_err) : "",
-           dead_us ? (double)(dead_us - t0) / 1000.0 : -1.0, natural, (double)vmax / 1000.0,
-           (int)vpart, vmax_end ? (double)(vmax_end - t0) / 1000.0 : -1.0, (double)amax / 1000.0,
-           (int)apart, amax_end ? (double)(amax_end - t0) / 1000.0 : -1.0,
-           (double)gap_s.max_any_gap_us / 1000.0, (double)gap_s.lat_max_us / 1000.0, open, open_list);
+           dead_us ? (double)(dead_us - t0) / 1000.0 : -1.0, natural, (double)vmax / 1000.0, (int)vpart,
+           vmax_end ? (double)(vmax_end - t0) / 1000.0 : -1.0, (double)amax / 1000.0, (int)apart,
+           amax_end ? (double)(amax_end - t0) / 1000.0 : -1.0, (double)gap_s.max_any_gap_us / 1000.0,
+           (double)gap_s.lat_max_us / 1000.0, open, open_list);
     pthread_mutex_unlock(&gap_s.lock);
     rc = 0;
 out:
@@ -630,22 +628,47 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    opts_t o = {.acks = "1", .victim = -1, .timeout_ms = 30000, .poll_ms = 20, .rate = 2000,
-                .before_ms = 2000, .after_ms = 3000};
+    opts_t o = {.acks = "1",
+                .victim = -1,
+                .timeout_ms = 30000,
+                .poll_ms = 20,
+                .rate = 2000,
+                .before_ms = 2000,
+                .after_ms = 3000};
     const char *props[32];
     int c;
     while ((c = getopt_long(argc, argv, "b:t:X:h", lo, NULL)) != -1) {
         switch (c) {
-        case 'b': o.bootstrap = optarg; break;
-        case 't': o.topic = optarg; break;
-        case 'v': o.victim = (int32_t)atoi(optarg); break;
-        case 'p': o.pid = (pid_t)atoi(optarg); break;
-        case 'a': o.acks = optarg; break;
-        case 'T': o.timeout_ms = atoll(optarg); break;
-        case 'P': o.poll_ms = atoll(optarg); break;
-        case 'r': o.rate = atoll(optarg); break;
-        case 'B': o.before_ms = atoll(optarg); break;
-        case 'A': o.after_ms = atoll(optarg); break;
+        case 'b':
+            o.bootstrap = optarg;
+            break;
+        case 't':
+            o.topic = optarg;
+            break;
+        case 'v':
+            o.victim = (int32_t)atoi(optarg);
+            break;
+        case 'p':
+            o.pid = (pid_t)atoi(optarg);
+            break;
+        case 'a':
+            o.acks = optarg;
+            break;
+        case 'T':
+            o.timeout_ms = atoll(optarg);
+            break;
+        case 'P':
+            o.poll_ms = atoll(optarg);
+            break;
+        case 'r':
+            o.rate = atoll(optarg);
+            break;
+        case 'B':
+            o.before_ms = atoll(optarg);
+            break;
+        case 'A':
+            o.after_ms = atoll(optarg);
+            break;
         case 'X':
             if (o.n_props == sizeof props / sizeof *props) {
                 fprintf(stderr, "cluster-probe: too many -X\n");
@@ -654,14 +677,18 @@ int main(int argc, char **argv)
             props[o.n_props++] = optarg;
             o.props = props;
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     bool info = optind + 1 == argc && strcmp(argv[optind], "info") == 0;
     if (optind + 1 != argc || o.bootstrap == NULL || o.topic == NULL ||
-        (!info && (o.victim < 0 || o.pid <= 1)) || o.timeout_ms < 1 || o.poll_ms < 1 || o.rate < 1 || o.before_ms < 0 ||
-        o.after_ms < 0) {
+        (!info && (o.victim < 0 || o.pid <= 1)) || o.timeout_ms < 1 || o.poll_ms < 1 || o.rate < 1 ||
+        o.before_ms < 0 || o.after_ms < 0) {
         usage(stderr);
         return 2;
     }

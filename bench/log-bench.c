@@ -167,7 +167,8 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("dd bs=1M count=2048 conv=fdatasync: %.1f MB/s\n", dd);
-    printf("append/dd:   16 KiB %.2f, 256 KiB %.2f (target >= 0.5)\n", r16.append_mbs / dd, r256.append_mbs / dd);
+    printf("append/dd:   16 KiB %.2f, 256 KiB %.2f (target >= 0.5)\n", r16.append_mbs / dd,
+           r256.append_mbs / dd);
     printf("read/append: 16 KiB %.2f, 256 KiB %.2f (target >= 2)\n", r16.read_mbs / r16.append_mbs,
            r256.read_mbs / r256.append_mbs);
     if (made)

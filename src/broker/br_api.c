@@ -43,10 +43,10 @@ static void api_init_producer_id(br_core_t *core, br_call_t *call, const Strata_
 
 /* The handlers of the controller, the admin handlers and the group
  * coordinator take their own object; these adapters hand it over. */
-#define API_ADAPT(name, obj, fn)                                                                         \
-    static void api_##name(br_core_t *core, br_call_t *call, const Strata__Request *req)                \
-    {                                                                                                    \
-        fn(core->obj, call, req);                                                                        \
+#define API_ADAPT(name, obj, fn)                                                                             \
+    static void api_##name(br_core_t *core, br_call_t *call, const Strata__Request *req)                     \
+    {                                                                                                        \
+        fn(core->obj, call, req);                                                                            \
     }
 
 API_ADAPT(controlled_shutdown, ctl, br_ctl_handle_controlled_shutdown)
@@ -98,8 +98,10 @@ static const br_api_t api_table[BR_API_COUNT] = {
     {22, "ControlledShutdown", 0, 1, CTL | BR_API_BROKER_ONLY, BR_API_OP_CLUSTER_ACTION, BR_API_RES_CLUSTER,
      api_controlled_shutdown},
     {23, "ElectLeaders", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_elect_leaders},
-    {24, "AlterPartitionReassignments", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER, api_alter_partition_reassignments},
-    {25, "ListPartitionReassignments", 0, 1, CTL, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER, api_list_partition_reassignments},
+    {24, "AlterPartitionReassignments", 0, 1, CTL, BR_API_OP_ALTER, BR_API_RES_CLUSTER,
+     api_alter_partition_reassignments},
+    {25, "ListPartitionReassignments", 0, 1, CTL, BR_API_OP_DESCRIBE, BR_API_RES_CLUSTER,
+     api_list_partition_reassignments},
     {30, "FindCoordinator", 0, 1, GRP, BR_API_OP_DESCRIBE, BR_API_RES_GROUP, api_find_coordinator},
     {31, "JoinGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_join_group},
     {32, "SyncGroup", 0, 1, GRP, BR_API_OP_READ, BR_API_RES_GROUP, api_sync_group},
@@ -144,7 +146,8 @@ st_err_t br_api_check_version(int32_t api, const ProtobufCMessage *body, char *m
     const br_api_t *a = br_api_find(api);
     if (!a || !body)
         return ST_OK;
-    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "version");
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "version");
     if (!f || f->type != PROTOBUF_C_TYPE_INT32 || f->label == PROTOBUF_C_LABEL_REPEATED)
         return ST_OK; /* every body has one (test_broker checks the schema) */
     int32_t v = *(const int32_t *)((const char *)body + f->offset);

@@ -40,7 +40,7 @@ typedef enum br_api_flags {
     BR_API_NO_BODY = 1u << 1,     /* the body may be absent (ApiVersions) */
     BR_API_BROKER_ONLY = 1u << 2, /* sent only by brokers (broker_epoch > 0) */
     BR_API_CONTROLLER = 1u << 3,  /* answered by the active controller */
-    BR_API_GROUP = 1u << 4,       /* answered by the group coordinator (COORDINATOR_NOT_AVAILABLE without one) */
+    BR_API_GROUP = 1u << 4, /* answered by the group coordinator (COORDINATOR_NOT_AVAILABLE without one) */
 } br_api_flags_t;
 
 /* The operation a request performs on its resource, with Kafka's ACL
@@ -80,16 +80,16 @@ typedef struct br_api {
     const char *name;
     int32_t min_version;
     int32_t max_version;
-    unsigned flags;              /* br_api_flags_t */
+    unsigned flags; /* br_api_flags_t */
     br_api_op_t op;
     br_api_resource_t resource;
-    br_api_fn handle;            /* NULL for Produce: served from the raw view */
+    br_api_fn handle; /* NULL for Produce: served from the raw view */
 } br_api_t;
 
 /* Per row of the table: what dispatch counted. */
 typedef struct br_api_stats {
-    uint64_t requests;  /* handed to the handler */
-    uint64_t refused;   /* answered by dispatch itself (steps 1-5) */
+    uint64_t requests; /* handed to the handler */
+    uint64_t refused;  /* answered by dispatch itself (steps 1-5) */
 } br_api_stats_t;
 
 /* Rows in the table. */

@@ -17,8 +17,8 @@
 #define I32MAX 2147483647
 
 const st_conf_prop_t br_config_table[] = {
-    {"broker.id", ST_CONF_INT, NULL, 0, I32MAX, NULL, false, true,
-     "Unique id of this broker in the cluster.", BC(broker_id)},
+    {"broker.id", ST_CONF_INT, NULL, 0, I32MAX, NULL, false, true, "Unique id of this broker in the cluster.",
+     BC(broker_id)},
     {"listeners", ST_CONF_LIST, "tcp://127.0.0.1:9092", 0, 0, NULL, false, false,
      "nng URLs the broker listens on, comma-separated.", BC(listeners)},
     {"advertised.listeners", ST_CONF_LIST, NULL, 0, 0, NULL, false, false,
@@ -46,11 +46,10 @@ const st_conf_prop_t br_config_table[] = {
     {"auto.create.topics.enable", ST_CONF_BOOL, "false", 0, 0, NULL, false, false,
      "Create a topic when a client asks Metadata for it with auto-creation allowed.",
      BC(auto_create_topics_enable)},
-    {"delete.topic.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
-     "Allow DeleteTopics.", BC(delete_topic_enable)},
+    {"delete.topic.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false, "Allow DeleteTopics.",
+     BC(delete_topic_enable)},
     {"message.max.bytes", ST_CONF_INT, "1048588", 0, I32MAX, NULL, true, false,
-     "Largest record batch the broker accepts (default of max.message.bytes).",
-     BC(message_max_bytes)},
+     "Largest record batch the broker accepts (default of max.message.bytes).", BC(message_max_bytes)},
     {"socket.request.max.bytes", ST_CONF_INT, "104857600", 1024, I32MAX, NULL, false, false,
      "Largest request message accepted on a listener.", BC(socket_request_max_bytes)},
     {"fetch.max.bytes", ST_CONF_INT, "57671680", 1024, I32MAX, NULL, false, false,
@@ -72,14 +71,14 @@ const st_conf_prop_t br_config_table[] = {
     {"log.index.size.max.bytes", ST_CONF_INT, "10485760", 4, I32MAX, NULL, true, false,
      "Maximum size of an offset index (default of segment.index.bytes).", BC(log_index_size_max_bytes)},
     {"log.flush.interval.messages", ST_CONF_INT, "-1", -1, I64MAX, NULL, true, false,
-     "Messages between forced fsyncs; -1 never (default of flush.messages).", BC(log_flush_interval_messages)},
+     "Messages between forced fsyncs; -1 never (default of flush.messages).",
+     BC(log_flush_interval_messages)},
     {"log.flush.interval.ms", ST_CONF_INT, "-1", -1, I64MAX, NULL, true, false,
      "Time between forced fsyncs; -1 never (default of flush.ms).", BC(log_flush_interval_ms)},
     {"min.insync.replicas", ST_CONF_INT, "1", 1, 1000, NULL, true, false,
      "Minimum ISR size for acks=all produce.", BC(min_insync_replicas)},
     {"unclean.leader.election.enable", ST_CONF_BOOL, "false", 0, 0, NULL, true, false,
-     "Allow a replica outside the ISR to become leader (may lose data).",
-     BC(unclean_leader_election_enable)},
+     "Allow a replica outside the ISR to become leader (may lose data).", BC(unclean_leader_election_enable)},
     {"replica.lag.time.max.ms", ST_CONF_INT, "30000", 1, I64MAX, NULL, false, false,
      "A follower not caught up for this long leaves the ISR.", BC(replica_lag_time_max_ms)},
     {"replica.fetch.wait.max.ms", ST_CONF_INT, "500", 0, I32MAX, NULL, false, false,
@@ -127,8 +126,8 @@ const st_conf_prop_t br_config_table[] = {
      "Largest metadata string of a committed offset.", BC(offset_metadata_max_bytes)},
     {"log.cleaner.enable", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
      "Run the log cleaner (compaction of topics with cleanup.policy=compact).", BC(log_cleaner_enable)},
-    {"log.cleaner.threads", ST_CONF_INT, "1", 1, 64, NULL, false, false,
-     "Cleaner threads.", BC(log_cleaner_threads)},
+    {"log.cleaner.threads", ST_CONF_INT, "1", 1, 64, NULL, false, false, "Cleaner threads.",
+     BC(log_cleaner_threads)},
     {"log.cleaner.backoff.ms", ST_CONF_INT, "15000", 1, I64MAX, NULL, false, false,
      "Pause between cleaner passes when nothing is dirty enough.", BC(log_cleaner_backoff_ms)},
     {"log.cleaner.dedupe.buffer.size", ST_CONF_INT, "134217728", 0, I64MAX, NULL, false, false,
@@ -171,12 +170,15 @@ const st_conf_prop_t br_topic_config_table[] = {
     {"max.message.bytes", ST_CONF_INT, "1048588", 0, I32MAX, NULL, true, false,
      "Largest record batch. Default: message.max.bytes.", TC(max_message_bytes)},
     {"cleanup.policy", ST_CONF_STRING, "delete", 0, 0, NULL, true, false,
-     "delete (retention), compact (keep the last record per key) or compact,delete. Default: log.cleanup.policy.",
+     "delete (retention), compact (keep the last record per key) or compact,delete. Default: "
+     "log.cleanup.policy.",
      TC(cleanup_policy)},
     {"delete.retention.ms", ST_CONF_INT, "86400000", 0, I64MAX, NULL, true, false,
-     "How long tombstones survive compaction. Default: log.cleaner.delete.retention.ms.", TC(delete_retention_ms)},
+     "How long tombstones survive compaction. Default: log.cleaner.delete.retention.ms.",
+     TC(delete_retention_ms)},
     {"min.cleanable.dirty.ratio", ST_CONF_STRING, "0.5", 0, 0, NULL, true, false,
-     "Dirty share that makes the log eligible for cleaning, in [0, 1]. Default: log.cleaner.min.cleanable.ratio.",
+     "Dirty share that makes the log eligible for cleaning, in [0, 1]. Default: "
+     "log.cleaner.min.cleanable.ratio.",
      TC(min_cleanable_dirty_ratio)},
     {"min.compaction.lag.ms", ST_CONF_INT, "0", 0, I64MAX, NULL, true, false,
      "Records younger than this are not compacted. Default: log.cleaner.min.compaction.lag.ms.",
@@ -280,7 +282,8 @@ st_err_t br_config_load(br_config_t *c, const char *path, char *const *overrides
     if (br_cleaner_log_config(&lc, c->log_cleanup_policy, NULL, c->log_cleaner_min_cleanable_ratio, NULL, why,
                               sizeof why) != ST_OK) {
         snprintf(err, errlen, "%s: %s",
-                 strncmp(why, "cleanup", 7) == 0 ? "log.cleanup.policy" : "log.cleaner.min.cleanable.ratio", why);
+                 strncmp(why, "cleanup", 7) == 0 ? "log.cleanup.policy" : "log.cleaner.min.cleanable.ratio",
+                 why);
         return ST_ERR_INVALID_CONFIG;
     }
     return ST_OK;
@@ -359,8 +362,8 @@ st_err_t br_topic_config_apply(br_topic_config_t *tc, char *const *keys, char *c
     /* the compaction keys have rules st_conf cannot express */
     sl_log_config_t lc;
     memset(&lc, 0, sizeof lc);
-    if (br_cleaner_log_config(&lc, tc->cleanup_policy, NULL, tc->min_cleanable_dirty_ratio, NULL, err, errlen) !=
-        ST_OK)
+    if (br_cleaner_log_config(&lc, tc->cleanup_policy, NULL, tc->min_cleanable_dirty_ratio, NULL, err,
+                              errlen) != ST_OK)
         return ST_ERR_INVALID_CONFIG;
     return ST_OK;
 }
@@ -393,15 +396,16 @@ void br_topic_config_to_log(const br_topic_config_t *tc, sl_log_config_t *out)
 
 void br_config_write_docs(FILE *out)
 {
-    fputs("# strata configuration reference\n\n"
-          "<!-- Generated by `stratad --print-config-docs` (`make docs/configuration.md`). Do not edit. -->\n\n"
-          "Broker properties are read from the file given with `stratad -c`, one `key=value` per line\n"
-          "(`#` starts a comment), and from `--override key=value` options, which win. Keys follow\n"
-          "Apache Kafka's where the concept is the same; an unknown key or a bad value stops the broker\n"
-          "with a message naming the key. Topic properties are per-topic overrides stored in\n"
-          "ZooKeeper under `/config/topics/<topic>` (set with CreateTopics or AlterConfigs); a topic\n"
-          "property that is not overridden takes the broker property named in its description.\n\n",
-          out);
+    fputs(
+        "# strata configuration reference\n\n"
+        "<!-- Generated by `stratad --print-config-docs` (`make docs/configuration.md`). Do not edit. -->\n\n"
+        "Broker properties are read from the file given with `stratad -c`, one `key=value` per line\n"
+        "(`#` starts a comment), and from `--override key=value` options, which win. Keys follow\n"
+        "Apache Kafka's where the concept is the same; an unknown key or a bad value stops the broker\n"
+        "with a message naming the key. Topic properties are per-topic overrides stored in\n"
+        "ZooKeeper under `/config/topics/<topic>` (set with CreateTopics or AlterConfigs); a topic\n"
+        "property that is not overridden takes the broker property named in its description.\n\n",
+        out);
     st_conf_write_markdown(br_config_table, "Broker properties", out);
     st_conf_write_markdown(br_topic_config_table, "Topic properties", out);
 }

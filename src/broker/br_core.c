@@ -157,8 +157,8 @@ static void core_registered(br_core_t *core, const struct Stat *stat)
     core_write_session(core, zkc_session_id(core->zk));
     if (core->pm)
         br_pm_set_broker_epoch(core->pm, core->broker_epoch);
-    ST_INFO(CORE_TAG, "registered broker %d in ZooKeeper (broker epoch %" PRId64 ", cluster %s)", core->broker_id,
-            core->broker_epoch, core->cluster_id);
+    ST_INFO(CORE_TAG, "registered broker %d in ZooKeeper (broker epoch %" PRId64 ", cluster %s)",
+            core->broker_id, core->broker_epoch, core->cluster_id);
     br_md_start(core->md);
     br_ctl_start(core->ctl);
 }
@@ -205,7 +205,8 @@ static void core_existing_read(void *arg, int rc, const char *data, int len, con
         core->member = BR_MEMBER_WAITING_OLD;
         if (core->register_deadline_ms == 0)
             core->register_deadline_ms = st_wall_ms() + core->conf->zookeeper_session_timeout_ms + 2000;
-        ST_WARN(CORE_TAG, "broker.id %d is still registered by our previous session 0x%llx; waiting for it to expire",
+        ST_WARN(CORE_TAG,
+                "broker.id %d is still registered by our previous session 0x%llx; waiting for it to expire",
                 core->broker_id, (unsigned long long)owner);
         char p[64];
         zknode_path_broker(p, sizeof p, core->broker_id);
@@ -213,8 +214,8 @@ static void core_existing_read(void *arg, int rc, const char *data, int len, con
         return;
     }
     char msg[160];
-    snprintf(msg, sizeof msg, "broker.id %d is already registered in ZooKeeper (session 0x%llx)", core->broker_id,
-             (unsigned long long)owner);
+    snprintf(msg, sizeof msg, "broker.id %d is already registered in ZooKeeper (session 0x%llx)",
+             core->broker_id, (unsigned long long)owner);
     core_fatal(core, msg);
 }
 
@@ -270,7 +271,8 @@ static void core_register(br_core_t *core)
     core->self_dirty = false; /* the new registration carries it */
     char p[64];
     zknode_path_broker(p, sizeof p, core->broker_id);
-    if (!json || zkc_create(core->zk, p, json, (int)strlen(json), ZOO_EPHEMERAL, core_register_done, core) != ZOK)
+    if (!json ||
+        zkc_create(core->zk, p, json, (int)strlen(json), ZOO_EPHEMERAL, core_register_done, core) != ZOK)
         ST_WARN(CORE_TAG, "cannot send the registration (will retry)");
     free(json);
 }
@@ -288,7 +290,8 @@ static void core_cluster_id_read(void *arg, int rc, const char *data, int len, c
         zknode_new_id(id);
         char *json = zknode_cluster_id_encode(id);
         if (json)
-            zkc_create(core->zk, ZKNODE_PATH_CLUSTER_ID, json, (int)strlen(json), 0, core_cluster_id_created, core);
+            zkc_create(core->zk, ZKNODE_PATH_CLUSTER_ID, json, (int)strlen(json), 0, core_cluster_id_created,
+                       core);
         free(json);
         return;
     }
@@ -448,7 +451,8 @@ static bool core_list_has(char **v, size_t n, const char *s)
 
 /* br_pm_logdir_failure_fn: called from inside the manager; record and
  * defer the ZooKeeper write to the next loop iteration. */
-static void core_logdir_failed(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts, size_t n)
+static void core_logdir_failed(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts,
+                               size_t n)
 {
     br_core_t *core = arg;
     br_md_member_t *x = core->self;
@@ -697,7 +701,8 @@ static void core_connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     br_core_t *core = w->data;
     if (zkc_state(core->zk) != ZKC_CONNECTED && core->member == BR_MEMBER_START) {
         char msg[256];
-        snprintf(msg, sizeof msg, "could not connect to ZooKeeper (%s) within zookeeper.connection.timeout.ms=%lld",
+        snprintf(msg, sizeof msg,
+                 "could not connect to ZooKeeper (%s) within zookeeper.connection.timeout.ms=%lld",
                  core->conf->zookeeper_connect, (long long)core->conf->zookeeper_connection_timeout_ms);
         core_fatal(core, msg);
     }
@@ -738,7 +743,7 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
 
     core->listeners = br_split_list(conf->listeners, &core->n_listeners);
     const char *adv = conf->advertised_listeners && *conf->advertised_listeners ? conf->advertised_listeners
-                                                                                   : conf->listeners;
+                                                                                : conf->listeners;
     core->advertised = br_split_list(adv, &core->n_advertised);
     size_t n_dirs = 0;
     char **dirs = br_split_list(conf->log_dirs, &n_dirs);
@@ -830,10 +835,11 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
         snprintf(err, errlen, "zookeeper.connect: invalid");
         goto fail;
     }
-    rc = zkc_open(loop, zconnect, chroot, (int)conf->zookeeper_session_timeout_ms, conf->zookeeper_auth_digest, core_session,
-                  core, &core->zk);
+    rc = zkc_open(loop, zconnect, chroot, (int)conf->zookeeper_session_timeout_ms,
+                  conf->zookeeper_auth_digest, core_session, core, &core->zk);
     if (rc != ST_OK) {
-        snprintf(err, errlen, "zookeeper.connect=%s: cannot create a ZooKeeper handle", conf->zookeeper_connect);
+        snprintf(err, errlen, "zookeeper.connect=%s: cannot create a ZooKeeper handle",
+                 conf->zookeeper_connect);
         goto fail;
     }
     core->member_watch = zkc_watcher_new(core->zk, core_member_watch, core);
@@ -863,7 +869,8 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
     ev_timer_init(&core->self_publish, core_self_timer, 0., 0.);
     core->self_publish.data = core;
     ev_timer_start(loop, &core->tick);
-    ev_timer_init(&core->connect_timeout, core_connect_timeout, conf->zookeeper_connection_timeout_ms / 1000.0, 0.);
+    ev_timer_init(&core->connect_timeout, core_connect_timeout,
+                  conf->zookeeper_connection_timeout_ms / 1000.0, 0.);
     core->connect_timeout.data = core;
     ev_timer_start(loop, &core->connect_timeout);
     ev_signal_init(&core->sigterm, core_signal, SIGTERM);

@@ -66,20 +66,20 @@ typedef struct br_shutdown br_shutdown_t;
 typedef struct br_md_member br_md_member_t;
 
 typedef enum br_member_state {
-    BR_MEMBER_START = 0,     /* no session yet */
-    BR_MEMBER_REGISTERING,   /* creating parents, cluster id, /brokers/ids/<id> */
-    BR_MEMBER_WAITING_OLD,   /* our previous session's znode is still there */
-    BR_MEMBER_REGISTERED,    /* ephemeral znode is ours; broker_epoch valid */
-    BR_MEMBER_FATAL,         /* start-up error: exit 1 */
+    BR_MEMBER_START = 0,   /* no session yet */
+    BR_MEMBER_REGISTERING, /* creating parents, cluster id, /brokers/ids/<id> */
+    BR_MEMBER_WAITING_OLD, /* our previous session's znode is still there */
+    BR_MEMBER_REGISTERED,  /* ephemeral znode is ours; broker_epoch valid */
+    BR_MEMBER_FATAL,       /* start-up error: exit 1 */
 } br_member_state_t;
 
 typedef struct br_core {
     struct ev_loop *loop;
     br_config_t *conf;
     int32_t broker_id;
-    char **listeners;            /* split `listeners` */
+    char **listeners; /* split `listeners` */
     size_t n_listeners;
-    char **advertised;           /* split `advertised.listeners` (or listeners) */
+    char **advertised; /* split `advertised.listeners` (or listeners) */
     size_t n_advertised;
     sl_logdir_t **log_dirs;
     size_t n_log_dirs;
@@ -90,29 +90,29 @@ typedef struct br_core {
     br_md_t *md;
     br_ctl_t *ctl;
     br_admin_t *admin;
-    br_cp_t cp;                  /* the control plane's view of the above (br_cp.h) */
-    br_producer_id_t *pid;               /* InitProducerId */
-    br_groups_t *gc;                 /* group coordinator */
-    br_cleaner_t *cleaner;       /* log compaction */
-    br_shutdown_t *cs;           /* controlled shutdown in progress, NULL none */
-    bool shutting_down;          /* controlled shutdown started: stop following */
-    br_md_member_t *self;        /* our registration's additions */
-    bool self_dirty;             /* self changed, not yet written */
-    bool self_writing;           /* a set of our registration in flight */
-    ev_timer self_publish;       /* deferred (0 s) write of self */
-    bool cs_after_publish;       /* start the controlled shutdown request once written */
-    int64_t zk_confirmed_ms;     /* monotonic send time of the last answered probe */
-    int64_t probe_sent_ms;       /* monotonic; the probe in flight */
+    br_cp_t cp;              /* the control plane's view of the above (br_cp.h) */
+    br_producer_id_t *pid;   /* InitProducerId */
+    br_groups_t *gc;         /* group coordinator */
+    br_cleaner_t *cleaner;   /* log compaction */
+    br_shutdown_t *cs;       /* controlled shutdown in progress, NULL none */
+    bool shutting_down;      /* controlled shutdown started: stop following */
+    br_md_member_t *self;    /* our registration's additions */
+    bool self_dirty;         /* self changed, not yet written */
+    bool self_writing;       /* a set of our registration in flight */
+    ev_timer self_publish;   /* deferred (0 s) write of self */
+    bool cs_after_publish;   /* start the controlled shutdown request once written */
+    int64_t zk_confirmed_ms; /* monotonic send time of the last answered probe */
+    int64_t probe_sent_ms;   /* monotonic; the probe in flight */
     bool probe_inflight;
-    bool fenced;                 /* session not confirmed: not acting as leader */
+    bool fenced; /* session not confirmed: not acting as leader */
     br_member_state_t member;
     br_api_stats_t api_stats[BR_API_COUNT]; /* per row of br_api_table */
-    int64_t broker_epoch;        /* czxid of /brokers/ids/<id>, -1 unknown */
+    int64_t broker_epoch;                   /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];
-    int64_t prev_session_file;   /* session id found in the session file at start */
+    int64_t prev_session_file; /* session id found in the session file at start */
     int64_t register_deadline_ms;
-    int parents_left;            /* persistent parent creates in flight */
-    char **static_values;        /* per br_config_table row: value before dynamic overrides */
+    int parents_left;     /* persistent parent creates in flight */
+    char **static_values; /* per br_config_table row: value before dynamic overrides */
     size_t n_static_values;
     ev_timer tick;
     ev_timer connect_timeout;

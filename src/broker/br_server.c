@@ -24,7 +24,7 @@
 
 struct br_call {
     br_server_t *srv;
-    uint8_t *hdr;            /* copy of the request's nng header (backtrace) */
+    uint8_t *hdr; /* copy of the request's nng header (backtrace) */
     size_t hdr_len;
     uint64_t correlation_id;
     int32_t replica_id;
@@ -46,7 +46,7 @@ struct br_server {
     bool closing;
     ev_io rio;
     br_server_handlers_t h;
-    br_call_t *calls;        /* in flight */
+    br_call_t *calls; /* in flight */
     size_t n_calls;
     br_srv_peer_log_t peers[BR_SRV_PEER_SLOTS];
 };
@@ -351,8 +351,8 @@ static void br_srv_peer_name(nng_msg *msg, char *out, size_t n)
         return;
     if (sa.s_family == NNG_AF_INET) {
         const uint8_t *a = (const uint8_t *)&sa.s_in.sa_addr;
-        unsigned port = ((unsigned)((const uint8_t *)&sa.s_in.sa_port)[0] << 8) |
-                        ((const uint8_t *)&sa.s_in.sa_port)[1];
+        unsigned port =
+            ((unsigned)((const uint8_t *)&sa.s_in.sa_port)[0] << 8) | ((const uint8_t *)&sa.s_in.sa_port)[1];
         snprintf(out, n, "tcp://%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3], port);
     } else if (sa.s_family == NNG_AF_IPC) {
         snprintf(out, n, "ipc://%.100s", sa.s_ipc.sa_path);

@@ -36,14 +36,14 @@ struct br_shutdown {
     int attempts;
     int64_t start_ms;
     ev_timer retry;
-    bool lingering;          /* leadership moved: answering, then stopping */
+    bool lingering; /* leadership moved: answering, then stopping */
     ev_async async;
-    nng_socket sock;         /* to the controller at url */
+    nng_socket sock; /* to the controller at url */
     bool sock_open;
     char *url;
-    net_req_t req;           /* the request to the controller */
-    bool in_flight;          /* core loop */
-    pthread_mutex_t mu;      /* guards the result */
+    net_req_t req;      /* the request to the controller */
+    bool in_flight;     /* core loop */
+    pthread_mutex_t mu; /* guards the result */
     bool have_result;
     st_err_t err;
     nng_msg *reply;
@@ -54,7 +54,8 @@ static void shutdown_finish(br_core_t *core, bool ok)
     br_shutdown_t *cs = core->cs;
     int64_t took = st_wall_ms() - cs->start_ms;
     if (ok)
-        ST_INFO(SHUTDOWN_TAG, "controlled shutdown complete in %lld ms (%d attempt(s))", (long long)took, cs->attempts);
+        ST_INFO(SHUTDOWN_TAG, "controlled shutdown complete in %lld ms (%d attempt(s))", (long long)took,
+                cs->attempts);
     else
         ST_WARN(SHUTDOWN_TAG, "controlled shutdown incomplete after %d attempt(s), %lld ms: stopping anyway",
                 cs->attempts, (long long)took);
@@ -132,7 +133,8 @@ static void shutdown_async(struct ev_loop *loop, ev_async *w, int revents)
         return;
     cs->in_flight = false;
     if (rv != ST_OK || !m) {
-        ST_WARN(SHUTDOWN_TAG, "controlled shutdown request to %s: %s", cs->url ? cs->url : "?", st_err_name(rv));
+        ST_WARN(SHUTDOWN_TAG, "controlled shutdown request to %s: %s", cs->url ? cs->url : "?",
+                st_err_name(rv));
         if (m)
             nng_msg_free(m);
         shutdown_result(core, ST_ERR_REQUEST_TIMED_OUT, 0);
@@ -144,7 +146,8 @@ static void shutdown_async(struct ev_loop *loop, ev_async *w, int revents)
     size_t n = 0;
     if (resp && resp->error != STRATA__ERROR_CODE__NONE) {
         err = (st_err_t)resp->error;
-    } else if (resp && resp->body_case == STRATA__RESPONSE__BODY_CONTROLLED_SHUTDOWN && resp->controlled_shutdown) {
+    } else if (resp && resp->body_case == STRATA__RESPONSE__BODY_CONTROLLED_SHUTDOWN &&
+               resp->controlled_shutdown) {
         err = (st_err_t)resp->controlled_shutdown->error;
         for (size_t i = 0; i < resp->controlled_shutdown->n_remaining_partitions; i++)
             n += resp->controlled_shutdown->remaining_partitions[i]->n_partitions;
@@ -238,7 +241,8 @@ void br_shutdown_attempt(br_core_t *core)
         return;
     }
     strata__request__pack(&req, nng_msg_body(m));
-    ST_INFO(SHUTDOWN_TAG, "controlled shutdown: asking controller %d at %s (attempt %d)", cid, cs->url, cs->attempts);
+    ST_INFO(SHUTDOWN_TAG, "controlled shutdown: asking controller %d at %s (attempt %d)", cid, cs->url,
+            cs->attempts);
     cs->in_flight = true;
     net_req_start(&cs->req, m, BR_SHUTDOWN_REQUEST_MS, BR_SHUTDOWN_REQUEST_MS);
 }

@@ -16,10 +16,11 @@ static const char cli_cluster_help[] =
     "Prints the cluster id, the brokers, the controller, and the offline and\n"
     "under-replicated partitions.\n"
     "options:\n"
-    "      --timeout-ms MS   how long to wait (default 30000)\n"
-    CLI_GLOBAL_HELP;
+    "      --timeout-ms MS   how long to wait (default 30000)\n" CLI_GLOBAL_HELP;
 
-enum { OPT_TIMEOUT = 2000 };
+enum {
+    OPT_TIMEOUT = 2000
+};
 
 int cli_cluster_main(int argc, char **argv)
 {

@@ -34,10 +34,11 @@ static const char cli_consume_help[] =
     "  -f, --format FORMAT   output format (default \"%s\\n\"): %t topic, %p partition,\n"
     "                        %o offset, %k key, %s value, %T timestamp, %h headers,\n"
     "                        %K key length, %S value length, %% percent, \\n \\t escapes\n"
-    "      --timeout-ms MS   metadata and offset lookups timeout (default 30000)\n"
-    CLI_GLOBAL_HELP;
+    "      --timeout-ms MS   metadata and offset lookups timeout (default 30000)\n" CLI_GLOBAL_HELP;
 
-enum { OPT_TIMEOUT = 2000 };
+enum {
+    OPT_TIMEOUT = 2000
+};
 
 static volatile sig_atomic_t cli_stop;
 
@@ -47,7 +48,13 @@ static void cli_on_signal(int sig)
     cli_stop = 1;
 }
 
-typedef enum { POS_ABS, POS_BEGIN, POS_END, POS_TAIL, POS_TIME } cli_pos_kind_t;
+typedef enum {
+    POS_ABS,
+    POS_BEGIN,
+    POS_END,
+    POS_TAIL,
+    POS_TIME
+} cli_pos_kind_t;
 
 static bool cli_parse_pos(const char *s, cli_pos_kind_t *kind, int64_t *v)
 {
@@ -85,9 +92,8 @@ static bool cli_consume_print(const strata_message_t *m, const char *fmt, cli_ou
 
 /* consume -g: subscribe as a member of group; auto commit does the rest
  * (and close commits what was printed last). */
-static int cli_consume_group(strata_conf_t *conf, const char *group, const char *topics,
-                             cli_pos_kind_t pos, bool exit_eof, int64_t count, const char *fmt,
-                             cli_out_t *out)
+static int cli_consume_group(strata_conf_t *conf, const char *group, const char *topics, cli_pos_kind_t pos,
+                             bool exit_eof, int64_t count, const char *fmt, cli_out_t *out)
 {
     char err[256];
     const char **names = NULL;
@@ -348,8 +354,8 @@ int cli_consume_main(int argc, char **argv)
             break;
         case POS_TAIL: {
             int64_t lo, hi;
-            strata_err_t e = strata_consumer_query_watermarks(cons, topic, tps[i].partition, &lo,
-                                                              &hi, (int)timeout);
+            strata_err_t e =
+                strata_consumer_query_watermarks(cons, topic, tps[i].partition, &lo, &hi, (int)timeout);
             if (e != STRATA_OK) {
                 cli_err("cannot read the offsets of %s [%d]: %s", topic, tps[i].partition,
                         strata_err_name(e));

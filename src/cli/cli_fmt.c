@@ -166,8 +166,8 @@ static json_t *cli_json_bytes(const void *p, size_t n, bool *b64)
         return json_null();
     size_t j = 0;
     for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
-                     (i + 2 < n ? s[i + 2] : 0);
+        uint32_t v =
+            (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
         out[j++] = tbl[v >> 18 & 63];
         out[j++] = tbl[v >> 12 & 63];
         out[j++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';

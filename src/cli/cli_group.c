@@ -36,7 +36,14 @@ enum {
     OPT_EXEC,
 };
 
-typedef enum { RS_NONE, RS_EARLIEST, RS_LATEST, RS_OFFSET, RS_DATETIME, RS_SHIFT } cli_rs_t;
+typedef enum {
+    RS_NONE,
+    RS_EARLIEST,
+    RS_LATEST,
+    RS_OFFSET,
+    RS_DATETIME,
+    RS_SHIFT
+} cli_rs_t;
 
 static void cli_json_print(json_t *j)
 {
@@ -60,8 +67,8 @@ static int cli_group_list(strata_admin_t *adm, int tmo)
         json_t *a = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:i}", "group", l[i].group_id, "state",
-                                               l[i].state, "protocol_type", l[i].protocol_type,
-                                               "coordinator", (int)l[i].coordinator));
+                                               l[i].state, "protocol_type", l[i].protocol_type, "coordinator",
+                                               (int)l[i].coordinator));
         cli_json_print(a);
     } else {
         printf("%-30s %-20s %s\n", "GROUP", "STATE", "COORDINATOR");
@@ -115,25 +122,25 @@ static int cli_group_describe(strata_admin_t *adm, strata_consumer_t *c, const c
         }
     json_t *jrows = json_array();
     if (!cli_g.json) {
-        printf("GROUP %s  STATE %s  PROTOCOL %s  GENERATION %d  COORDINATOR %d  MEMBERS %zu\n",
-               d->group_id, d->state, d->protocol, d->generation, d->coordinator, d->n_members);
+        printf("GROUP %s  STATE %s  PROTOCOL %s  GENERATION %d  COORDINATOR %d  MEMBERS %zu\n", d->group_id,
+               d->state, d->protocol, d->generation, d->coordinator, d->n_members);
         for (size_t i = 0; i < d->n_members; i++)
             printf("  member %s%s%s client %s host %s partitions %zu\n", d->members[i].member_id,
                    d->members[i].instance_id[0] ? " instance " : "", d->members[i].instance_id,
-                   d->members[i].client_id, d->members[i].client_host,
-                   d->members[i].n_assignment);
-        printf("%-24s %-9s %-16s %-16s %-8s %s\n", "TOPIC", "PARTITION", "CURRENT-OFFSET",
-               "LOG-END-OFFSET", "LAG", "MEMBER");
+                   d->members[i].client_id, d->members[i].client_host, d->members[i].n_assignment);
+        printf("%-24s %-9s %-16s %-16s %-8s %s\n", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET",
+               "LAG", "MEMBER");
     }
     for (size_t i = 0; i < nr; i++) {
         int64_t end = -1;
         strata_consumer_query_watermarks(c, rows[i].topic, rows[i].partition, NULL, &end, tmo);
-        int64_t lag = end >= 0 && rows[i].offset >= 0 ? (end > rows[i].offset ? end - rows[i].offset : 0) : -1;
+        int64_t lag =
+            end >= 0 && rows[i].offset >= 0 ? (end > rows[i].offset ? end - rows[i].offset : 0) : -1;
         const strata_group_member_t *m = cli_owner(d, rows[i].topic, rows[i].partition);
         if (cli_g.json) {
             json_t *o = json_pack("{s:s,s:i,s:I,s:I,s:s}", "topic", rows[i].topic, "partition",
-                                  (int)rows[i].partition, "committed", (json_int_t)rows[i].offset,
-                                  "end", (json_int_t)end, "member", m ? m->member_id : "");
+                                  (int)rows[i].partition, "committed", (json_int_t)rows[i].offset, "end",
+                                  (json_int_t)end, "member", m ? m->member_id : "");
             json_object_set_new(o, "lag", lag >= 0 ? json_integer(lag) : json_null());
             json_array_append_new(jrows, o);
         } else {
@@ -149,18 +156,16 @@ static int cli_group_describe(strata_admin_t *adm, strata_consumer_t *c, const c
         for (size_t i = 0; i < d->n_members; i++) {
             json_t *as = json_array();
             for (size_t k = 0; k < d->members[i].n_assignment; k++)
-                json_array_append_new(as, json_pack("{s:s,s:i}", "topic",
-                                                    d->members[i].assignment[k].topic, "partition",
-                                                    (int)d->members[i].assignment[k].partition));
+                json_array_append_new(as, json_pack("{s:s,s:i}", "topic", d->members[i].assignment[k].topic,
+                                                    "partition", (int)d->members[i].assignment[k].partition));
             json_array_append_new(
-                mem, json_pack("{s:s,s:s,s:s,s:s,s:o}", "member_id", d->members[i].member_id,
-                               "instance_id", d->members[i].instance_id, "client_id",
-                               d->members[i].client_id, "client_host", d->members[i].client_host,
-                               "assignment", as));
+                mem, json_pack("{s:s,s:s,s:s,s:s,s:o}", "member_id", d->members[i].member_id, "instance_id",
+                               d->members[i].instance_id, "client_id", d->members[i].client_id, "client_host",
+                               d->members[i].client_host, "assignment", as));
         }
-        cli_json_print(json_pack("{s:s,s:s,s:s,s:i,s:i,s:o,s:o}", "group", d->group_id, "state",
-                                 d->state, "protocol", d->protocol, "generation", d->generation,
-                                 "coordinator", d->coordinator, "members", mem, "offsets", jrows));
+        cli_json_print(json_pack("{s:s,s:s,s:s,s:i,s:i,s:o,s:o}", "group", d->group_id, "state", d->state,
+                                 "protocol", d->protocol, "generation", d->generation, "coordinator",
+                                 d->coordinator, "members", mem, "offsets", jrows));
     } else {
         json_decref(jrows);
     }
@@ -170,9 +175,8 @@ static int cli_group_describe(strata_admin_t *adm, strata_consumer_t *c, const c
     return CLI_EXIT_OK;
 }
 
-static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_conf_t *conf,
-                           const char *group, const char *topics, cli_rs_t rs, int64_t arg,
-                           bool execute, int tmo)
+static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_conf_t *conf, const char *group,
+                           const char *topics, cli_rs_t rs, int64_t arg, bool execute, int tmo)
 {
     (void)conf;
     strata_group_desc_t *d = NULL;
@@ -186,8 +190,8 @@ static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_con
         goto out;
     }
     if (d->n_members > 0 || (strcmp(d->state, "Empty") != 0 && strcmp(d->state, "Dead") != 0)) {
-        cli_err("group '%s' is not empty (state %s, %zu members): stop its consumers first", group,
-                d->state, d->n_members);
+        cli_err("group '%s' is not empty (state %s, %zu members): stop its consumers first", group, d->state,
+                d->n_members);
         goto out;
     }
     if ((e = strata_admin_list_group_offsets(adm, group, tmo, &offs, &n_offs)) != STRATA_OK) {
@@ -215,11 +219,21 @@ static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_con
             }
             int64_t target;
             switch (rs) {
-            case RS_EARLIEST: target = lo; break;
-            case RS_LATEST: target = hi; break;
-            case RS_OFFSET: target = arg; break;
-            case RS_DATETIME: target = bt < 0 ? hi : bt; break;
-            default: target = (cur < 0 ? (arg < 0 ? hi : lo) : cur) + arg; break;
+            case RS_EARLIEST:
+                target = lo;
+                break;
+            case RS_LATEST:
+                target = hi;
+                break;
+            case RS_OFFSET:
+                target = arg;
+                break;
+            case RS_DATETIME:
+                target = bt < 0 ? hi : bt;
+                break;
+            default:
+                target = (cur < 0 ? (arg < 0 ? hi : lo) : cur) + arg;
+                break;
             }
             if (target < lo)
                 target = lo;
@@ -236,8 +250,7 @@ static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_con
             if (!cli_g.json) {
                 char cs[32];
                 snprintf(cs, sizeof cs, cur >= 0 ? "%lld" : "-", (long long)cur);
-                printf("%-24s partition %-5d committed %-12s -> %lld\n", t, p, cs,
-                       (long long)target);
+                printf("%-24s partition %-5d committed %-12s -> %lld\n", t, p, cs, (long long)target);
             }
         }
     }
@@ -249,8 +262,7 @@ static int cli_group_reset(strata_admin_t *adm, strata_consumer_t *c, strata_con
         json_t *a = json_array();
         for (size_t i = 0; i < np; i++)
             json_array_append_new(a, json_pack("{s:s,s:i,s:I}", "topic", plan[i].topic, "partition",
-                                               (int)plan[i].partition, "offset",
-                                               (json_int_t)plan[i].offset));
+                                               (int)plan[i].partition, "offset", (json_int_t)plan[i].offset));
         cli_json_print(json_pack("{s:s,s:b,s:o}", "group", group, "executed", execute, "plan", a));
     } else {
         printf(execute ? "offsets of group '%s' reset\n"
@@ -293,9 +305,15 @@ int cli_group_main(int argc, char **argv)
     optind = 0;
     while ((c = getopt_long(argc, argv, "t:" CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
         switch (c) {
-        case 't': topics = optarg; break;
-        case OPT_EARLIEST: rs = RS_EARLIEST; break;
-        case OPT_LATEST: rs = RS_LATEST; break;
+        case 't':
+            topics = optarg;
+            break;
+        case OPT_EARLIEST:
+            rs = RS_EARLIEST;
+            break;
+        case OPT_LATEST:
+            rs = RS_LATEST;
+            break;
         case OPT_OFFSET:
         case OPT_DATETIME:
         case OPT_SHIFT:
@@ -303,13 +321,19 @@ int cli_group_main(int argc, char **argv)
             if (!cli_parse_i64(optarg, &arg) || (rs != RS_SHIFT && arg < 0))
                 return cli_usage_err("group", "bad value '%s'", optarg);
             break;
-        case OPT_DRY: execute = false; break;
-        case OPT_EXEC: execute = true; break;
+        case OPT_DRY:
+            execute = false;
+            break;
+        case OPT_EXEC:
+            execute = true;
+            break;
         case OPT_TIMEOUT:
             if (!cli_parse_i64(optarg, &timeout) || timeout < 1 || timeout > INT32_MAX)
                 return cli_usage_err("group", "--timeout-ms: bad value '%s'", optarg);
             break;
-        case 'h': fputs(cli_group_help, stdout); return CLI_EXIT_OK;
+        case 'h':
+            fputs(cli_group_help, stdout);
+            return CLI_EXIT_OK;
         default:
             if (!cli_global_opt(c, optarg))
                 return cli_usage_err("group", "bad option");

@@ -31,9 +31,7 @@ static const char cli_main_help[] =
     "  perf produce|consume ...                  throughput and latency tests\n"
     "  zk check|tree|...                         inspect the ZooKeeper tree\n"
     "  version                                   print the version\n"
-    "global options:\n"
-    CLI_GLOBAL_HELP
-    "Run 'strata COMMAND --help' for a command's options.\n";
+    "global options:\n" CLI_GLOBAL_HELP "Run 'strata COMMAND --help' for a command's options.\n";
 
 int main(int argc, char **argv)
 {

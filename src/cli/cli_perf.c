@@ -35,8 +35,7 @@ static const char cli_perf_help[] =
     "      --batch-size B      producer batch.size (default 16384)\n"
     "      --linger-ms L       producer linger.ms (default 5)\n"
     "  -z, --compression C     none, zstd or lz4\n"
-    "      --timeout-ms MS     consume: give up after MS without a record (default 10000)\n"
-    CLI_GLOBAL_HELP;
+    "      --timeout-ms MS     consume: give up after MS without a record (default 10000)\n" CLI_GLOBAL_HELP;
 
 enum {
     OPT_NUM = 2000,
@@ -66,7 +65,7 @@ static int cli_i64_cmp(const void *a, const void *b)
 
 typedef struct cli_pstats {
     int64_t start_us;
-    int64_t count;        /* completed */
+    int64_t count; /* completed */
     int64_t errors;
     strata_err_t first_err;
     int64_t bytes;
@@ -82,7 +81,7 @@ typedef struct cli_pstats {
     int64_t win_lat_sum_us;
     int64_t win_lat_max_us;
     int64_t record_size;
-    pthread_mutex_t lock;   /* the delivery callback runs on the I/O thread */
+    pthread_mutex_t lock; /* the delivery callback runs on the I/O thread */
 } cli_pstats_t;
 
 static void cli_perf_window(cli_pstats_t *s, int64_t now, bool produce)
@@ -102,7 +101,8 @@ static void cli_perf_window(cli_pstats_t *s, int64_t now, bool produce)
                    (double)s->win_lat_max_us / 1000.0);
         else
             printf("{\"progress\":true,\"records\":%" PRId64 ",\"records_per_sec\":%.1f,"
-                   "\"mb_per_sec\":%.2f}\n", s->win_count, rps, mbs);
+                   "\"mb_per_sec\":%.2f}\n",
+                   s->win_count, rps, mbs);
     } else if (produce) {
         printf("%" PRId64 " records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, "
                "%.2f ms max latency.\n",
@@ -110,8 +110,7 @@ static void cli_perf_window(cli_pstats_t *s, int64_t now, bool produce)
                s->win_count ? (double)s->win_lat_sum_us / (double)s->win_count / 1000.0 : 0.0,
                (double)s->win_lat_max_us / 1000.0);
     } else {
-        printf("%" PRId64 " records consumed, %.1f records/sec (%.2f MB/sec).\n", s->win_count, rps,
-               mbs);
+        printf("%" PRId64 " records consumed, %.1f records/sec (%.2f MB/sec).\n", s->win_count, rps, mbs);
     }
     fflush(stdout);
     s->win_start_us = now;
@@ -155,9 +154,8 @@ static void cli_sleep_us(int64_t us)
     nanosleep(&ts, NULL);
 }
 
-static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_t tput,
-                            const char *acks, const char *batch, const char *linger,
-                            const char *codec)
+static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_t tput, const char *acks,
+                            const char *batch, const char *linger, const char *codec)
 {
     strata_conf_t *conf = cli_conf();
     strata_producer_t *p = NULL;
@@ -287,9 +285,9 @@ static int cli_perf_consume(const char *topic, int64_t num, int64_t timeout_ms)
     if (e != STRATA_OK || md->n_topics < 1 || md->topics[0].err != STRATA_OK ||
         md->topics[0].n_partitions == 0) {
         cli_err("topic '%s': %s", topic,
-                strata_err_name(e != STRATA_OK ? e
+                strata_err_name(e != STRATA_OK                      ? e
                                 : md->n_topics && md->topics[0].err ? md->topics[0].err
-                                                                     : STRATA_ERR_UNKNOWN_TOPIC_OR_PARTITION));
+                                                                    : STRATA_ERR_UNKNOWN_TOPIC_OR_PARTITION));
         rc = CLI_EXIT_ERROR;
         goto out;
     }
@@ -321,8 +319,8 @@ static int cli_perf_consume(const char *topic, int64_t num, int64_t timeout_ms)
         }
         if (e == STRATA_ERR_TIMEOUT) {
             if (now - last_rec >= timeout_ms * 1000) {
-                cli_err("no record for %" PRId64 " ms after %" PRId64 " of %" PRId64 " records",
-                        timeout_ms, s.count, num);
+                cli_err("no record for %" PRId64 " ms after %" PRId64 " of %" PRId64 " records", timeout_ms,
+                        s.count, num);
                 rc = CLI_EXIT_ERROR;
                 break;
             }

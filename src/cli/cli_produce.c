@@ -23,10 +23,11 @@ static const char cli_produce_help[] =
     "  -K, --key-delimiter SEP  split each line at the first SEP into key and value\n"
     "  -H, --header KEY=VALUE   add a header to every record (repeatable)\n"
     "      --acks 0|1|all       acknowledgements to wait for (default all)\n"
-    "  -z, --compression CODEC  none, zstd or lz4 (default none)\n"
-    CLI_GLOBAL_HELP;
+    "  -z, --compression CODEC  none, zstd or lz4 (default none)\n" CLI_GLOBAL_HELP;
 
-enum { OPT_ACKS = 2000 };
+enum {
+    OPT_ACKS = 2000
+};
 
 typedef struct cli_pstate {
     size_t ok;
@@ -116,8 +117,7 @@ int cli_produce_main(int argc, char **argv)
             acks = optarg;
             break;
         case 'z':
-            if (strcmp(optarg, "none") != 0 && strcmp(optarg, "zstd") != 0 &&
-                strcmp(optarg, "lz4") != 0) {
+            if (strcmp(optarg, "none") != 0 && strcmp(optarg, "zstd") != 0 && strcmp(optarg, "lz4") != 0) {
                 rc = cli_usage_err("produce", "-z: expected none, zstd or lz4, got '%s'", optarg);
                 goto out;
             }
@@ -142,7 +142,8 @@ int cli_produce_main(int argc, char **argv)
         goto out;
     }
     if ((conf = cli_conf()) == NULL ||
-        (!cli_has_prop("max.block.ms") && !cli_conf_set(conf, "max.block.ms", "10000")) || (acks && !cli_conf_set(conf, "acks", acks)) ||
+        (!cli_has_prop("max.block.ms") && !cli_conf_set(conf, "max.block.ms", "10000")) ||
+        (acks && !cli_conf_set(conf, "acks", acks)) ||
         (codec && !cli_conf_set(conf, "compression.type", codec))) {
         rc = CLI_EXIT_ERROR;
         goto out;
@@ -170,8 +171,8 @@ int cli_produce_main(int argc, char **argv)
                 vlen = len - klen - seplen;
             }
         }
-        strata_err_t e = strata_producer_send(p, topic, partition, key, klen, val, vlen, hdrs,
-                                              n_hdrs, 0, cli_produce_dr, &st);
+        strata_err_t e = strata_producer_send(p, topic, partition, key, klen, val, vlen, hdrs, n_hdrs, 0,
+                                              cli_produce_dr, &st);
         if (e != STRATA_OK) {
             cli_err("cannot send a record to %s: %s", topic, strata_err_name(e));
             rc = CLI_EXIT_ERROR;

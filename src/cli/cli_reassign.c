@@ -116,13 +116,11 @@ bool cli_reassign_opt(cli_reassign_opts_t *o, int c, const char *arg, char *err,
             return false;
         }
         if (last->replicas_given) {
-            snprintf(err, errlen, "--replicas given twice for %s-%d", last->topic,
-                     last->partition);
+            snprintf(err, errlen, "--replicas given twice for %s-%d", last->topic, last->partition);
             return false;
         }
         if (!cli_parse_replicas(arg, &last->replicas, &last->n_replicas)) {
-            snprintf(err, errlen, "--replicas: expected distinct broker ids like 1,2,3, got '%s'",
-                     arg);
+            snprintf(err, errlen, "--replicas: expected distinct broker ids like 1,2,3, got '%s'", arg);
             return false;
         }
         last->replicas_given = true;
@@ -160,8 +158,7 @@ bool cli_reassign_parse_json(cli_reassign_opts_t *o, const char *text, char *err
     }
     json_t *ver = json_object_get(root, "version");
     json_t *parts = json_object_get(root, "partitions");
-    if (!json_is_object(root) || (ver != NULL && (!json_is_integer(ver) ||
-                                                  json_integer_value(ver) != 1))) {
+    if (!json_is_object(root) || (ver != NULL && (!json_is_integer(ver) || json_integer_value(ver) != 1))) {
         snprintf(err, errlen, "expected an object with \"version\": 1");
         goto out;
     }
@@ -171,7 +168,8 @@ bool cli_reassign_parse_json(cli_reassign_opts_t *o, const char *text, char *err
     }
     size_t i;
     json_t *e;
-    json_array_foreach(parts, i, e) {
+    json_array_foreach(parts, i, e)
+    {
         json_t *t = json_object_get(e, "topic"), *p = json_object_get(e, "partition");
         json_t *r = json_object_get(e, "replicas");
         if (!json_is_string(t) || json_string_length(t) == 0 || !json_is_integer(p) ||
@@ -199,7 +197,8 @@ bool cli_reassign_parse_json(cli_reassign_opts_t *o, const char *text, char *err
         }
         size_t j;
         json_t *id;
-        json_array_foreach(r, j, id) {
+        json_array_foreach(r, j, id)
+        {
             json_int_t v = json_is_integer(id) ? json_integer_value(id) : -1;
             for (size_t k = 0; k < j && v >= 0; k++)
                 if (x->replicas[k] == v)
@@ -270,8 +269,8 @@ static int cli_print_results(const strata_partition_results_t *r, const char *ok
             json_t *o = json_object();
             json_object_set_new(o, "topic", json_string(x->topic));
             json_object_set_new(o, "partition", json_integer(x->partition));
-            json_object_set_new(o, "error", json_string(x->err == STRATA_OK
-                                                            ? "NONE" : strata_err_name(x->err)));
+            json_object_set_new(o, "error",
+                                json_string(x->err == STRATA_OK ? "NONE" : strata_err_name(x->err)));
             json_object_set_new(o, "message", json_string(x->message));
             json_array_append_new(arr, o);
         } else if (x->err == STRATA_OK) {
@@ -306,9 +305,8 @@ int cli_topic_elect_leaders(strata_admin_t *a, const cli_reassign_opts_t *o, int
         }
         tp[i] = (strata_topic_partition_t){o->v[i].topic, o->v[i].partition};
     }
-    strata_election_type_t type = o->type && strcmp(o->type, "unclean") == 0
-                                      ? STRATA_ELECTION_UNCLEAN
-                                      : STRATA_ELECTION_PREFERRED;
+    strata_election_type_t type =
+        o->type && strcmp(o->type, "unclean") == 0 ? STRATA_ELECTION_UNCLEAN : STRATA_ELECTION_PREFERRED;
     strata_partition_results_t *r = NULL;
     char err[512] = "";
     strata_err_t e = strata_admin_elect_leaders(a, type, tp, o->n, timeout_ms, &r, err, sizeof err);
@@ -432,8 +430,8 @@ int cli_topic_reassign(strata_admin_t *a, cli_reassign_opts_t *o, int timeout_ms
         }
         if (!o->cancel && !x->replicas_given) {
             free(v);
-            return cli_usage_err("topic", "reassign: %s-%d needs --replicas (or use --cancel)",
-                                 x->topic, x->partition);
+            return cli_usage_err("topic", "reassign: %s-%d needs --replicas (or use --cancel)", x->topic,
+                                 x->partition);
         }
         /* cancel = an empty replica list */
         v[i] = (strata_reassignment_t){x->topic, x->partition, o->cancel ? NULL : x->replicas,

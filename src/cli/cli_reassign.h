@@ -29,7 +29,7 @@ typedef struct cli_tpr {
 typedef struct cli_reassign_opts {
     cli_tpr_t *v;
     size_t n;
-    const char *type;       /* "preferred" (default) or "unclean" */
+    const char *type; /* "preferred" (default) or "unclean" */
     const char *json_file;
     bool list;
     bool cancel;
@@ -45,14 +45,16 @@ enum {
     CLI_RA_LIST,
     CLI_RA_CANCEL,
 };
-#define CLI_REASSIGN_LONGOPTS                                           \
-    {"topic", required_argument, NULL, CLI_RA_TOPIC},                   \
-    {"partition", required_argument, NULL, CLI_RA_PARTITION},           \
-    {"replicas", required_argument, NULL, CLI_RA_REPLICAS},             \
-    {"type", required_argument, NULL, CLI_RA_TYPE},                     \
-    {"reassignment-json-file", required_argument, NULL, CLI_RA_JSON},   \
-    {"list", no_argument, NULL, CLI_RA_LIST},                           \
-    {"cancel", no_argument, NULL, CLI_RA_CANCEL}
+#define CLI_REASSIGN_LONGOPTS                                                                                \
+    {"topic", required_argument, NULL, CLI_RA_TOPIC},                                                        \
+        {"partition", required_argument, NULL, CLI_RA_PARTITION},                                            \
+        {"replicas", required_argument, NULL, CLI_RA_REPLICAS},                                              \
+        {"type", required_argument, NULL, CLI_RA_TYPE},                                                      \
+        {"reassignment-json-file", required_argument, NULL, CLI_RA_JSON},                                    \
+        {"list", no_argument, NULL, CLI_RA_LIST},                                                            \
+    {                                                                                                        \
+        "cancel", no_argument, NULL, CLI_RA_CANCEL                                                           \
+    }
 
 /* Take one option c (a CLI_RA_* value) with argument arg. false with a
  * message in err on a bad value (--partition before --topic, a bad

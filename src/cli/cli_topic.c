@@ -41,10 +41,11 @@ static const char cli_topic_help[] =
     "      --reassignment-json-file FILE  Kafka's {\"version\":1,\"partitions\":[{\"topic\":..,\n"
     "                               \"partition\":..,\"replicas\":[..]}]} (- = stdin)\n"
     "      --list                   reassign: show reassignments in progress\n"
-    "      --cancel                 reassign: cancel the given partitions' reassignments\n"
-    CLI_GLOBAL_HELP;
+    "      --cancel                 reassign: cancel the given partitions' reassignments\n" CLI_GLOBAL_HELP;
 
-enum { OPT_TIMEOUT = 2000 };
+enum {
+    OPT_TIMEOUT = 2000
+};
 
 static strata_admin_t *cli_admin(void)
 {
@@ -134,8 +135,7 @@ static int cli_topic_describe(strata_admin_t *a, char **names, size_t n, int tim
         }
         strata_config_list_t *cfg = NULL;
         char err[256] = "";
-        strata_admin_describe_configs(a, STRATA_RESOURCE_TOPIC, t->name, timeout_ms, &cfg, err,
-                                      sizeof err);
+        strata_admin_describe_configs(a, STRATA_RESOURCE_TOPIC, t->name, timeout_ms, &cfg, err, sizeof err);
         size_t rf = t->n_partitions ? t->partitions[0].n_replicas : 0;
         if (arr) {
             json_t *o = json_object();
@@ -166,8 +166,8 @@ static int cli_topic_describe(strata_admin_t *a, char **names, size_t n, int tim
             json_object_set_new(o, "partitions", pa);
             json_array_append_new(arr, o);
         } else {
-            printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: ",
-                   t->name, t->topic_id ? t->topic_id : "", t->n_partitions, rf);
+            printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: ", t->name,
+                   t->topic_id ? t->topic_id : "", t->n_partitions, rf);
             int first = 1;
             for (size_t k = 0; k < strata_config_list_count(cfg); k++) {
                 const strata_config_entry_t *ce = strata_config_list_get(cfg, k);
@@ -179,8 +179,7 @@ static int cli_topic_describe(strata_admin_t *a, char **names, size_t n, int tim
             putchar('\n');
             for (size_t k = 0; k < t->n_partitions; k++) {
                 const strata_partition_info_t *p = &t->partitions[k];
-                printf("\tTopic: %s\tPartition: %d\tLeader: %d\tReplicas: ", t->name, p->id,
-                       p->leader);
+                printf("\tTopic: %s\tPartition: %d\tLeader: %d\tReplicas: ", t->name, p->id, p->leader);
                 cli_print_ids(p->replicas, p->n_replicas);
                 printf("\tIsr: ");
                 cli_print_ids(p->isr, p->n_isr);
@@ -237,8 +236,7 @@ int cli_topic_main(int argc, char **argv)
             break;
         case 'r':
             if (!cli_parse_i32(optarg, &rf) || rf < 1) {
-                rc = cli_usage_err("topic", "--replication-factor: '%s' is not a positive number",
-                                   optarg);
+                rc = cli_usage_err("topic", "--replication-factor: '%s' is not a positive number", optarg);
                 goto out;
             }
             break;
@@ -330,8 +328,7 @@ int cli_topic_main(int argc, char **argv)
     }
     strata_err_t e = STRATA_OK;
     if (strcmp(sub, "create") == 0) {
-        e = strata_admin_create_topic(a, names[0], partitions, rf, configs, n_configs, to, err,
-                                      sizeof err);
+        e = strata_admin_create_topic(a, names[0], partitions, rf, configs, n_configs, to, err, sizeof err);
         if (e == STRATA_OK && !cli_g.json)
             printf("Created topic %s.\n", names[0]);
     } else if (strcmp(sub, "delete") == 0) {
@@ -346,8 +343,8 @@ int cli_topic_main(int argc, char **argv)
         if (partitions > 0)
             e = strata_admin_create_partitions(a, names[0], partitions, to, err, sizeof err);
         if (e == STRATA_OK && (n_configs || n_dels))
-            e = strata_admin_alter_configs(a, STRATA_RESOURCE_TOPIC, names[0], configs, n_configs,
-                                           dels, n_dels, to, err, sizeof err);
+            e = strata_admin_alter_configs(a, STRATA_RESOURCE_TOPIC, names[0], configs, n_configs, dels,
+                                           n_dels, to, err, sizeof err);
         if (e == STRATA_OK && !cli_g.json)
             printf("Altered topic %s.\n", names[0]);
     } else if (strcmp(sub, "list") == 0) {

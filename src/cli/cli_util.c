@@ -147,4 +147,3 @@ bool cli_parse_i32(const char *s, int32_t *out)
     *out = (int32_t)v;
     return true;
 }
-

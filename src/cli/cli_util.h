@@ -25,9 +25,9 @@
 #define CLI_OPT_HELP 'h'
 
 typedef struct cli_globals {
-    const char *bootstrap;   /* NULL: $STRATA_BOOTSTRAP or tcp://127.0.0.1:9092 */
+    const char *bootstrap; /* NULL: $STRATA_BOOTSTRAP or tcp://127.0.0.1:9092 */
     bool json;
-    const char **props;      /* -X key=value */
+    const char **props; /* -X key=value */
     size_t n_props;
 } cli_globals_t;
 
@@ -37,16 +37,17 @@ extern cli_globals_t cli_g;
  * Returns true when it was one. */
 bool cli_global_opt(int c, const char *arg);
 /* The global options, for splicing into a command's option table. */
-#define CLI_GLOBAL_LONGOPTS                                         \
-    {"bootstrap-server", required_argument, NULL, 'b'},             \
-    {"json", no_argument, NULL, CLI_OPT_JSON},                      \
-    {"property", required_argument, NULL, 'X'},                     \
-    {"help", no_argument, NULL, 'h'}
+#define CLI_GLOBAL_LONGOPTS                                                                                  \
+    {"bootstrap-server", required_argument, NULL, 'b'}, {"json", no_argument, NULL, CLI_OPT_JSON},           \
+        {"property", required_argument, NULL, 'X'},                                                          \
+    {                                                                                                        \
+        "help", no_argument, NULL, 'h'                                                                       \
+    }
 #define CLI_GLOBAL_SHORTOPTS "b:X:h"
-#define CLI_GLOBAL_HELP                                                              \
-    "  -b, --bootstrap-server URLS  brokers (default $STRATA_BOOTSTRAP or tcp://127.0.0.1:9092)\n" \
-    "  -X, --property KEY=VALUE     set a client property (see docs/client.md)\n"       \
-    "      --json                   machine-readable output\n"                          \
+#define CLI_GLOBAL_HELP                                                                                      \
+    "  -b, --bootstrap-server URLS  brokers (default $STRATA_BOOTSTRAP or tcp://127.0.0.1:9092)\n"           \
+    "  -X, --property KEY=VALUE     set a client property (see docs/client.md)\n"                            \
+    "      --json                   machine-readable output\n"                                               \
     "  -h, --help                   this help\n"
 
 /* A configuration from the globals (and props); NULL after printing an error. */

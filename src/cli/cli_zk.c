@@ -283,7 +283,8 @@ static int cli_zk_open(cli_zk_t *z, const char *connect, const char *auth)
     z->zh = zookeeper_init(connect, cli_zk_watcher, z->timeout_ms < 4000 ? 4000 : z->timeout_ms, NULL, z,
                            ZOO_NO_LOG_CLIENTENV);
     if (z->zh == NULL) {
-        fprintf(stderr, "strata zk: cannot start a ZooKeeper client for \"%s\": %s\n", connect, strerror(errno));
+        fprintf(stderr, "strata zk: cannot start a ZooKeeper client for \"%s\": %s\n", connect,
+                strerror(errno));
         return 1;
     }
     /* Run the client in short slices until the session is connected; a
@@ -293,7 +294,8 @@ static int cli_zk_open(cli_zk_t *z, const char *connect, const char *auth)
         bool never = false;
         int64_t now = st_mono_ms();
         if (now >= deadline || z->state == ZOO_EXPIRED_SESSION_STATE || z->state == ZOO_AUTH_FAILED_STATE) {
-            fprintf(stderr, "strata zk: cannot connect to ZooKeeper at %s within %d ms\n", connect, z->timeout_ms);
+            fprintf(stderr, "strata zk: cannot connect to ZooKeeper at %s within %d ms\n", connect,
+                    z->timeout_ms);
             cli_zk_close(z);
             return 1;
         }
@@ -303,9 +305,11 @@ static int cli_zk_open(cli_zk_t *z, const char *connect, const char *auth)
     if (auth != NULL) {
         cli_zk_op_t op;
         cli_zk_ticket_t *t = cli_zk_begin(z, &op);
-        int rc = t == NULL ? ZSYSTEMERROR
-                           : cli_zk_finish(z, &op, t,
-                                           zoo_add_auth(z->zh, "digest", auth, (int)strlen(auth), cli_zk_void_cb, t));
+        int rc =
+            t == NULL
+                ? ZSYSTEMERROR
+                : cli_zk_finish(z, &op, t,
+                                zoo_add_auth(z->zh, "digest", auth, (int)strlen(auth), cli_zk_void_cb, t));
         if (rc != ZOK) {
             fprintf(stderr, "strata zk: ZooKeeper digest authentication failed: %s\n", zerror(rc));
             cli_zk_close(z);
@@ -485,7 +489,8 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
             char p[64];
             zknode_path_broker(p, sizeof(p), c.broker_id);
             if (cli_zk_find(t, p) == NULL)
-                cli_zk_devf(r, n->path, "controller broker %" PRId32 " is not registered (%s missing)", c.broker_id, p);
+                cli_zk_devf(r, n->path, "controller broker %" PRId32 " is not registered (%s missing)",
+                            c.broker_id, p);
         }
     } else if (strcmp(e->name, "topic") == 0) {
         zknode_topic_t tp;
@@ -498,7 +503,8 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
         if (strcmp(e->name, "partition-state") == 0) {
             rc = zknode_part_state_decode(d, len, &s, err, sizeof(err));
             if (rc == ST_OK && ctl_epoch >= 0 && s.controller_epoch > ctl_epoch)
-                cli_zk_devf(r, n->path, "controller_epoch %" PRId32 " is newer than /controller_epoch %" PRId32,
+                cli_zk_devf(r, n->path,
+                            "controller_epoch %" PRId32 " is newer than /controller_epoch %" PRId32,
                             s.controller_epoch, ctl_epoch);
         }
         if (rc == ST_OK && cli_zk_split_state(n->path, topic, sizeof(topic), &p) &&
@@ -506,16 +512,19 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
             const cli_zk_node_t *tn = cli_zk_find(t, tpath);
             zknode_topic_t tp;
             char terr[64];
-            if (tn != NULL && zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
+            if (tn != NULL && zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr,
+                                                  sizeof(terr)) == ST_OK) {
                 if (p >= tp.n_partitions) {
-                    cli_zk_devf(r, n->path, "partition %" PRId32 " is not in %s (%" PRId32 " partitions)", p, tpath,
-                                tp.n_partitions);
+                    cli_zk_devf(r, n->path, "partition %" PRId32 " is not in %s (%" PRId32 " partitions)", p,
+                                tpath, tp.n_partitions);
                 } else if (strcmp(e->name, "partition-state") == 0) {
                     if (s.leader >= 0 && !cli_zk_has(tp.replicas[p], (size_t)tp.n_replicas[p], s.leader))
-                        cli_zk_devf(r, n->path, "leader %" PRId32 " is not a replica of partition %" PRId32, s.leader, p);
+                        cli_zk_devf(r, n->path, "leader %" PRId32 " is not a replica of partition %" PRId32,
+                                    s.leader, p);
                     for (size_t i = 0; i < s.n_isr; i++)
                         if (!cli_zk_has(tp.replicas[p], (size_t)tp.n_replicas[p], s.isr[i]))
-                            cli_zk_devf(r, n->path, "isr member %" PRId32 " is not a replica of partition %" PRId32,
+                            cli_zk_devf(r, n->path,
+                                        "isr member %" PRId32 " is not a replica of partition %" PRId32,
                                         s.isr[i], p);
                     if (s.leader >= 0 && !cli_zk_has(s.isr, s.n_isr, s.leader))
                         cli_zk_devf(r, n->path, "leader %" PRId32 " is not in the isr", s.leader);
@@ -540,15 +549,16 @@ static void cli_zk_semantic(const cli_zk_tree_t *t, const cli_zk_node_t *n, cons
             char tpath[300];
             zknode_topic_t tp;
             char terr[64];
-            const cli_zk_node_t *tn = zknode_path_topic(tpath, sizeof(tpath), ra.parts[i].topic) > 0
-                                          ? cli_zk_find(t, tpath)
-                                          : NULL;
+            const cli_zk_node_t *tn =
+                zknode_path_topic(tpath, sizeof(tpath), ra.parts[i].topic) > 0 ? cli_zk_find(t, tpath) : NULL;
             if (tn == NULL) {
-                cli_zk_devf(r, n->path, "reassigns %s-%" PRId32 " of a topic that does not exist", ra.parts[i].topic,
-                            ra.parts[i].partition);
-            } else if (zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr, sizeof(terr)) == ST_OK) {
+                cli_zk_devf(r, n->path, "reassigns %s-%" PRId32 " of a topic that does not exist",
+                            ra.parts[i].topic, ra.parts[i].partition);
+            } else if (zknode_topic_decode(tn->data ? tn->data : "", (size_t)tn->len, &tp, terr,
+                                           sizeof(terr)) == ST_OK) {
                 if (ra.parts[i].partition >= tp.n_partitions)
-                    cli_zk_devf(r, n->path, "reassigns partition %" PRId32 " of %s, which has %" PRId32 " partitions",
+                    cli_zk_devf(r, n->path,
+                                "reassigns partition %" PRId32 " of %s, which has %" PRId32 " partitions",
                                 ra.parts[i].partition, ra.parts[i].topic, tp.n_partitions);
                 zknode_topic_free(&tp);
             }
@@ -676,7 +686,8 @@ static int cli_zk_tree(cli_zk_t *z, const char *root)
     for (size_t i = 0; i < t.n; i++) {
         const cli_zk_node_t *n = &t.nodes[i];
         if (arr != NULL) {
-            json_t *payload = n->len > 0 ? json_loadb(n->data, (size_t)n->len, JSON_DECODE_ANY, NULL) : json_null();
+            json_t *payload =
+                n->len > 0 ? json_loadb(n->data, (size_t)n->len, JSON_DECODE_ANY, NULL) : json_null();
             if (payload == NULL)
                 payload = json_stringn(n->data, (size_t)n->len);
             json_array_append_new(arr, json_pack("{s:s, s:o, s:b, s:i}", "path", n->path, "data", payload,
@@ -721,21 +732,24 @@ static int cli_zk_edit(cli_zk_t *z, const char *cmd, int argc, char **argv, int 
         struct ACL acl[2] = {{ZOO_PERM_READ, ZOO_ANYONE_ID_UNSAFE}, {ZOO_PERM_ALL, ZOO_AUTH_IDS}};
         struct ACL_vector acls = {2, acl};
         cli_zk_ticket_t *t = cli_zk_begin(z, &op);
-        rc = t == NULL ? ZSYSTEMERROR
-                       : cli_zk_finish(z, &op, t,
-                                       zoo_acreate(z->zh, path, data, dlen, auth ? &acls : &ZOO_OPEN_ACL_UNSAFE,
-                                                   ZOO_PERSISTENT, cli_zk_string_cb, t));
+        rc = t == NULL
+                 ? ZSYSTEMERROR
+                 : cli_zk_finish(z, &op, t,
+                                 zoo_acreate(z->zh, path, data, dlen, auth ? &acls : &ZOO_OPEN_ACL_UNSAFE,
+                                             ZOO_PERSISTENT, cli_zk_string_cb, t));
     } else if (strcmp(cmd, "set") == 0) {
         if (data == NULL) {
             fprintf(stderr, "strata zk set: PATH DATA required\n");
             return 2;
         }
         cli_zk_ticket_t *t = cli_zk_begin(z, &op);
-        rc = t == NULL ? ZSYSTEMERROR
-                       : cli_zk_finish(z, &op, t, zoo_aset(z->zh, path, data, dlen, version, cli_zk_stat_cb, t));
+        rc = t == NULL
+                 ? ZSYSTEMERROR
+                 : cli_zk_finish(z, &op, t, zoo_aset(z->zh, path, data, dlen, version, cli_zk_stat_cb, t));
     } else {
         cli_zk_ticket_t *t = cli_zk_begin(z, &op);
-        rc = t == NULL ? ZSYSTEMERROR : cli_zk_finish(z, &op, t, zoo_adelete(z->zh, path, version, cli_zk_void_cb, t));
+        rc = t == NULL ? ZSYSTEMERROR
+                       : cli_zk_finish(z, &op, t, zoo_adelete(z->zh, path, version, cli_zk_void_cb, t));
     }
     cli_zk_op_free(&op);
     if (rc != ZOK) {
@@ -755,7 +769,8 @@ static void cli_zk_usage(FILE *f)
           "  set PATH DATA            replace a payload (--version N: only if at version N)\n"
           "  delete PATH              delete a znode without children (--version N)\n"
           "options:\n"
-          "  -z, --zookeeper HOST:PORT[,HOST:PORT]/CHROOT   (env STRATA_ZOOKEEPER, default " CLI_ZK_DEFAULT_CONNECT ")\n"
+          "  -z, --zookeeper HOST:PORT[,HOST:PORT]/CHROOT   (env STRATA_ZOOKEEPER, "
+          "default " CLI_ZK_DEFAULT_CONNECT ")\n"
           "      --zk-auth USER:PASSWORD   digest credentials (as the brokers' zookeeper.auth.digest)\n"
           "      --schema-dir DIR          zk-schema directory (env STRATA_ZK_SCHEMA_DIR)\n"
           "      --timeout-ms MS           bound on connecting and on each call (default 10000)\n"
@@ -766,10 +781,14 @@ static void cli_zk_usage(FILE *f)
 int cli_zk_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"zookeeper", required_argument, NULL, 'z'}, {"zk-auth", required_argument, NULL, 'a'},
-        {"schema-dir", required_argument, NULL, 's'}, {"timeout-ms", required_argument, NULL, 't'},
-        {"version", required_argument, NULL, 'v'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+        {"zookeeper", required_argument, NULL, 'z'},
+        {"zk-auth", required_argument, NULL, 'a'},
+        {"schema-dir", required_argument, NULL, 's'},
+        {"timeout-ms", required_argument, NULL, 't'},
+        {"version", required_argument, NULL, 'v'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     cli_zk_t z = {.timeout_ms = 10000};
     const char *connect = getenv("STRATA_ZOOKEEPER");
@@ -784,10 +803,18 @@ int cli_zk_main(int argc, char **argv)
      * "--" ends them (for a payload starting with '-'). */
     while ((c = getopt_long(argc, argv, "z:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'z': connect = optarg; break;
-        case 'a': auth = optarg; break;
-        case 's': schema_dir = optarg; break;
-        case 'j': z.json = true; break;
+        case 'z':
+            connect = optarg;
+            break;
+        case 'a':
+            auth = optarg;
+            break;
+        case 's':
+            schema_dir = optarg;
+            break;
+        case 'j':
+            z.json = true;
+            break;
         case 't':
             z.timeout_ms = (int)strtol(optarg, &end, 10);
             if (*end != '\0' || z.timeout_ms <= 0) {
@@ -802,8 +829,12 @@ int cli_zk_main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': cli_zk_usage(stdout); return 0;
-        default: cli_zk_usage(stderr); return 2;
+        case 'h':
+            cli_zk_usage(stdout);
+            return 0;
+        default:
+            cli_zk_usage(stderr);
+            return 2;
         }
     }
     char **pos = argv + optind;

@@ -84,8 +84,7 @@ st_err_t sc_accum_set_partitions(sc_atopic_t *t, int32_t n, const int32_t *leade
         if (v == NULL)
             return ST_ERR_NOMEM;
         memset(v + t->n_parts, 0, (size_t)(n - t->n_parts) * sizeof *v);
-        for (int32_t i = t->n_parts; i < n; i++)
-        {
+        for (int32_t i = t->n_parts; i < n; i++) {
             v[i].leader = -1;
             v[i].seq_pid = -1;
             v[i].seq_epoch = -1;
@@ -170,10 +169,10 @@ void sc_accum_close(sc_accum_t *a, sc_atopic_t *t, int32_t p)
     a->n_ready++;
 }
 
-st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_ms,
-                         int64_t timestamp, const void *key, size_t key_len, const void *value,
-                         size_t value_len, const strata_header_t *headers, size_t n_headers,
-                         strata_delivery_cb cb, void *opaque, bool *closed)
+st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_ms, int64_t timestamp,
+                         const void *key, size_t key_len, const void *value, size_t value_len,
+                         const strata_header_t *headers, size_t n_headers, strata_delivery_cb cb,
+                         void *opaque, bool *closed)
 {
     *closed = false;
     if (p < 0 || p >= t->n_parts)
@@ -215,8 +214,7 @@ st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_m
         hv[i].value = headers[i].value;
         hv[i].value_len = headers[i].value_len;
     }
-    st_err_t e = st_batch_builder_add(&b->bld, timestamp, key, key_len, value, value_len, hv,
-                                      n_headers);
+    st_err_t e = st_batch_builder_add(&b->bld, timestamp, key, key_len, value, value_len, hv, n_headers);
     if (hv != hb)
         free(hv);
     if (e != ST_OK)

@@ -39,19 +39,19 @@ typedef struct sc_batch {
     sc_atopic_t *topic;
     int32_t partition;
     st_batch_builder_t bld;
-    st_buf_t frame;          /* the finished frame (finished == true) */
+    st_buf_t frame; /* the finished frame (finished == true) */
     bool finished;
     sc_ref_t *refs;
     size_t n_refs, refs_cap;
-    size_t bytes;            /* charged against buffer.memory */
+    size_t bytes; /* charged against buffer.memory */
     int64_t created_ms;
-    int64_t deadline_ms;     /* delivery.timeout.ms from the first record */
+    int64_t deadline_ms; /* delivery.timeout.ms from the first record */
     int64_t retry_at_ms;
     int attempts;
-    uint64_t order;          /* per-partition creation number */
-    bool seq_set;            /* bld.producer_id/epoch/base_sequence fixed */
-    st_err_t err;            /* outcome, set when the batch is done */
-    int64_t base_offset;     /* outcome: offset of the first record, or -1 */
+    uint64_t order;      /* per-partition creation number */
+    bool seq_set;        /* bld.producer_id/epoch/base_sequence fixed */
+    st_err_t err;        /* outcome, set when the batch is done */
+    int64_t base_offset; /* outcome: offset of the first record, or -1 */
 } sc_batch_t;
 
 typedef struct sc_apart {
@@ -62,9 +62,9 @@ typedef struct sc_apart {
     uint64_t next_order;     /* order of the next batch created */
     int64_t seq_pid;         /* producer id and epoch next_seq counts for */
     int16_t seq_epoch;
-    int32_t next_seq;        /* base sequence of the next batch sent */
-    bool reseq;              /* refused sequences: renumber after the epoch bump */
-    bool leader_wait;        /* a batch failed on leader failed_on: retry at
+    int32_t next_seq; /* base sequence of the next batch sent */
+    bool reseq;       /* refused sequences: renumber after the epoch bump */
+    bool leader_wait; /* a batch failed on leader failed_on: retry at
                               * once when metadata names another leader */
     int32_t failed_on;
 } sc_apart_t;
@@ -72,26 +72,26 @@ typedef struct sc_apart {
 struct sc_atopic {
     sc_atopic_t *next;
     char *name;
-    int32_t n_parts;         /* 0 until metadata is known */
+    int32_t n_parts; /* 0 until metadata is known */
     sc_apart_t *parts;
     sc_sticky_t sticky;
     st_err_t md_err;
-    size_t pend_n;           /* its records waiting for metadata in the
+    size_t pend_n; /* its records waiting for metadata in the
                               * producer: later sends queue behind them */
 };
 
 typedef struct sc_accum {
     sc_atopic_t *topics;
-    sc_atopic_t *last;       /* lookup cache */
-    sc_batch_t *pool;        /* free batches, allocations kept */
+    sc_atopic_t *last; /* lookup cache */
+    sc_batch_t *pool;  /* free batches, allocations kept */
     size_t pool_n;
     st_codec_t codec;
     size_t batch_size;
     int64_t linger_ms;
     int64_t delivery_timeout_ms;
-    size_t bytes;            /* bytes of records not yet reported */
-    size_t records;          /* records not yet reported */
-    size_t n_ready;          /* closed batches in ready queues */
+    size_t bytes;   /* bytes of records not yet reported */
+    size_t records; /* records not yet reported */
+    size_t n_ready; /* closed batches in ready queues */
 } sc_accum_t;
 
 void sc_accum_init(sc_accum_t *a, st_codec_t codec, size_t batch_size, int64_t linger_ms,
@@ -111,10 +111,10 @@ size_t sc_accum_record_size(size_t key_len, size_t value_len, const strata_heade
  * open batch first when the record would not fit, and after the append
  * when the batch reached batch.size. *closed tells whether any batch was
  * closed (the caller wakes the sender and moves the sticky partition). */
-st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_ms,
-                         int64_t timestamp, const void *key, size_t key_len, const void *value,
-                         size_t value_len, const strata_header_t *headers, size_t n_headers,
-                         strata_delivery_cb cb, void *opaque, bool *closed);
+st_err_t sc_accum_append(sc_accum_t *a, sc_atopic_t *t, int32_t p, int64_t now_ms, int64_t timestamp,
+                         const void *key, size_t key_len, const void *value, size_t value_len,
+                         const strata_header_t *headers, size_t n_headers, strata_delivery_cb cb,
+                         void *opaque, bool *closed);
 
 /* Close every open batch that lingered long enough (all when force).
  * Returns the earliest time a still-open batch will be due, or INT64_MAX. */

@@ -16,13 +16,12 @@ struct strata_config_list {
 };
 
 typedef struct sc_md {
-    strata_metadata_t pub;    /* first: strata_metadata_t * casts to sc_md_t * */
+    strata_metadata_t pub; /* first: strata_metadata_t * casts to sc_md_t * */
     Strata__Response *resp;
     strata_broker_info_t *brokers;
     strata_topic_info_t *topics;
     strata_partition_info_t *parts;
 } sc_md_t;
-
 
 strata_admin_t *strata_admin_new(const strata_conf_t *conf, char *errstr, size_t errlen)
 {
@@ -84,8 +83,8 @@ static st_err_t sc_admin_call(strata_admin_t *a, Strata__Request *req, int timeo
 }
 
 /* The first TopicResult of a response, checked. */
-static st_err_t sc_topic_result(st_err_t e, Strata__Response *resp, size_t n,
-                                Strata__TopicResult **v, char *errmsg, size_t errlen)
+static st_err_t sc_topic_result(st_err_t e, Strata__Response *resp, size_t n, Strata__TopicResult **v,
+                                char *errmsg, size_t errlen)
 {
     if (e != ST_OK) {
         sc_errmsg(errmsg, errlen, resp ? resp->error_message : NULL, e);
@@ -176,8 +175,8 @@ out:
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int timeout_ms,
-                                       char *errmsg, size_t errlen)
+strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int timeout_ms, char *errmsg,
+                                       size_t errlen)
 {
     if (a == NULL || name == NULL)
         return STRATA_ERR_INVALID_ARG;
@@ -201,9 +200,8 @@ strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int 
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name,
-                                            int32_t total_partitions, int timeout_ms,
-                                            char *errmsg, size_t errlen)
+strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name, int32_t total_partitions,
+                                            int timeout_ms, char *errmsg, size_t errlen)
 {
     if (a == NULL || name == NULL || total_partitions < 1)
         return STRATA_ERR_INVALID_ARG;
@@ -230,9 +228,9 @@ strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name,
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t type,
-                                           const char *name, int timeout_ms,
-                                           strata_config_list_t **out, char *errmsg, size_t errlen)
+strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t type, const char *name,
+                                           int timeout_ms, strata_config_list_t **out, char *errmsg,
+                                           size_t errlen)
 {
     if (a == NULL || name == NULL || out == NULL)
         return STRATA_ERR_INVALID_ARG;
@@ -250,8 +248,8 @@ strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t 
     req.body_case = STRATA__REQUEST__BODY_DESCRIBE_CONFIGS;
     req.describe_configs = &dr;
     st_err_t e = sc_admin_call(a, &req, timeout_ms, &resp, false);
-    if (e == ST_OK && (resp->body_case != STRATA__RESPONSE__BODY_DESCRIBE_CONFIGS ||
-                       resp->describe_configs->n_results < 1))
+    if (e == ST_OK &&
+        (resp->body_case != STRATA__RESPONSE__BODY_DESCRIBE_CONFIGS || resp->describe_configs->n_results < 1))
         e = ST_ERR_CORRUPT_MESSAGE;
     if (e == ST_OK) {
         Strata__DescribeConfigsResult *r = resp->describe_configs->results[0];
@@ -310,9 +308,8 @@ void strata_config_list_free(strata_config_list_t *l)
 }
 
 strata_err_t strata_admin_alter_configs(strata_admin_t *a, strata_resource_t type, const char *name,
-                                        const char *const *set, size_t n_set,
-                                        const char *const *del, size_t n_del, int timeout_ms,
-                                        char *errmsg, size_t errlen)
+                                        const char *const *set, size_t n_set, const char *const *del,
+                                        size_t n_del, int timeout_ms, char *errmsg, size_t errlen)
 {
     if (a == NULL || name == NULL || (n_set && set == NULL) || (n_del && del == NULL))
         return STRATA_ERR_INVALID_ARG;
@@ -360,8 +357,8 @@ strata_err_t strata_admin_alter_configs(strata_admin_t *a, strata_resource_t typ
     req.body_case = STRATA__REQUEST__BODY_ALTER_CONFIGS;
     req.alter_configs = &ar;
     e = sc_admin_call(a, &req, timeout_ms, &resp, true);
-    if (e == ST_OK && (resp->body_case != STRATA__RESPONSE__BODY_ALTER_CONFIGS ||
-                       resp->alter_configs->n_results < 1))
+    if (e == ST_OK &&
+        (resp->body_case != STRATA__RESPONSE__BODY_ALTER_CONFIGS || resp->alter_configs->n_results < 1))
         e = ST_ERR_CORRUPT_MESSAGE;
     if (e == ST_OK) {
         e = (st_err_t)resp->alter_configs->results[0]->error;
@@ -381,8 +378,8 @@ out:
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_metadata(strata_admin_t *a, const char *const *topics, size_t n,
-                                   int timeout_ms, strata_metadata_t **out)
+strata_err_t strata_admin_metadata(strata_admin_t *a, const char *const *topics, size_t n, int timeout_ms,
+                                   strata_metadata_t **out)
 {
     if (a == NULL || out == NULL || (n && topics == NULL))
         return STRATA_ERR_INVALID_ARG;
@@ -625,8 +622,7 @@ static st_err_t sc_results_make(Strata__Response *resp, const sc_rawres_t *raw, 
     }
     for (size_t i = 0; i < n; i++)
         r->v[i] = (strata_partition_result_t){raw[i].topic ? raw[i].topic : "", raw[i].partition,
-                                              (strata_err_t)raw[i].error,
-                                              raw[i].msg ? raw[i].msg : ""};
+                                              (strata_err_t)raw[i].error, raw[i].msg ? raw[i].msg : ""};
     r->n = n;
     r->resp = resp;
     *out = r;
@@ -638,8 +634,7 @@ size_t strata_partition_results_count(const strata_partition_results_t *r)
     return r ? r->n : 0;
 }
 
-const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r,
-                                                              size_t i)
+const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r, size_t i)
 {
     return r && i < r->n ? &r->v[i] : NULL;
 }
@@ -657,8 +652,8 @@ void strata_partition_results_free(strata_partition_results_t *r)
 /* Common tail of the calls answered with per-partition results: check
  * the envelope and body, then hand the results out (or free them). */
 static st_err_t sc_results_finish(st_err_t e, Strata__Response *resp, int body_case, int top_err,
-                                  const sc_rawres_t *raw, size_t n,
-                                  strata_partition_results_t **out, char *errmsg, size_t errlen)
+                                  const sc_rawres_t *raw, size_t n, strata_partition_results_t **out,
+                                  char *errmsg, size_t errlen)
 {
     if (e == ST_OK && (int)resp->body_case != body_case)
         e = ST_ERR_CORRUPT_MESSAGE;
@@ -677,9 +672,8 @@ static st_err_t sc_results_finish(st_err_t e, Strata__Response *resp, int body_c
 }
 
 strata_err_t strata_admin_elect_leaders(strata_admin_t *a, strata_election_type_t type,
-                                        const strata_topic_partition_t *parts, size_t n,
-                                        int timeout_ms, strata_partition_results_t **out,
-                                        char *errmsg, size_t errlen)
+                                        const strata_topic_partition_t *parts, size_t n, int timeout_ms,
+                                        strata_partition_results_t **out, char *errmsg, size_t errlen)
 {
     if (out)
         *out = NULL;
@@ -713,19 +707,17 @@ strata_err_t strata_admin_elect_leaders(strata_admin_t *a, strata_election_type_
         if (raw == NULL)
             e = ST_ERR_NOMEM;
         for (size_t i = 0; raw && i < nr; i++)
-            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition,
-                                   r->results[i]->error, r->results[i]->error_message};
+            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition, r->results[i]->error,
+                                   r->results[i]->error_message};
     }
-    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ELECT_LEADERS, top, raw, nr, out, errmsg,
-                          errlen);
+    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ELECT_LEADERS, top, raw, nr, out, errmsg, errlen);
     free(raw);
     sc_tpset_free(&s);
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v,
-                                              size_t n, int timeout_ms,
-                                              strata_partition_results_t **out, char *errmsg,
+strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v, size_t n,
+                                              int timeout_ms, strata_partition_results_t **out, char *errmsg,
                                               size_t errlen)
 {
     if (out)
@@ -737,8 +729,7 @@ strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_re
             return STRATA_ERR_INVALID_ARG;
     Strata__ReassignablePartition *rp = calloc(n, sizeof *rp);
     Strata__ReassignablePartition **rpp = calloc(n, sizeof *rpp);
-    Strata__AlterPartitionReassignmentsRequest ar =
-        STRATA__ALTER_PARTITION_REASSIGNMENTS_REQUEST__INIT;
+    Strata__AlterPartitionReassignmentsRequest ar = STRATA__ALTER_PARTITION_REASSIGNMENTS_REQUEST__INIT;
     Strata__Request req = STRATA__REQUEST__INIT;
     Strata__Response *resp = NULL;
     sc_rawres_t *raw = NULL;
@@ -772,11 +763,11 @@ strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_re
         if (raw == NULL)
             e = ST_ERR_NOMEM;
         for (size_t i = 0; raw && i < nr; i++)
-            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition,
-                                   r->results[i]->error, r->results[i]->error_message};
+            raw[i] = (sc_rawres_t){r->results[i]->topic, r->results[i]->partition, r->results[i]->error,
+                                   r->results[i]->error_message};
     }
-    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ALTER_PARTITION_REASSIGNMENTS, top, raw,
-                          nr, out, errmsg, errlen);
+    e = sc_results_finish(e, resp, STRATA__RESPONSE__BODY_ALTER_PARTITION_REASSIGNMENTS, top, raw, nr, out,
+                          errmsg, errlen);
 out:
     free(raw);
     free(rp);
@@ -784,9 +775,8 @@ out:
     return (strata_err_t)e;
 }
 
-strata_err_t strata_admin_list_reassignments(strata_admin_t *a,
-                                             const strata_topic_partition_t *parts, size_t n,
-                                             int timeout_ms, strata_reassignment_list_t **out,
+strata_err_t strata_admin_list_reassignments(strata_admin_t *a, const strata_topic_partition_t *parts,
+                                             size_t n, int timeout_ms, strata_reassignment_list_t **out,
                                              char *errmsg, size_t errlen)
 {
     if (out == NULL || a == NULL || (n > 0 && parts == NULL))
@@ -818,18 +808,16 @@ strata_err_t strata_admin_list_reassignments(strata_admin_t *a,
     }
     const Strata__ListPartitionReassignmentsResponse *r = resp->list_partition_reassignments;
     strata_reassignment_list_t *l = calloc(1, sizeof *l);
-    if (l == NULL || (l->v = calloc(r->n_reassignments ? r->n_reassignments : 1,
-                                    sizeof *l->v)) == NULL) {
+    if (l == NULL || (l->v = calloc(r->n_reassignments ? r->n_reassignments : 1, sizeof *l->v)) == NULL) {
         free(l);
         strata__response__free_unpacked(resp, NULL);
         return STRATA_ERR_NOMEM;
     }
     for (size_t i = 0; i < r->n_reassignments; i++) {
         const Strata__OngoingReassignment *o = r->reassignments[i];
-        l->v[i] = (strata_ongoing_reassignment_t){o->topic, o->partition, o->replicas,
-                                                  o->n_replicas, o->adding_replicas,
-                                                  o->n_adding_replicas, o->removing_replicas,
-                                                  o->n_removing_replicas};
+        l->v[i] = (strata_ongoing_reassignment_t){
+            o->topic,           o->partition,         o->replicas,          o->n_replicas,
+            o->adding_replicas, o->n_adding_replicas, o->removing_replicas, o->n_removing_replicas};
     }
     l->n = r->n_reassignments;
     l->resp = resp;
@@ -842,8 +830,8 @@ size_t strata_reassignment_list_count(const strata_reassignment_list_t *l)
     return l ? l->n : 0;
 }
 
-const strata_ongoing_reassignment_t *strata_reassignment_list_get(
-    const strata_reassignment_list_t *l, size_t i)
+const strata_ongoing_reassignment_t *strata_reassignment_list_get(const strata_reassignment_list_t *l,
+                                                                  size_t i)
 {
     return l && i < l->n ? &l->v[i] : NULL;
 }

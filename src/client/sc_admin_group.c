@@ -32,8 +32,8 @@ void strata_group_listing_free(strata_group_listing_t *l, size_t n)
     free(l);
 }
 
-static strata_err_t sc_admin_group_list(sc_client_t *cl, int timeout_ms,
-                                        strata_group_listing_t **out, size_t *n)
+static strata_err_t sc_admin_group_list(sc_client_t *cl, int timeout_ms, strata_group_listing_t **out,
+                                        size_t *n)
 {
     if (cl == NULL || out == NULL || n == NULL)
         return STRATA_ERR_INVALID_ARG;
@@ -139,8 +139,7 @@ static strata_err_t sc_admin_group_describe(sc_client_t *cl, const char *group, 
     req.body_case = STRATA__REQUEST__BODY_DESCRIBE_GROUPS;
     req.describe_groups = &dg;
     int64_t deadline = st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms);
-    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DESCRIBE_GROUPS, deadline,
-                                     &r);
+    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DESCRIBE_GROUPS, deadline, &r);
     sc_broker_t *br = NULL;
     int32_t coord = -1;
     if (e == ST_OK && sc_group_find_coord_sync(cl, group, deadline, &br) == ST_OK)
@@ -214,10 +213,9 @@ static strata_err_t sc_admin_group_offsets(sc_client_t *cl, const char *group, i
     of.group_id = (char *)group;
     req.body_case = STRATA__REQUEST__BODY_OFFSET_FETCH;
     req.offset_fetch = &of;
-    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
-                                     st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
-                                     : timeout_ms),
-                                     &r);
+    st_err_t e =
+        sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
+                            st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms), &r);
     size_t cnt = 0, cap = 0;
     for (size_t t = 0; e == ST_OK && t < r->offset_fetch->n_topics; t++)
         cap += r->offset_fetch->topics[t]->n_partitions;
@@ -248,8 +246,8 @@ static strata_err_t sc_admin_group_offsets(sc_client_t *cl, const char *group, i
     return STRATA_OK;
 }
 
-static strata_err_t sc_admin_group_commit(sc_client_t *cl, const char *group,
-                                          const strata_commit_t *offsets, size_t n, int timeout_ms)
+static strata_err_t sc_admin_group_commit(sc_client_t *cl, const char *group, const strata_commit_t *offsets,
+                                          size_t n, int timeout_ms)
 {
     if (cl == NULL || group == NULL || (n > 0 && offsets == NULL))
         return STRATA_ERR_INVALID_ARG;
@@ -268,8 +266,7 @@ static strata_err_t sc_admin_group_commit(sc_client_t *cl, const char *group,
     st_err_t e = sc_group_commit_build(group, -1, "", "", v, n, &s, &req);
     if (e == ST_OK) {
         e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_OFFSET_COMMIT,
-                                st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
-                                : timeout_ms),
+                                st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms),
                                 &r);
         sc_group_cstore_fini(&s);
     }
@@ -292,10 +289,9 @@ static strata_err_t sc_admin_group_delete(sc_client_t *cl, const char *group, in
     dg.n_groups = 1;
     req.body_case = STRATA__REQUEST__BODY_DELETE_GROUPS;
     req.delete_groups = &dg;
-    st_err_t e = sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DELETE_GROUPS,
-                                     st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms
-                                     : timeout_ms),
-                                     &r);
+    st_err_t e =
+        sc_group_coord_call(cl, group, &req, STRATA__RESPONSE__BODY_DELETE_GROUPS,
+                            st_mono_ms() + (timeout_ms < 0 ? cl->conf.request_timeout_ms : timeout_ms), &r);
     if (r)
         strata__response__free_unpacked(r, NULL);
     return (strata_err_t)e;
@@ -334,8 +330,8 @@ strata_err_t strata_admin_delete_group(strata_admin_t *a, const char *group, int
 
 /* ------------------------------- deprecated consumer-handle wrappers */
 
-strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
-                                         strata_group_listing_t **out, size_t *n)
+strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms, strata_group_listing_t **out,
+                                         size_t *n)
 {
     return sc_admin_group_list(c ? &c->cl : NULL, timeout_ms, out, n);
 }

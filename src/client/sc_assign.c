@@ -103,8 +103,8 @@ static void sc_assign_ctx_fini(sc_assign_ctx_t *c)
 }
 
 /* Validate the input and build the context, with every partition unowned. */
-static st_err_t sc_assign_ctx_init(sc_assign_ctx_t *c, const sc_assign_member_t *members,
-                                   size_t n, const sc_assign_topic_t *topics, size_t nt)
+static st_err_t sc_assign_ctx_init(sc_assign_ctx_t *c, const sc_assign_member_t *members, size_t n,
+                                   const sc_assign_topic_t *topics, size_t nt)
 {
     st_err_t err = ST_ERR_NOMEM;
     memset(c, 0, sizeof *c);
@@ -144,8 +144,7 @@ static st_err_t sc_assign_ctx_init(sc_assign_ctx_t *c, const sc_assign_member_t 
     qsort_r(c->morder, n, sizeof *c->morder, sc_assign_cmp_member, (void *)members);
     for (size_t r = 0; r < n; r++) {
         c->mrank[c->morder[r]] = r;
-        if (r > 0 && strcmp(members[c->morder[r - 1]].member_id,
-                            members[c->morder[r]].member_id) == 0) {
+        if (r > 0 && strcmp(members[c->morder[r - 1]].member_id, members[c->morder[r]].member_id) == 0) {
             err = ST_ERR_INVALID_ARG;
             goto fail;
         }
@@ -216,8 +215,7 @@ void sc_assign_result_free(sc_assign_result_t *r)
 }
 
 /* Turn owner[] into *out (members in input order). */
-static st_err_t sc_assign_result_build(const sc_assign_ctx_t *c, size_t n_revoked,
-                                       sc_assign_result_t *out)
+static st_err_t sc_assign_result_build(const sc_assign_ctx_t *c, size_t n_revoked, sc_assign_result_t *out)
 {
     sc_assign_result_t r = {0};
     r.n_revoked = n_revoked;
@@ -488,8 +486,8 @@ out:
 }
 
 static st_err_t sc_assign_sticky_any(const sc_assign_member_t *members, size_t n,
-                                     const sc_assign_topic_t *topics, size_t nt,
-                                     sc_assign_result_t *out, bool coop)
+                                     const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out,
+                                     bool coop)
 {
     sc_assign_ctx_t c;
     sc_assign_claims_t cl = {0};
@@ -525,8 +523,8 @@ out:
 /* ---------------------------------------------------------------------- */
 /* public assignors                                                       */
 
-st_err_t sc_assign_range(const sc_assign_member_t *members, size_t n,
-                         const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out)
+st_err_t sc_assign_range(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                         size_t nt, sc_assign_result_t *out)
 {
     sc_assign_ctx_t c;
     memset(out, 0, sizeof *out);
@@ -540,9 +538,8 @@ st_err_t sc_assign_range(const sc_assign_member_t *members, size_t n,
     return err;
 }
 
-st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n,
-                              const sc_assign_topic_t *topics, size_t nt,
-                              sc_assign_result_t *out)
+st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                              size_t nt, sc_assign_result_t *out)
 {
     sc_assign_ctx_t c;
     memset(out, 0, sizeof *out);
@@ -555,15 +552,14 @@ st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n,
     return err;
 }
 
-st_err_t sc_assign_sticky(const sc_assign_member_t *members, size_t n,
-                          const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out)
+st_err_t sc_assign_sticky(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                          size_t nt, sc_assign_result_t *out)
 {
     return sc_assign_sticky_any(members, n, topics, nt, out, false);
 }
 
 st_err_t sc_assign_cooperative_sticky(const sc_assign_member_t *members, size_t n,
-                                      const sc_assign_topic_t *topics, size_t nt,
-                                      sc_assign_result_t *out)
+                                      const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out)
 {
     return sc_assign_sticky_any(members, n, topics, nt, out, true);
 }
@@ -588,10 +584,8 @@ const sc_assignor_t *sc_assign_lookup(const char *name)
 /* ---------------------------------------------------------------------- */
 /* validator                                                              */
 
-st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
-                            const sc_assign_topic_t *topics, size_t nt,
-                            const sc_assign_result_t *r, unsigned flags, char *why,
-                            size_t why_len)
+st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                            size_t nt, const sc_assign_result_t *r, unsigned flags, char *why, size_t why_len)
 {
     sc_assign_ctx_t c;
     char tmp[1];
@@ -628,8 +622,8 @@ st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
                 goto out;
             }
             if (g <= last) {
-                snprintf(why, why_len, "member %s: list not sorted or duplicated at %s/%d",
-                         a->member_id, a->tps[k].topic, (int)a->tps[k].partition);
+                snprintf(why, why_len, "member %s: list not sorted or duplicated at %s/%d", a->member_id,
+                         a->tps[k].topic, (int)a->tps[k].partition);
                 goto out;
             }
             last = g;
@@ -640,8 +634,7 @@ st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
             }
             if (c.owner[g] >= 0) {
                 snprintf(why, why_len, "%s/%d assigned to %s and %s", a->tps[k].topic,
-                         (int)a->tps[k].partition, members[c.morder[c.owner[g]]].member_id,
-                         a->member_id);
+                         (int)a->tps[k].partition, members[c.morder[c.owner[g]]].member_id, a->member_id);
                 goto out;
             }
             sc_assign_give(&c, (size_t)g, rank);
@@ -651,8 +644,8 @@ st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
         for (size_t g = 0; g < c.P; g++) {
             size_t t = c.gtopic[g];
             if (c.owner[g] < 0 && c.nsubs[t] > 0) {
-                snprintf(why, why_len, "%s/%zu subscribed but unassigned",
-                         topics[c.torder[t]].name, g - c.tbase[t]);
+                snprintf(why, why_len, "%s/%zu subscribed but unassigned", topics[c.torder[t]].name,
+                         g - c.tbase[t]);
                 goto out;
             }
         }
@@ -665,8 +658,7 @@ st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
             size_t t = c.gtopic[g];
             for (size_t b = 0; b < c.n; b++) {
                 if (c.sub[b * c.nt + t] && c.count[b] + 2 <= c.count[o]) {
-                    snprintf(why, why_len,
-                             "unbalanced: %s has %zu and %s/%zu, %s has %zu and could take it",
+                    snprintf(why, why_len, "unbalanced: %s has %zu and %s/%zu, %s has %zu and could take it",
                              members[c.morder[o]].member_id, c.count[o], topics[c.torder[t]].name,
                              g - c.tbase[t], members[c.morder[b]].member_id, c.count[b]);
                     goto out;
@@ -685,10 +677,8 @@ out:
 
 /* TopicPartitions messages for tps, adjacent equal topics grouped. On
  * ST_OK *msgs, *ptrs and *parts are malloc'd (free all three) and *ngroups set. */
-static st_err_t sc_assign_group_tps(const sc_assign_tp_t *tps, size_t n,
-                                    Strata__TopicPartitions **msgs,
-                                    Strata__TopicPartitions ***ptrs, int32_t **parts,
-                                    size_t *ngroups)
+static st_err_t sc_assign_group_tps(const sc_assign_tp_t *tps, size_t n, Strata__TopicPartitions **msgs,
+                                    Strata__TopicPartitions ***ptrs, int32_t **parts, size_t *ngroups)
 {
     size_t ng = 0;
     *msgs = NULL;
@@ -842,8 +832,7 @@ fail:
     return err;
 }
 
-st_err_t sc_assign_assignment_encode(const sc_assign_tp_t *tps, size_t n, uint8_t **buf,
-                                     size_t *len)
+st_err_t sc_assign_assignment_encode(const sc_assign_tp_t *tps, size_t n, uint8_t **buf, size_t *len)
 {
     Strata__ConsumerAssignment a = STRATA__CONSUMER_ASSIGNMENT__INIT;
     Strata__TopicPartitions *msgs = NULL, **ptrs = NULL;

@@ -60,7 +60,7 @@ typedef struct sc_assign_tplist {
 
 /* One member's assignment. */
 typedef struct sc_assign_assignment {
-    char *member_id;   /* owned copy */
+    char *member_id;     /* owned copy */
     sc_assign_tp_t *tps; /* sorted by (topic, partition); topic strings point
                           * into the result's own name table */
     size_t n_tps;
@@ -84,20 +84,18 @@ typedef struct sc_assign_result {
  * are owned partitions of unknown topics or out of range. Errors:
  * ST_ERR_INVALID_ARG for a NULL/duplicate member id, a NULL/duplicate topic
  * name or a negative partition count; ST_ERR_NOMEM. */
-typedef st_err_t (*sc_assign_fn)(const sc_assign_member_t *members, size_t n,
-                                 const sc_assign_topic_t *topics, size_t nt,
-                                 sc_assign_result_t *out);
+typedef st_err_t (*sc_assign_fn)(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                                 size_t nt, sc_assign_result_t *out);
 
 /* RangeAssignor: per topic, its subscribers sorted by member id get
  * contiguous ranges; the first (partitions % subscribers) get one more. */
-st_err_t sc_assign_range(const sc_assign_member_t *members, size_t n,
-                         const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out);
+st_err_t sc_assign_range(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                         size_t nt, sc_assign_result_t *out);
 
 /* RoundRobinAssignor: all topic-partitions sorted, dealt in turn to the
  * members (sorted by id), skipping members not subscribed to the topic. */
-st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n,
-                              const sc_assign_topic_t *topics, size_t nt,
-                              sc_assign_result_t *out);
+st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                              size_t nt, sc_assign_result_t *out);
 
 /* StickyAssignor (eager): keeps every valid owned partition (still
  * subscribed; when two members claim one, the higher generation wins and a
@@ -107,8 +105,8 @@ st_err_t sc_assign_roundrobin(const sc_assign_member_t *members, size_t n,
  * has 2 or more partitions more than another member that could take one of
  * them. Partitions it did not own before move first, then the highest
  * (topic, partition) ones. */
-st_err_t sc_assign_sticky(const sc_assign_member_t *members, size_t n,
-                          const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out);
+st_err_t sc_assign_sticky(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                          size_t nt, sc_assign_result_t *out);
 
 /* CooperativeStickyAssignor: the sticky target, except that a partition
  * some other member still claims in owned_partitions is withheld (given to
@@ -116,8 +114,7 @@ st_err_t sc_assign_sticky(const sc_assign_member_t *members, size_t n,
  * assignment, revokes it and rejoins; the next rebalance, where nobody
  * claims it, gives it to its new owner. */
 st_err_t sc_assign_cooperative_sticky(const sc_assign_member_t *members, size_t n,
-                                      const sc_assign_topic_t *topics, size_t nt,
-                                      sc_assign_result_t *out);
+                                      const sc_assign_topic_t *topics, size_t nt, sc_assign_result_t *out);
 
 /* An assignor as listed in JoinGroup protocols. cooperative: the consumer
  * must use the incremental protocol (revoke only what it lost, then rejoin
@@ -136,9 +133,11 @@ const sc_assignor_t *sc_assign_lookup(const char *name);
 void sc_assign_result_free(sc_assign_result_t *r);
 
 /* Checks for sc_assign_validate(). */
-#define SC_ASSIGN_V_COMPLETE 0x1u /* every partition of a topic some member
+#define SC_ASSIGN_V_COMPLETE                                                                                 \
+    0x1u /* every partition of a topic some member
                                    * subscribes to is assigned */
-#define SC_ASSIGN_V_BALANCED 0x2u /* no member owns a partition another
+#define SC_ASSIGN_V_BALANCED                                                                                 \
+    0x2u /* no member owns a partition another
                                    * eligible member with 2+ fewer could take */
 
 /* Validate r against the input: one entry per member with the right id;
@@ -146,9 +145,8 @@ void sc_assign_result_free(sc_assign_result_t *r);
  * topics the member subscribes to; no partition assigned twice; plus the
  * checks in `flags`. ST_OK, or ST_ERR_STATE with a reason in why (when
  * why_len > 0). Errors in the input itself give ST_ERR_INVALID_ARG. */
-st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n,
-                            const sc_assign_topic_t *topics, size_t nt,
-                            const sc_assign_result_t *r, unsigned flags, char *why,
+st_err_t sc_assign_validate(const sc_assign_member_t *members, size_t n, const sc_assign_topic_t *topics,
+                            size_t nt, const sc_assign_result_t *r, unsigned flags, char *why,
                             size_t why_len);
 
 /* ConsumerSubscription bytes from m's topics, owned partitions (grouped by
@@ -168,8 +166,7 @@ void sc_assign_member_fini(sc_assign_member_t *m);
 
 /* ConsumerAssignment bytes for one member's partitions (adjacent equal
  * topics grouped). *buf is malloc'd. ST_ERR_INVALID_ARG, ST_ERR_NOMEM. */
-st_err_t sc_assign_assignment_encode(const sc_assign_tp_t *tps, size_t n, uint8_t **buf,
-                                     size_t *len);
+st_err_t sc_assign_assignment_encode(const sc_assign_tp_t *tps, size_t n, uint8_t **buf, size_t *len);
 
 /* Parse ConsumerAssignment bytes into *out (owned; sc_assign_tplist_fini).
  * ST_ERR_CORRUPT on undecodable bytes, ST_ERR_NOMEM. */

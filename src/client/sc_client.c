@@ -677,8 +677,8 @@ static void *sc_client_run(void *arg)
 
 /* ------------------------------------------------------- life cycle */
 
-st_err_t sc_client_init(sc_client_t *cl, const strata_conf_t *conf, const sc_ops_t *ops,
-                        void *owner, char *err, size_t errlen)
+st_err_t sc_client_init(sc_client_t *cl, const strata_conf_t *conf, const sc_ops_t *ops, void *owner,
+                        char *err, size_t errlen)
 {
     char **urls = NULL;
     size_t n_urls = 0;
@@ -899,8 +899,8 @@ const char *strata_err_name(strata_err_t err)
 
 bool strata_err_retriable(strata_err_t err)
 {
-    return err == STRATA_ERR_QUEUE_FULL || err == STRATA_ERR_TIMEOUT ||
-           err == STRATA_ERR_CONNECTION || st_err_retriable((st_err_t)err);
+    return err == STRATA_ERR_QUEUE_FULL || err == STRATA_ERR_TIMEOUT || err == STRATA_ERR_CONNECTION ||
+           st_err_retriable((st_err_t)err);
 }
 
 const char *strata_version(void)

@@ -40,49 +40,49 @@ typedef void (*sc_req_cb)(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
 typedef st_err_t (*sc_req_build)(sc_client_t *cl, sc_req_t *rq, nng_msg **out);
 
 typedef enum sc_req_state {
-    SC_REQ_QUEUED,   /* on the send queue */
-    SC_REQ_SEND,     /* nng_ctx_send pending */
-    SC_REQ_RECV,     /* waiting for the reply */
-    SC_REQ_DONE,     /* on the done list */
+    SC_REQ_QUEUED, /* on the send queue */
+    SC_REQ_SEND,   /* nng_ctx_send pending */
+    SC_REQ_RECV,   /* waiting for the reply */
+    SC_REQ_DONE,   /* on the done list */
 } sc_req_state_t;
 
 struct sc_req {
-    sc_req_t *next;       /* send queue or done list */
+    sc_req_t *next;          /* send queue or done list */
     sc_req_t *lprev, *lnext; /* every live request (for cancelling at close) */
     sc_client_t *cl;
     sc_broker_t *br;
-    net_req_t net;        /* the exchange (src/net) */
+    net_req_t net; /* the exchange (src/net) */
     sc_req_state_t state;
-    bool no_reply;        /* acks=0 produce: done once sent */
-    bool disconnected;    /* cancelled because the broker connection dropped */
+    bool no_reply;     /* acks=0 produce: done once sent */
+    bool disconnected; /* cancelled because the broker connection dropped */
     int timeout_ms;
-    bool setup_bound;     /* the send phase ends at the connection setup timeout */
-    nng_msg *msg;         /* prebuilt request (or NULL with build) */
+    bool setup_bound; /* the send phase ends at the connection setup timeout */
+    nng_msg *msg;     /* prebuilt request (or NULL with build) */
     sc_req_build build;
     sc_req_cb cb;
-    void *arg;            /* owner's context */
+    void *arg; /* owner's context */
     st_err_t err;
     nng_msg *reply;
 };
 
 struct sc_broker {
     sc_client_t *cl;
-    int32_t id;           /* < 0: bootstrap entry */
+    int32_t id; /* < 0: bootstrap entry */
     char *url;
     nng_socket sock;
     bool open;
-    bool in_md;           /* listed in the latest metadata */
-    int inflight;         /* produce requests in flight */
-    int fetching;         /* consumer fetches in flight */
-    int fetch_cur;        /* of those, sent for the current assignment */
-    bool listing;         /* consumer ListOffsets in flight */
-    bool pipe_lost;       /* connection dropped: abort its requests */
+    bool in_md;     /* listed in the latest metadata */
+    int inflight;   /* produce requests in flight */
+    int fetching;   /* consumer fetches in flight */
+    int fetch_cur;  /* of those, sent for the current assignment */
+    bool listing;   /* consumer ListOffsets in flight */
+    bool pipe_lost; /* connection dropped: abort its requests */
     /* Connection state (Kafka's reconnect.backoff.ms/.max.ms): nng redials
      * on its own; these decide whether requests should go there now. */
-    int pipes;            /* live connections (nng pipe add/remove events) */
-    bool was_connected;   /* had a connection once: none now means down */
-    int64_t down_until;   /* monotonic ms: avoid until then (backoff) */
-    int64_t backoff_ms;   /* current backoff, doubles up to the max */
+    int pipes;          /* live connections (nng pipe add/remove events) */
+    bool was_connected; /* had a connection once: none now means down */
+    int64_t down_until; /* monotonic ms: avoid until then (backoff) */
+    int64_t backoff_ms; /* current backoff, doubles up to the max */
 };
 
 typedef struct sc_mdpart {
@@ -109,24 +109,24 @@ typedef struct sc_ops {
 struct sc_client {
     strata_conf_t conf;
     pthread_mutex_t lock;
-    pthread_cond_t cond;     /* wakes the I/O thread */
-    pthread_cond_t ucond;    /* wakes user threads */
+    pthread_cond_t cond;  /* wakes the I/O thread */
+    pthread_cond_t ucond; /* wakes user threads */
     pthread_t thread;
     bool started;
     bool stopping;
-    int64_t wake_at;         /* when the sleeping I/O thread wakes */
+    int64_t wake_at; /* when the sleeping I/O thread wakes */
 
-    sc_broker_t **brokers;   /* bootstrap entries first, then by metadata */
+    sc_broker_t **brokers; /* bootstrap entries first, then by metadata */
     size_t n_brokers;
     size_t rr;
 
     sc_mdtopic_t *topics;
     size_t n_topics;
     int32_t controller_id;
-    unsigned md_version;     /* bumps on each metadata update */
+    unsigned md_version; /* bumps on each metadata update */
     bool md_inflight;
     bool md_wanted;
-    bool md_urgent;          /* next refresh skips retry.backoff.ms */
+    bool md_urgent; /* next refresh skips retry.backoff.ms */
     int64_t md_last_ms;
     int64_t md_retry_ms;
     int64_t md_nopipe_since; /* first deferral of a metadata request for
@@ -137,19 +137,18 @@ struct sc_client {
 
     sc_req_t *sendq, *sendq_tail;
     sc_req_t *done, *done_tail;
-    sc_req_t *live;          /* every submitted, not yet freed request */
-    int n_reqs;              /* requests alive */
+    sc_req_t *live; /* every submitted, not yet freed request */
+    int n_reqs;     /* requests alive */
     uint64_t corr;
 
     const sc_ops_t *ops;
     void *owner;
 };
 
-
 /* Copy conf, open bootstrap sockets, start the I/O thread. With ops NULL
  * (admin) there is no background metadata: only what callers ask for. */
-st_err_t sc_client_init(sc_client_t *cl, const strata_conf_t *conf, const sc_ops_t *ops,
-                        void *owner, char *err, size_t errlen);
+st_err_t sc_client_init(sc_client_t *cl, const strata_conf_t *conf, const sc_ops_t *ops, void *owner,
+                        char *err, size_t errlen);
 /* Stop: queued requests fail with ST_ERR_CLOSED, requests in flight are
  * left to finish (reply or their own timeout; their callbacks run), then
  * the thread stops, the sockets close and everything is freed. Nothing is
@@ -231,6 +230,5 @@ st_err_t sc_client_call(sc_client_t *cl, sc_broker_t *br, Strata__Request *req, 
                         Strata__Response **resp);
 /* Refresh metadata now from a user thread; waits up to timeout_ms. */
 st_err_t sc_client_md_refresh(sc_client_t *cl, int timeout_ms);
-
 
 #endif

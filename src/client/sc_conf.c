@@ -27,7 +27,8 @@ const st_conf_prop_t sc_conf_table[] = {
      "wait before retrying a failed request", OFF(retry_backoff_ms)},
     {"reconnect.backoff.ms", ST_CONF_INT, "100", 1, 3600000, NULL, false, false,
      "wait before redialling a broker, and how long a broker whose connection failed is "
-     "avoided at first (doubles per failure)", OFF(reconnect_backoff_ms)},
+     "avoided at first (doubles per failure)",
+     OFF(reconnect_backoff_ms)},
     {"reconnect.backoff.max.ms", ST_CONF_INT, "1000", 1, 3600000, NULL, false, false,
      "largest reconnect backoff (the doubling stops here)", OFF(reconnect_backoff_max_ms)},
     {"socket.connection.setup.timeout.ms", ST_CONF_INT, "10000", 1, 3600000, NULL, false, false,
@@ -39,13 +40,11 @@ const st_conf_prop_t sc_conf_table[] = {
     {"batch.size", ST_CONF_INT, "16384", 1, 1073741824, NULL, false, false,
      "producer: bytes of records per partition batch before it is sent", OFF(batch_size)},
     {"linger.ms", ST_CONF_INT, "5", 0, 900000, NULL, false, false,
-     "producer: wait this long for more records before sending a batch that is not full",
-     OFF(linger_ms)},
+     "producer: wait this long for more records before sending a batch that is not full", OFF(linger_ms)},
     {"compression.type", ST_CONF_STRING, "none", 0, 0, "none|zstd|lz4", false, false,
      "producer: batch compression codec", OFF(compression_type)},
     {"delivery.timeout.ms", ST_CONF_INT, "120000", 1, I64MAX, NULL, false, false,
-     "producer: give up on a record this long after send() (retries included)",
-     OFF(delivery_timeout_ms)},
+     "producer: give up on a record this long after send() (retries included)", OFF(delivery_timeout_ms)},
     {"retries", ST_CONF_INT, "2147483647", 0, 2147483647, NULL, false, false,
      "producer: retries of a batch after retriable errors", OFF(retries)},
     {"max.in.flight.requests.per.connection", ST_CONF_INT, "5", 1, 1000, NULL, false, false,
@@ -63,10 +62,10 @@ const st_conf_prop_t sc_conf_table[] = {
      OFF(enable_idempotence)},
     {"client.rack", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
      "consumer: rack of this client; brokers may point it at an in-sync follower in the same rack "
-     "to fetch from (KIP-392)", OFF(client_rack)},
+     "to fetch from (KIP-392)",
+     OFF(client_rack)},
     {"fetch.max.wait.ms", ST_CONF_INT, "500", 0, 3600000, NULL, false, false,
-     "consumer: how long a broker may hold a fetch waiting for fetch.min.bytes",
-     OFF(fetch_max_wait_ms)},
+     "consumer: how long a broker may hold a fetch waiting for fetch.min.bytes", OFF(fetch_max_wait_ms)},
     {"fetch.min.bytes", ST_CONF_INT, "1", 0, 1073741824, NULL, false, false,
      "consumer: bytes a broker waits for before answering a fetch", OFF(fetch_min_bytes)},
     {"fetch.max.bytes", ST_CONF_INT, "52428800", 1024, 1073741824, NULL, false, false,
@@ -81,29 +80,28 @@ const st_conf_prop_t sc_conf_table[] = {
      "consumer: poll() reports STRATA_ERR_PARTITION_EOF when a partition is read to its end",
      OFF(enable_partition_eof)},
     {"queued.max.messages.kbytes", ST_CONF_INT, "65536", 1, 1048576, NULL, false, false,
-     "consumer: fetched bytes buffered per consumer before fetching pauses",
-     OFF(queued_max_kbytes)},
+     "consumer: fetched bytes buffered per consumer before fetching pauses", OFF(queued_max_kbytes)},
     {"group.id", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
      "consumer: the consumer group to join (needed by subscribe and commits)", OFF(group_id)},
     {"group.instance.id", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
      "consumer: static membership id (a restart within session.timeout.ms keeps the "
-     "assignment)", OFF(group_instance_id)},
+     "assignment)",
+     OFF(group_instance_id)},
     {"session.timeout.ms", ST_CONF_INT, "45000", 1, 3600000, NULL, false, false,
      "consumer: the coordinator drops a member silent for this long", OFF(session_timeout_ms)},
     {"heartbeat.interval.ms", ST_CONF_INT, "3000", 1, 3600000, NULL, false, false,
      "consumer: how often a member heartbeats to the coordinator", OFF(heartbeat_interval_ms)},
     {"max.poll.interval.ms", ST_CONF_INT, "300000", 1, 2147483647, NULL, false, false,
-     "consumer: longest time between polls before the member leaves the group",
-     OFF(max_poll_interval_ms)},
+     "consumer: longest time between polls before the member leaves the group", OFF(max_poll_interval_ms)},
     {"enable.auto.commit", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
-     "consumer: commit positions in the background every auto.commit.interval.ms",
-     OFF(enable_auto_commit)},
+     "consumer: commit positions in the background every auto.commit.interval.ms", OFF(enable_auto_commit)},
     {"auto.commit.interval.ms", ST_CONF_INT, "5000", 1, 2147483647, NULL, false, false,
      "consumer: how often positions are committed when enable.auto.commit=true",
      OFF(auto_commit_interval_ms)},
-    {"partition.assignment.strategy", ST_CONF_LIST, "range,cooperative-sticky", 0, 0, NULL, false,
-     false, "consumer: assignors in order of preference (range, roundrobin, sticky, "
-     "cooperative-sticky)", OFF(partition_assignment_strategy)},
+    {"partition.assignment.strategy", ST_CONF_LIST, "range,cooperative-sticky", 0, 0, NULL, false, false,
+     "consumer: assignors in order of preference (range, roundrobin, sticky, "
+     "cooperative-sticky)",
+     OFF(partition_assignment_strategy)},
     {NULL, 0, NULL, 0, 0, NULL, false, false, NULL, 0},
 };
 
@@ -276,8 +274,8 @@ void strata_conf_free(strata_conf_t *conf)
     free(conf);
 }
 
-strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *value,
-                             char *errstr, size_t errlen)
+strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *value, char *errstr,
+                             size_t errlen)
 {
     char tmp[256];
     if (key == NULL || value == NULL)

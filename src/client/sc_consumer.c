@@ -138,15 +138,16 @@ static int32_t sc_leader(sc_client_t *cl, const sc_cpart_t *cp)
  * while valid, else its leader. */
 static int32_t sc_fetch_from(sc_client_t *cl, sc_cpart_t *cp, int64_t now)
 {
-    if (cp->has_read_replica && (now >= cp->read_replica_until || sc_client_broker(cl, cp->read_replica) == NULL))
+    if (cp->has_read_replica &&
+        (now >= cp->read_replica_until || sc_client_broker(cl, cp->read_replica) == NULL))
         cp->has_read_replica = false;
     return cp->has_read_replica ? cp->read_replica : sc_leader(cl, cp);
 }
 
 /* ------------------------------------------------------------- fetch */
 
-static const Strata__Raw__RawFetchPartitionResponse *
-sc_fetch_find(const Strata__Raw__RawFetchResponse *r, const char *topic, int32_t part)
+static const Strata__Raw__RawFetchPartitionResponse *sc_fetch_find(const Strata__Raw__RawFetchResponse *r,
+                                                                   const char *topic, int32_t part)
 {
     for (size_t i = 0; r && i < r->n_topics; i++) {
         const Strata__Raw__RawFetchTopicResponse *t = r->topics[i];
@@ -423,8 +424,8 @@ static void sc_fetch_send(strata_consumer_t *c, sc_broker_t *br, int64_t now, in
     free(sorted);
     if (m == NULL)
         goto out;
-    sc_req_t *rq = sc_req_new(br, sc_fetch_cb, fx,
-                              (int)(c->cl.conf.request_timeout_ms + c->cl.conf.fetch_max_wait_ms));
+    sc_req_t *rq =
+        sc_req_new(br, sc_fetch_cb, fx, (int)(c->cl.conf.request_timeout_ms + c->cl.conf.fetch_max_wait_ms));
     if (rq == NULL)
         goto out;
     rq->msg = m;
@@ -688,8 +689,7 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
         if (tps[i].topic == NULL || tps[i].partition < 0 || tps[i].offset < STRATA_OFFSET_BEGINNING ||
             (parts[i].topic = strdup(tps[i].topic)) == NULL) {
             sc_parts_free(parts, i);
-            return tps[i].topic == NULL || tps[i].partition < 0 ? STRATA_ERR_INVALID_ARG
-                                                                 : STRATA_ERR_NOMEM;
+            return tps[i].topic == NULL || tps[i].partition < 0 ? STRATA_ERR_INVALID_ARG : STRATA_ERR_NOMEM;
         }
         parts[i].partition = tps[i].partition;
         parts[i].hwm = -1;
@@ -723,8 +723,8 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
     return (strata_err_t)e;
 }
 
-static strata_err_t sc_seek(strata_consumer_t *c, const char *topic, int32_t partition,
-                            int64_t offset, bool by_time)
+static strata_err_t sc_seek(strata_consumer_t *c, const char *topic, int32_t partition, int64_t offset,
+                            bool by_time)
 {
     if (c == NULL || topic == NULL)
         return STRATA_ERR_INVALID_ARG;
@@ -760,16 +760,15 @@ static strata_err_t sc_seek(strata_consumer_t *c, const char *topic, int32_t par
     return e;
 }
 
-strata_err_t strata_consumer_seek(strata_consumer_t *c, const char *topic, int32_t partition,
-                                  int64_t offset)
+strata_err_t strata_consumer_seek(strata_consumer_t *c, const char *topic, int32_t partition, int64_t offset)
 {
     if (offset < STRATA_OFFSET_BEGINNING)
         return STRATA_ERR_INVALID_ARG;
     return sc_seek(c, topic, partition, offset, false);
 }
 
-strata_err_t strata_consumer_seek_timestamp(strata_consumer_t *c, const char *topic,
-                                            int32_t partition, int64_t timestamp_ms)
+strata_err_t strata_consumer_seek_timestamp(strata_consumer_t *c, const char *topic, int32_t partition,
+                                            int64_t timestamp_ms)
 {
     if (timestamp_ms < 0)
         return STRATA_ERR_INVALID_ARG;
@@ -863,8 +862,8 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
             sc_group_poll(c->grp, deadline);
         if (c->cur != NULL) {
             sc_chunk_t *ch = c->cur;
-            bool stale = ch->gen != c->gen || ch->idx >= c->n_parts ||
-                         c->parts[ch->idx].version != ch->version;
+            bool stale =
+                ch->gen != c->gen || ch->idx >= c->n_parts || c->parts[ch->idx].version != ch->version;
             if (!stale && ch->kind == SC_CH_DATA) {
                 strata_err_t e;
                 if (sc_next_record(c, &e)) {
@@ -913,8 +912,8 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
     }
 }
 
-static st_err_t sc_list_one(strata_consumer_t *c, sc_broker_t *br, const char *topic,
-                            int32_t partition, int64_t ts, int timeout_ms, int64_t *out)
+static st_err_t sc_list_one(strata_consumer_t *c, sc_broker_t *br, const char *topic, int32_t partition,
+                            int64_t ts, int timeout_ms, int64_t *out)
 {
     Strata__ListOffsetsPartition lp = STRATA__LIST_OFFSETS_PARTITION__INIT;
     Strata__ListOffsetsPartition *lpp = &lp;
@@ -936,8 +935,7 @@ static st_err_t sc_list_one(strata_consumer_t *c, sc_broker_t *br, const char *t
     req.list_offsets = &lo;
     st_err_t e = sc_client_call(&c->cl, br, &req, timeout_ms, &resp);
     if (e == ST_OK && (resp->body_case != STRATA__RESPONSE__BODY_LIST_OFFSETS ||
-                       resp->list_offsets->n_topics < 1 ||
-                       resp->list_offsets->topics[0]->n_partitions < 1))
+                       resp->list_offsets->n_topics < 1 || resp->list_offsets->topics[0]->n_partitions < 1))
         e = ST_ERR_CORRUPT_MESSAGE;
     if (e == ST_OK) {
         const Strata__ListOffsetsPartitionResult *r = resp->list_offsets->topics[0]->partitions[0];
@@ -949,12 +947,11 @@ static st_err_t sc_list_one(strata_consumer_t *c, sc_broker_t *br, const char *t
     return e;
 }
 
-static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition,
-                               int timeout_ms, sc_broker_t **out);
+static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition, int timeout_ms,
+                               sc_broker_t **out);
 
-strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic,
-                                             int32_t partition, int64_t timestamp_ms,
-                                             int64_t *offset, int timeout_ms)
+strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic, int32_t partition,
+                                             int64_t timestamp_ms, int64_t *offset, int timeout_ms)
 {
     if (c == NULL || topic == NULL || partition < 0 || timestamp_ms < 0 || offset == NULL)
         return STRATA_ERR_INVALID_ARG;
@@ -965,9 +962,8 @@ strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *t
     return (strata_err_t)e;
 }
 
-strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic,
-                                              int32_t partition, int64_t *low, int64_t *high,
-                                              int timeout_ms)
+strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic, int32_t partition,
+                                              int64_t *low, int64_t *high, int timeout_ms)
 {
     if (c == NULL || topic == NULL || partition < 0)
         return STRATA_ERR_INVALID_ARG;
@@ -981,8 +977,8 @@ strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *
 }
 
 /* App thread: the leader of a partition, metadata refreshed first. */
-static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition,
-                               int timeout_ms, sc_broker_t **out)
+static st_err_t sc_leader_sync(strata_consumer_t *c, const char *topic, int32_t partition, int timeout_ms,
+                               sc_broker_t **out)
 {
     sc_client_lock(&c->cl);
     st_err_t e = sc_client_md_interest(&c->cl, topic);

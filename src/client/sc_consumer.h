@@ -45,24 +45,28 @@ typedef struct sc_cpart {
     char *topic;
     int32_t partition;
     sc_cstate_t state;
-    int64_t want_ts;    /* -2 earliest, -1 latest, >= 0 a timestamp */
+    int64_t want_ts; /* -2 earliest, -1 latest, >= 0 a timestamp */
     int64_t fetch_pos;
-    int64_t hwm;        /* high watermark of the last fetch answer, -1 unknown */
+    int64_t hwm; /* high watermark of the last fetch answer, -1 unknown */
     uint32_t version;
     bool fetching;
     bool eof_sent;
-    bool paused;        /* not fetched; nothing of it is returned */
+    bool paused; /* not fetched; nothing of it is returned */
     int64_t retry_at;
-    int64_t start;      /* where ListOffsets put fetch_pos; -1 none */
-    bool has_read_replica;      /* KIP-392: fetch from read_replica, not the leader */
+    int64_t start;         /* where ListOffsets put fetch_pos; -1 none */
+    bool has_read_replica; /* KIP-392: fetch from read_replica, not the leader */
     int32_t read_replica;
     int64_t read_replica_until; /* back to the leader then (metadata.max.age.ms) */
     /* app */
-    int64_t pos;        /* next offset poll() returns; -1 unknown yet */
-    int64_t committed;  /* last offset committed by this consumer; -1 none */
+    int64_t pos;       /* next offset poll() returns; -1 unknown yet */
+    int64_t committed; /* last offset committed by this consumer; -1 none */
 } sc_cpart_t;
 
-typedef enum sc_chunk_kind { SC_CH_DATA, SC_CH_EOF, SC_CH_ERROR } sc_chunk_kind_t;
+typedef enum sc_chunk_kind {
+    SC_CH_DATA,
+    SC_CH_EOF,
+    SC_CH_ERROR
+} sc_chunk_kind_t;
 
 typedef struct sc_chunk {
     struct sc_chunk *next;
@@ -71,7 +75,7 @@ typedef struct sc_chunk {
     size_t idx;
     uint32_t version;
     st_err_t err;
-    int64_t offset;       /* EOF/ERROR: position; DATA: first offset wanted */
+    int64_t offset; /* EOF/ERROR: position; DATA: first offset wanted */
     st_buf_t frames;
     size_t pos;
 } sc_chunk_t;
@@ -80,13 +84,13 @@ typedef struct sc_group sc_group_t;
 
 struct strata_consumer {
     sc_client_t cl;
-    uint32_t gen;         /* bumps when parts is replaced */
+    uint32_t gen; /* bumps when parts is replaced */
     sc_cpart_t *parts;
     size_t n_parts;
     sc_chunk_t *head, *tail;
-    size_t queued;        /* bytes of frames queued */
-    int reset;            /* sc_conf_reset() */
-    sc_group_t *grp;      /* the group membership; NULL without group.id */
+    size_t queued;   /* bytes of frames queued */
+    int reset;       /* sc_conf_reset() */
+    sc_group_t *grp; /* the group membership; NULL without group.id */
     /* app */
     sc_chunk_t *cur;
     st_batch_iter_t it;

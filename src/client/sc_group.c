@@ -26,8 +26,8 @@
 
 const char *sc_group_state_name(sc_gstate_t s)
 {
-    static const char *const n[] = {"IDLE",   "NEED_JOIN", "REVOKE", "JOINING",
-                                     "SYNCING", "ASSIGN",   "STABLE", "CLOSED"};
+    static const char *const n[] = {"IDLE",    "NEED_JOIN", "REVOKE", "JOINING",
+                                    "SYNCING", "ASSIGN",    "STABLE", "CLOSED"};
     return (unsigned)s < sizeof n / sizeof n[0] ? n[s] : "?";
 }
 
@@ -36,20 +36,27 @@ bool sc_group_edge_ok(sc_gstate_t from, sc_gstate_t to)
     if (to == SC_G_CLOSED || (to == SC_G_IDLE && from != SC_G_CLOSED))
         return true;
     switch (from) {
-    case SC_G_IDLE: return to == SC_G_NEED_JOIN;
-    case SC_G_NEED_JOIN: return to == SC_G_REVOKE || to == SC_G_JOINING || to == SC_G_NEED_JOIN;
-    case SC_G_REVOKE: return to == SC_G_NEED_JOIN;
-    case SC_G_JOINING: return to == SC_G_SYNCING || to == SC_G_NEED_JOIN;
-    case SC_G_SYNCING: return to == SC_G_ASSIGN || to == SC_G_NEED_JOIN;
-    case SC_G_ASSIGN: return to == SC_G_STABLE || to == SC_G_NEED_JOIN;
-    case SC_G_STABLE: return to == SC_G_NEED_JOIN;
-    case SC_G_CLOSED: return false;
+    case SC_G_IDLE:
+        return to == SC_G_NEED_JOIN;
+    case SC_G_NEED_JOIN:
+        return to == SC_G_REVOKE || to == SC_G_JOINING || to == SC_G_NEED_JOIN;
+    case SC_G_REVOKE:
+        return to == SC_G_NEED_JOIN;
+    case SC_G_JOINING:
+        return to == SC_G_SYNCING || to == SC_G_NEED_JOIN;
+    case SC_G_SYNCING:
+        return to == SC_G_ASSIGN || to == SC_G_NEED_JOIN;
+    case SC_G_ASSIGN:
+        return to == SC_G_STABLE || to == SC_G_NEED_JOIN;
+    case SC_G_STABLE:
+        return to == SC_G_NEED_JOIN;
+    case SC_G_CLOSED:
+        return false;
     }
     return false;
 }
 
-bool sc_group_topic_matches(const char *name, char *const *lits, size_t n, const void *res,
-                            size_t m)
+bool sc_group_topic_matches(const char *name, char *const *lits, size_t n, const void *res, size_t m)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(lits[i], name) == 0)
@@ -163,8 +170,8 @@ st_err_t sc_group_pack(sc_client_t *cl, Strata__Request *req, nng_msg **out)
 }
 
 /* Lock held: send req to br with callback cb(arg). */
-static st_err_t sc_group_send(sc_group_t *g, sc_broker_t *br, Strata__Request *req,
-                              sc_req_cb cb, int timeout_ms)
+static st_err_t sc_group_send(sc_group_t *g, sc_broker_t *br, Strata__Request *req, sc_req_cb cb,
+                              int timeout_ms)
 {
     nng_msg *m;
     st_err_t e = sc_group_pack(g->cl, req, &m);
@@ -342,8 +349,8 @@ static st_err_t sc_group_assign(sc_group_t *g, const Strata__JoinGroupResponse *
                                           jr->members[i]->metadata.len, &mem[i]);
         cap += mem[i].n_topics;
     }
-    if (e == ST_OK && ((tops = calloc(cap + 1, sizeof *tops)) == NULL ||
-                       (snap = calloc(cap + 1, sizeof *snap)) == NULL))
+    if (e == ST_OK &&
+        ((tops = calloc(cap + 1, sizeof *tops)) == NULL || (snap = calloc(cap + 1, sizeof *snap)) == NULL))
         e = ST_ERR_NOMEM;
     for (size_t i = 0; e == ST_OK && i < n; i++) {
         for (size_t k = 0; k < mem[i].n_topics; k++) {
@@ -509,8 +516,7 @@ static void sc_group_sync_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_ms
         goto out;
     sc_assign_tplist_t l = {0};
     if (err == ST_OK)
-        err = sc_assign_assignment_decode(r->sync_group->assignment.data,
-                                          r->sync_group->assignment.len, &l);
+        err = sc_assign_assignment_decode(r->sync_group->assignment.data, r->sync_group->assignment.len, &l);
     if (err == ST_OK)
         err = sc_group_tps_set(&g->pending, l.tps, l.n);
     sc_assign_tplist_fini(&l);
@@ -749,8 +755,8 @@ void sc_group_leave(sc_group_t *g, sc_gstate_t to)
         req.body_case = STRATA__REQUEST__BODY_LEAVE_GROUP;
         req.leave_group = &lr;
         int64_t tmo = g->cl->conf.request_timeout_ms < 5000 ? g->cl->conf.request_timeout_ms : 5000;
-        sc_group_coord_call(g->cl, g->group_id, &req, STRATA__RESPONSE__BODY_LEAVE_GROUP,
-                            st_mono_ms() + tmo, &r);
+        sc_group_coord_call(g->cl, g->group_id, &req, STRATA__RESPONSE__BODY_LEAVE_GROUP, st_mono_ms() + tmo,
+                            &r);
         if (r)
             strata__response__free_unpacked(r, NULL);
     }
@@ -764,8 +770,8 @@ void sc_group_close(sc_group_t *g)
 
 /* ------------------------------------------------------- life cycle */
 
-st_err_t sc_group_new(strata_consumer_t *c, const strata_conf_t *conf, sc_group_t **out,
-                      char *err, size_t errlen)
+st_err_t sc_group_new(strata_consumer_t *c, const strata_conf_t *conf, sc_group_t **out, char *err,
+                      size_t errlen)
 {
     sc_group_t *g = calloc(1, sizeof *g);
     if (g == NULL)
@@ -805,8 +811,7 @@ st_err_t sc_group_new(strata_consumer_t *c, const strata_conf_t *conf, sc_group_
             const sc_assignor_t *as = sc_assign_lookup(name);
             if (as == NULL || g->n_assignors == SC_G_MAX_ASSIGNORS) {
                 if (err)
-                    snprintf(err, errlen, "partition.assignment.strategy: unknown assignor '%s'",
-                             name);
+                    snprintf(err, errlen, "partition.assignment.strategy: unknown assignor '%s'", name);
                 e = ST_ERR_INVALID_CONFIG;
                 break;
             }

@@ -59,8 +59,8 @@ bool sc_group_edge_ok(sc_gstate_t from, sc_gstate_t to);
 
 /* Create the group part of consumer c from conf (group.id non-empty).
  * ST_ERR_INVALID_CONFIG with a message for an unknown assignor. */
-st_err_t sc_group_new(strata_consumer_t *c, const strata_conf_t *conf, sc_group_t **out,
-                      char *err, size_t errlen);
+st_err_t sc_group_new(strata_consumer_t *c, const strata_conf_t *conf, sc_group_t **out, char *err,
+                      size_t errlen);
 /* Free (NULL-safe). The I/O thread must be stopped. */
 void sc_group_free(sc_group_t *g);
 
@@ -106,14 +106,13 @@ typedef enum sc_reset_kind {
  * at low for a negative shift... see the .c), by_time the offset ListOffsets
  * gave for a DATETIME target (-1: no record that late = high). The result
  * is clamped into [low, high] as Kafka's tool does. */
-int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, int64_t high,
-                              int64_t current, int64_t by_time);
+int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, int64_t high, int64_t current,
+                              int64_t by_time);
 
 /* Whether topic name matches a subscription of n literal names and m
  * compiled patterns (regex_t *; void * keeps regex.h out of here).
  * Internal topics ("__" prefix) match patterns never. */
-bool sc_group_topic_matches(const char *name, char *const *lits, size_t n, const void *res,
-                            size_t m);
+bool sc_group_topic_matches(const char *name, char *const *lits, size_t n, const void *res, size_t m);
 
 /* out = the elements of a that are not in b (topic strings borrowed from
  * a); out->tps malloc'd (free), may be empty. */

@@ -17,8 +17,7 @@
 
 /* ------------------------------------------------- app-thread work */
 
-static void sc_group_callback(sc_group_t *g, strata_rebalance_event_t ev, const sc_assign_tp_t *tps,
-                              size_t n)
+static void sc_group_callback(sc_group_t *g, strata_rebalance_event_t ev, const sc_assign_tp_t *tps, size_t n)
 {
     if (g->cb == NULL)
         return;
@@ -162,7 +161,7 @@ strata_err_t strata_consumer_subscribe(strata_consumer_t *c, const char *const *
             e = ST_ERR_INVALID_ARG;
         else if (topics[i][0] == '^')
             e = regcomp(&res[nr], topics[i], REG_EXTENDED | REG_NOSUB) == 0 ? (nr++, ST_OK)
-                                                                         : ST_ERR_INVALID_ARG;
+                                                                            : ST_ERR_INVALID_ARG;
         else if ((lits[nl++] = strdup(topics[i])) == NULL)
             e = ST_ERR_NOMEM;
     }
@@ -240,8 +239,7 @@ strata_err_t strata_consumer_position(strata_consumer_t *c, const char *topic, i
     return *offset >= 0 ? STRATA_OK : STRATA_ERR_STATE;
 }
 
-strata_err_t strata_consumer_lag(strata_consumer_t *c, const char *topic, int32_t partition,
-                                 int64_t *lag)
+strata_err_t strata_consumer_lag(strata_consumer_t *c, const char *topic, int32_t partition, int64_t *lag)
 {
     if (c == NULL || lag == NULL)
         return STRATA_ERR_INVALID_ARG;

@@ -46,15 +46,23 @@ int64_t sc_group_lag(int64_t end, int64_t committed)
     return end > committed ? end - committed : 0;
 }
 
-int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, int64_t high,
-                              int64_t current, int64_t by_time)
+int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, int64_t high, int64_t current,
+                              int64_t by_time)
 {
     int64_t t;
     switch (kind) {
-    case SC_RESET_EARLIEST: t = low; break;
-    case SC_RESET_LATEST: t = high; break;
-    case SC_RESET_OFFSET: t = arg; break;
-    case SC_RESET_DATETIME: t = by_time < 0 ? high : by_time; break;
+    case SC_RESET_EARLIEST:
+        t = low;
+        break;
+    case SC_RESET_LATEST:
+        t = high;
+        break;
+    case SC_RESET_OFFSET:
+        t = arg;
+        break;
+    case SC_RESET_DATETIME:
+        t = by_time < 0 ? high : by_time;
+        break;
     case SC_RESET_SHIFT:
         /* nothing committed: shift from the end for a negative shift,
          * from the start otherwise (what a fresh consumer would read) */
@@ -62,7 +70,9 @@ int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, in
             current = arg < 0 ? high : low;
         t = arg < 0 && current < INT64_MIN - arg ? INT64_MIN : current + arg;
         break;
-    default: t = low; break;
+    default:
+        t = low;
+        break;
     }
     if (t < low)
         t = low;
@@ -75,8 +85,7 @@ int64_t sc_group_reset_target(sc_reset_kind_t kind, int64_t arg, int64_t low, in
 
 /* App thread: the coordinator of `group` (FindCoordinator, metadata
  * refresh when the broker is not known yet). */
-st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t deadline,
-                                  sc_broker_t **out)
+st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t deadline, sc_broker_t **out)
 {
     for (;;) {
         int tmo = (int)(deadline - st_mono_ms());
@@ -122,7 +131,8 @@ st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t de
 static st_err_t sc_gcommit_body_err(const Strata__Response *r)
 {
     switch (r->body_case) {
-    case STRATA__RESPONSE__BODY_LEAVE_GROUP: return (st_err_t)r->leave_group->error;
+    case STRATA__RESPONSE__BODY_LEAVE_GROUP:
+        return (st_err_t)r->leave_group->error;
     case STRATA__RESPONSE__BODY_OFFSET_COMMIT: {
         const Strata__OffsetCommitResponse *oc = r->offset_commit;
         if (oc->error != 0)
@@ -133,22 +143,23 @@ static st_err_t sc_gcommit_body_err(const Strata__Response *r)
                     return (st_err_t)oc->topics[t]->partitions[p]->error;
         return ST_OK;
     }
-    case STRATA__RESPONSE__BODY_OFFSET_FETCH: return (st_err_t)r->offset_fetch->error;
+    case STRATA__RESPONSE__BODY_OFFSET_FETCH:
+        return (st_err_t)r->offset_fetch->error;
     case STRATA__RESPONSE__BODY_DESCRIBE_GROUPS:
         return r->describe_groups->n_groups ? (st_err_t)r->describe_groups->groups[0]->error
                                             : ST_ERR_CORRUPT_MESSAGE;
     case STRATA__RESPONSE__BODY_DELETE_GROUPS:
         return r->delete_groups->n_results ? (st_err_t)r->delete_groups->results[0]->error
                                            : ST_ERR_CORRUPT_MESSAGE;
-    default: return ST_ERR_CORRUPT_MESSAGE;
+    default:
+        return ST_ERR_CORRUPT_MESSAGE;
     }
 }
 
 /* App thread: send req to the coordinator of group, again after a
  * coordinator change, until deadline. *out has the body (caller frees). */
 st_err_t sc_group_coord_call(sc_client_t *cl, const char *group, Strata__Request *req,
-                             Strata__Response__BodyCase body, int64_t deadline,
-                             Strata__Response **out)
+                             Strata__Response__BodyCase body, int64_t deadline, Strata__Response **out)
 {
     *out = NULL;
     for (;;) {
@@ -204,9 +215,8 @@ void sc_group_cstore_fini(sc_gcstore_t *s)
     free(s->pp);
 }
 
-st_err_t sc_group_commit_build(const char *group, int32_t gen, const char *member,
-                               const char *instance, const sc_gco_t *v, size_t n,
-                               sc_gcstore_t *s, Strata__Request *req)
+st_err_t sc_group_commit_build(const char *group, int32_t gen, const char *member, const char *instance,
+                               const sc_gco_t *v, size_t n, sc_gcstore_t *s, Strata__Request *req)
 {
     memset(s, 0, sizeof *s);
     s->ts = calloc(n ? n : 1, sizeof *s->ts);
@@ -348,9 +358,8 @@ static st_err_t sc_gcommit_send(strata_consumer_t *c, sc_gcommit_t *gc, bool asy
             e = ST_ERR_COORDINATOR_NOT_AVAILABLE;
         if (e == ST_OK)
             e = sc_group_pack(&c->cl, &req, &m);
-        sc_req_t *rq = e == ST_OK ? sc_req_new(br, sc_gcommit_async_cb, gc,
-                                               (int)c->cl.conf.request_timeout_ms)
-                                  : NULL;
+        sc_req_t *rq =
+            e == ST_OK ? sc_req_new(br, sc_gcommit_async_cb, gc, (int)c->cl.conf.request_timeout_ms) : NULL;
         if (rq != NULL) {
             rq->msg = m;
             sc_client_submit(&c->cl, rq);
@@ -550,10 +559,9 @@ strata_err_t strata_consumer_committed(strata_consumer_t *c, const char *topic, 
     *offset = -1;
     if (metadata)
         *metadata = NULL;
-    st_err_t e = sc_group_coord_call(&c->cl, c->grp->group_id, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
-                                     st_mono_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms
-                                     : timeout_ms),
-                                     &r);
+    st_err_t e =
+        sc_group_coord_call(&c->cl, c->grp->group_id, &req, STRATA__RESPONSE__BODY_OFFSET_FETCH,
+                            st_mono_ms() + (timeout_ms < 0 ? c->cl.conf.request_timeout_ms : timeout_ms), &r);
     for (size_t i = 0; e == ST_OK && i < r->offset_fetch->n_topics; i++) {
         const Strata__OffsetFetchTopicResult *tr = r->offset_fetch->topics[i];
         if (tr->name == NULL || strcmp(tr->name, topic) != 0)

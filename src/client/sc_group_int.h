@@ -35,7 +35,7 @@ struct sc_group {
     strata_consumer_t *c;
     sc_client_t *cl;
     char *group_id;
-    char *instance_id;  /* "" = dynamic member */
+    char *instance_id; /* "" = dynamic member */
     const sc_assignor_t *assignors[SC_G_MAX_ASSIGNORS];
     size_t n_assignors;
     int64_t session_ms, hb_ms, rebalance_ms, autocommit_ms;
@@ -47,12 +47,12 @@ struct sc_group {
     size_t n_lits;
     regex_t *res;
     size_t n_res;
-    char **sub;         /* effective topic list (sorted): what JoinGroup says */
+    char **sub; /* effective topic list (sorted): what JoinGroup says */
     size_t n_sub;
 
     /* membership */
     sc_gstate_t state;
-    int32_t coord_id;   /* -1 unknown */
+    int32_t coord_id; /* -1 unknown */
     bool coord_inflight;
     int64_t coord_retry_at;
     char *member_id;    /* "" before the first join */
@@ -60,7 +60,7 @@ struct sc_group {
     char *protocol;
     bool leader;
     bool cooperative;
-    bool req_inflight;  /* JoinGroup or SyncGroup */
+    bool req_inflight; /* JoinGroup or SyncGroup */
     bool hb_inflight;
     uint32_t epoch;
     int64_t retry_at;
@@ -70,7 +70,7 @@ struct sc_group {
     bool lost_pending;  /* poll() must report the owned partitions lost */
     sc_gtps_t owned;    /* the applied assignment */
     int32_t owned_gen;
-    sc_gtps_t pending;  /* from SyncGroup, for poll() to apply */
+    sc_gtps_t pending; /* from SyncGroup, for poll() to apply */
     sc_gsnap_t *snap;
     size_t n_snap;
 
@@ -132,21 +132,18 @@ void sc_group_sub_clear(sc_group_t *g);
 /* sc_group_commit.c */
 /* App thread: the coordinator of `group` (FindCoordinator, metadata
  * refresh when the broker is not known yet). */
-st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t deadline,
-                                  sc_broker_t **out);
+st_err_t sc_group_find_coord_sync(sc_client_t *cl, const char *group, int64_t deadline, sc_broker_t **out);
 /* App thread: send req to the coordinator of group, again after a
  * coordinator change, until deadline. *out has the body (caller frees). */
 st_err_t sc_group_coord_call(sc_client_t *cl, const char *group, Strata__Request *req,
-                             Strata__Response__BodyCase body, int64_t deadline,
-                             Strata__Response **out);
+                             Strata__Response__BodyCase body, int64_t deadline, Strata__Response **out);
 /* Free what sc_group_commit_build() allocated in s. */
 void sc_group_cstore_fini(sc_gcstore_t *s);
 /* Build an OffsetCommit of v[0..n) for group in *req (storage in *s,
  * free with sc_group_cstore_fini()); generation -1 and member "" for a
  * commit from outside the group. */
-st_err_t sc_group_commit_build(const char *group, int32_t gen, const char *member,
-                               const char *instance, const sc_gco_t *v, size_t n,
-                               sc_gcstore_t *s, Strata__Request *req);
+st_err_t sc_group_commit_build(const char *group, int32_t gen, const char *member, const char *instance,
+                               const sc_gco_t *v, size_t n, sc_gcstore_t *s, Strata__Request *req);
 /* App thread: synchronous commit of positions (only: subset or NULL). */
 st_err_t sc_group_commit_sync(sc_group_t *g, const sc_assign_tp_t *only, size_t n_only);
 /* App thread: look up committed offsets of partitions in NEED_COMMITTED. */

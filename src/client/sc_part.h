@@ -21,8 +21,8 @@ int32_t sc_part_for_key(const void *key, size_t len, int32_t n_partitions);
 
 /* Sticky state of one topic for keyless records. */
 typedef struct sc_sticky {
-    int32_t current;   /* -1: none chosen yet */
-    uint64_t rng;      /* xorshift state */
+    int32_t current; /* -1: none chosen yet */
+    uint64_t rng;    /* xorshift state */
 } sc_sticky_t;
 
 void sc_sticky_init(sc_sticky_t *s, uint64_t seed);

@@ -53,8 +53,8 @@ typedef struct sc_pend {
 } sc_pend_t;
 
 typedef enum sc_pid_state {
-    SC_PID_NONE,              /* need an id (or an epoch bump): ask */
-    SC_PID_WAIT,              /* InitProducerId in flight */
+    SC_PID_NONE, /* need an id (or an epoch bump): ask */
+    SC_PID_WAIT, /* InitProducerId in flight */
     SC_PID_READY,
 } sc_pid_state_t;
 
@@ -66,19 +66,19 @@ struct strata_producer {
     size_t pend_n, pend_bytes;
     int flushing;
     bool closing;
-    sc_batch_t *failed;       /* reported by the tick, outside the lock */
+    sc_batch_t *failed; /* reported by the tick, outside the lock */
     /* idempotence */
     bool idem;
     sc_pid_state_t pid_state;
-    int64_t pid;              /* -1 until InitProducerId answered */
+    int64_t pid; /* -1 until InitProducerId answered */
     int16_t epoch;
     int64_t pid_retry_at;
-    st_err_t fatal;           /* != ST_OK: fenced, every send fails */
+    st_err_t fatal; /* != ST_OK: fenced, every send fails */
 };
 
 typedef struct sc_preq {
     strata_producer_t *p;
-    sc_batch_t *batches;      /* grouped by topic, then partition, in order */
+    sc_batch_t *batches; /* grouped by topic, then partition, in order */
     size_t n_batches;
 } sc_preq_t;
 
@@ -127,18 +127,17 @@ static void sc_report_failed(strata_producer_t *p, sc_batch_t *list, st_err_t er
 
 /* ------------------------------------------------------- append path */
 
-static st_err_t sc_append(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now,
-                          int64_t ts, const void *key, size_t key_len, const void *value,
-                          size_t value_len, const strata_header_t *h, size_t nh,
-                          strata_delivery_cb cb, void *opaque)
+static st_err_t sc_append(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now, int64_t ts,
+                          const void *key, size_t key_len, const void *value, size_t value_len,
+                          const strata_header_t *h, size_t nh, strata_delivery_cb cb, void *opaque)
 {
     int32_t part = partition;
     if (part < 0)
-        part = key != NULL ? sc_part_for_key(key, key_len, t->n_parts)
-                           : sc_sticky_get(&t->sticky, t->n_parts);
+        part =
+            key != NULL ? sc_part_for_key(key, key_len, t->n_parts) : sc_sticky_get(&t->sticky, t->n_parts);
     bool closed;
-    st_err_t e = sc_accum_append(&p->acc, t, part, now, ts, key, key_len, value, value_len, h, nh,
-                                 cb, opaque, &closed);
+    st_err_t e = sc_accum_append(&p->acc, t, part, now, ts, key, key_len, value, value_len, h, nh, cb, opaque,
+                                 &closed);
     if (e != ST_OK)
         return e;
     if (closed) {
@@ -151,10 +150,10 @@ static st_err_t sc_append(strata_producer_t *p, sc_atopic_t *t, int32_t partitio
     return ST_OK;
 }
 
-static st_err_t sc_pend_add(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now,
-                            int64_t ts, const void *key, size_t key_len, const void *value,
-                            size_t value_len, const strata_header_t *h, size_t nh,
-                            strata_delivery_cb cb, void *opaque, size_t bytes)
+static st_err_t sc_pend_add(strata_producer_t *p, sc_atopic_t *t, int32_t partition, int64_t now, int64_t ts,
+                            const void *key, size_t key_len, const void *value, size_t value_len,
+                            const strata_header_t *h, size_t nh, strata_delivery_cb cb, void *opaque,
+                            size_t bytes)
 {
     size_t n = sizeof(sc_pend_t) + nh * sizeof(strata_header_t) + key_len + value_len;
     for (size_t i = 0; i < nh; i++)
@@ -212,11 +211,10 @@ static st_err_t sc_pend_add(strata_producer_t *p, sc_atopic_t *t, int32_t partit
     return ST_OK;
 }
 
-strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition,
-                                  const void *key, size_t key_len,
-                                  const void *value, size_t value_len,
-                                  const strata_header_t *headers, size_t n_headers,
-                                  int64_t timestamp, strata_delivery_cb cb, void *opaque)
+strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition, const void *key,
+                                  size_t key_len, const void *value, size_t value_len,
+                                  const strata_header_t *headers, size_t n_headers, int64_t timestamp,
+                                  strata_delivery_cb cb, void *opaque)
 {
     if (p == NULL || topic == NULL || topic[0] == '\0' || partition < -1 ||
         (n_headers > 0 && headers == NULL))
@@ -262,13 +260,13 @@ strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32
          * after them (the I/O thread appends them on its next tick) */
         e = sc_client_md_interest(&p->cl, topic);
         if (e == ST_OK)
-            e = sc_pend_add(p, t, partition, now, timestamp, key, key_len, value, value_len,
-                            headers, n_headers, cb, opaque, bytes);
+            e = sc_pend_add(p, t, partition, now, timestamp, key, key_len, value, value_len, headers,
+                            n_headers, cb, opaque, bytes);
         if (e == ST_OK && t->n_parts > 0)
             sc_client_wakeup(&p->cl);
     } else {
-        e = sc_append(p, t, partition, now, timestamp, key, key_len, value, value_len, headers,
-                      n_headers, cb, opaque);
+        e = sc_append(p, t, partition, now, timestamp, key, key_len, value, value_len, headers, n_headers, cb,
+                      opaque);
     }
     sc_client_unlock(&p->cl);
     return (strata_err_t)e;
@@ -366,10 +364,10 @@ out:
 static bool sc_produce_retriable(st_err_t e)
 {
     return e != ST_ERR_CLOSED &&
-           (st_err_retriable(e) || e == ST_ERR_REQUEST_TIMED_OUT ||
-            e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_NOT_LEADER_OR_FOLLOWER ||
-            e == ST_ERR_LEADER_NOT_AVAILABLE || e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-            e == ST_ERR_NOT_ENOUGH_REPLICAS || e == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
+           (st_err_retriable(e) || e == ST_ERR_REQUEST_TIMED_OUT || e == ST_ERR_NETWORK_EXCEPTION ||
+            e == ST_ERR_NOT_LEADER_OR_FOLLOWER || e == ST_ERR_LEADER_NOT_AVAILABLE ||
+            e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION || e == ST_ERR_NOT_ENOUGH_REPLICAS ||
+            e == ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND);
 }
 
 /* Metadata poll interval while a partition's leader is moving. */
@@ -379,8 +377,7 @@ static bool sc_produce_retriable(st_err_t e)
 static bool sc_leader_error(st_err_t e)
 {
     return e == ST_ERR_NOT_LEADER_OR_FOLLOWER || e == ST_ERR_LEADER_NOT_AVAILABLE ||
-           e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_CONNECTION ||
-           e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+           e == ST_ERR_NETWORK_EXCEPTION || e == ST_ERR_CONNECTION || e == ST_ERR_UNKNOWN_TOPIC_OR_PARTITION;
 }
 
 /* Lock held: the broker refused batch b's sequence (OUT_OF_ORDER or
@@ -390,8 +387,7 @@ static void sc_idem_refused(strata_producer_t *p, sc_batch_t *b)
 {
     sc_apart_t *ap = &b->topic->parts[b->partition];
     ap->reseq = true;
-    if (p->pid_state == SC_PID_READY && b->bld.producer_id == p->pid &&
-        b->bld.producer_epoch == p->epoch) {
+    if (p->pid_state == SC_PID_READY && b->bld.producer_id == p->pid && b->bld.producer_epoch == p->epoch) {
         p->pid_state = SC_PID_NONE;
         p->pid_retry_at = 0;
     }
@@ -458,8 +454,7 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
             continue;
         }
         if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
-            const Strata__ProducePartitionResult *r = sc_find_result(presp, b->topic->name,
-                                                                     b->partition);
+            const Strata__ProducePartitionResult *r = sc_find_result(presp, b->topic->name, b->partition);
             if (r == NULL) {
                 oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
                 next_off = -1;
@@ -502,8 +497,8 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
                    (be == ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || be == ST_ERR_UNKNOWN_PRODUCER_ID)) {
             refused = true;
         }
-        if (be != ST_OK && (refused || sc_produce_retriable(be)) && !p->closing &&
-            p->fatal == ST_OK && b->attempts < p->cl.conf.retries && now < b->deadline_ms) {
+        if (be != ST_OK && (refused || sc_produce_retriable(be)) && !p->closing && p->fatal == ST_OK &&
+            b->attempts < p->cl.conf.retries && now < b->deadline_ms) {
             if (refused)
                 sc_idem_refused(p, b);
             b->attempts++;
@@ -599,8 +594,7 @@ static void sc_pid_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *repl
             err = ST_ERR_CORRUPT_MESSAGE;
         else if (resp->error != 0)
             err = (st_err_t)resp->error;
-        else if (resp->body_case != STRATA__RESPONSE__BODY_INIT_PRODUCER_ID ||
-                 resp->init_producer_id == NULL)
+        else if (resp->body_case != STRATA__RESPONSE__BODY_INIT_PRODUCER_ID || resp->init_producer_id == NULL)
             err = ST_ERR_CORRUPT_MESSAGE;
         else if ((err = (st_err_t)resp->init_producer_id->error) == ST_OK) {
             pid = resp->init_producer_id->producer_id;
@@ -623,8 +617,7 @@ static void sc_pid_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *repl
         p->pid_state = SC_PID_NONE;
     } else if (st_err_retriable(err) || err == ST_ERR_COORDINATOR_NOT_AVAILABLE ||
                err == ST_ERR_REQUEST_TIMED_OUT || err == ST_ERR_NETWORK_EXCEPTION ||
-               err == ST_ERR_CORRUPT_MESSAGE || err == ST_ERR_CONNECTION ||
-               err == ST_ERR_TIMEOUT) {
+               err == ST_ERR_CORRUPT_MESSAGE || err == ST_ERR_CONNECTION || err == ST_ERR_TIMEOUT) {
         p->pid_state = SC_PID_NONE;
         p->pid_retry_at = st_mono_ms() + (p->cl.conf.retry_backoff_ms > 0 ? p->cl.conf.retry_backoff_ms : 1);
         sc_client_wake_by(cl, p->pid_retry_at);
@@ -811,10 +804,10 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
     if (expired != NULL) {
         sc_client_unlock(cl);
         for (sc_pend_t *pd = expired; pd != NULL; pd = pd->next)
-            sc_pend_report(pd, p->fatal != ST_OK ? p->fatal
+            sc_pend_report(pd, p->fatal != ST_OK        ? p->fatal
                                : pd->t->md_err != ST_OK ? pd->t->md_err
-                               : pd->t->n_parts > 0 ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                                                    : ST_ERR_TIMEOUT);
+                               : pd->t->n_parts > 0     ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
+                                                        : ST_ERR_TIMEOUT);
         while (expired != NULL) {
             sc_pend_t *n = expired->next;
             free(expired);
@@ -898,8 +891,7 @@ strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, 
         free(p);
         return NULL;
     }
-    sc_accum_init(&p->acc, sc_conf_codec(c), (size_t)c->batch_size, c->linger_ms,
-                  c->delivery_timeout_ms);
+    sc_accum_init(&p->acc, sc_conf_codec(c), (size_t)c->batch_size, c->linger_ms, c->delivery_timeout_ms);
     st_err_t e = sc_client_init(&p->cl, c, &sc_producer_ops, p, errstr, errlen);
     strata_conf_free(def);
     if (e != ST_OK) {

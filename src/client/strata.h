@@ -100,9 +100,9 @@ typedef enum strata_err {
     STRATA_ERR_NOMEM = -102,
     STRATA_ERR_INVALID_ARG = -103,
     STRATA_ERR_NOT_FOUND = -104,
-    STRATA_ERR_TIMEOUT = -107,       /* the call's own timeout expired */
-    STRATA_ERR_CONNECTION = -108,    /* no broker reachable */
-    STRATA_ERR_CLOSED = -109,        /* handle is closing */
+    STRATA_ERR_TIMEOUT = -107,    /* the call's own timeout expired */
+    STRATA_ERR_CONNECTION = -108, /* no broker reachable */
+    STRATA_ERR_CLOSED = -109,     /* handle is closing */
     STRATA_ERR_STATE = -110,
     STRATA_ERR_QUEUE_FULL = -120,    /* producer buffer full for max.block.ms */
     STRATA_ERR_PARTITION_EOF = -121, /* consumer reached the end of a partition (event) */
@@ -128,8 +128,8 @@ void strata_conf_free(strata_conf_t *conf);
  * "bootstrap.servers", "linger.ms", "acks"=0|1|-1|all). Returns STRATA_OK,
  * STRATA_ERR_NOT_FOUND for an unknown key or STRATA_ERR_INVALID_CONFIG for
  * a bad value; errstr (errlen bytes, may be NULL) receives a message. */
-strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *value,
-                             char *errstr, size_t errlen);
+strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *value, char *errstr,
+                             size_t errlen);
 /* Current value of key as malloc'd text (free()), NULL when unknown. */
 char *strata_conf_get(const strata_conf_t *conf, const char *key);
 /* Write the Markdown reference of every client property to out. */
@@ -141,7 +141,7 @@ void strata_conf_write_markdown(FILE *out);
 typedef struct strata_header {
     const char *key;
     size_t key_len;
-    const void *value;   /* NULL = null value */
+    const void *value; /* NULL = null value */
     size_t value_len;
 } strata_header_t;
 
@@ -184,11 +184,10 @@ strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, 
  * buffer (buffer.memory) is full, then returns STRATA_ERR_QUEUE_FULL.
  * Other errors: STRATA_ERR_INVALID_ARG, STRATA_ERR_MESSAGE_TOO_LARGE,
  * STRATA_ERR_CLOSED. Errors found later go to the delivery callback. */
-strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition,
-                                  const void *key, size_t key_len,
-                                  const void *value, size_t value_len,
-                                  const strata_header_t *headers, size_t n_headers,
-                                  int64_t timestamp, strata_delivery_cb cb, void *opaque);
+strata_err_t strata_producer_send(strata_producer_t *p, const char *topic, int32_t partition, const void *key,
+                                  size_t key_len, const void *value, size_t value_len,
+                                  const strata_header_t *headers, size_t n_headers, int64_t timestamp,
+                                  strata_delivery_cb cb, void *opaque);
 
 /* Send everything queued now (ignoring linger.ms) and wait until every
  * record has had its delivery callback, or timeout_ms (-1 = forever).
@@ -207,27 +206,27 @@ strata_err_t strata_producer_close(strata_producer_t *p, int timeout_ms);
 
 typedef struct strata_consumer strata_consumer_t;
 
-#define STRATA_OFFSET_END (-1)        /* the next record to be written */
-#define STRATA_OFFSET_BEGINNING (-2)  /* the first record still stored */
+#define STRATA_OFFSET_END (-1)       /* the next record to be written */
+#define STRATA_OFFSET_BEGINNING (-2) /* the first record still stored */
 
 /* One partition of an assignment and where to start reading. */
 typedef struct strata_tp {
     const char *topic;
     int32_t partition;
-    int64_t offset;   /* >= 0, STRATA_OFFSET_BEGINNING or STRATA_OFFSET_END */
+    int64_t offset; /* >= 0, STRATA_OFFSET_BEGINNING or STRATA_OFFSET_END */
 } strata_tp_t;
 
 /* What strata_consumer_poll hands back. Pointers stay valid until the
  * next poll, seek, assign or close on the same consumer. */
 typedef struct strata_message {
-    strata_err_t err;      /* STRATA_OK: a record; else an event or error */
+    strata_err_t err; /* STRATA_OK: a record; else an event or error */
     const char *topic;
     int32_t partition;
-    int64_t offset;        /* the record's offset; for PARTITION_EOF the end offset */
+    int64_t offset; /* the record's offset; for PARTITION_EOF the end offset */
     int64_t timestamp;
-    const void *key;       /* NULL = null key */
+    const void *key; /* NULL = null key */
     size_t key_len;
-    const void *value;     /* NULL = null value */
+    const void *value; /* NULL = null value */
     size_t value_len;
     const strata_header_t *headers;
     size_t n_headers;
@@ -243,12 +242,11 @@ strata_err_t strata_consumer_assign(strata_consumer_t *c, const strata_tp_t *tps
 /* Move an assigned partition to offset (>= 0, STRATA_OFFSET_BEGINNING or
  * STRATA_OFFSET_END); records already queued for it are dropped.
  * STRATA_ERR_NOT_FOUND when the partition is not assigned. */
-strata_err_t strata_consumer_seek(strata_consumer_t *c, const char *topic, int32_t partition,
-                                  int64_t offset);
+strata_err_t strata_consumer_seek(strata_consumer_t *c, const char *topic, int32_t partition, int64_t offset);
 /* Move to the first record with a timestamp >= timestamp_ms (ListOffsets);
  * to the end when there is none. */
-strata_err_t strata_consumer_seek_timestamp(strata_consumer_t *c, const char *topic,
-                                            int32_t partition, int64_t timestamp_ms);
+strata_err_t strata_consumer_seek_timestamp(strata_consumer_t *c, const char *topic, int32_t partition,
+                                            int64_t timestamp_ms);
 
 /* Wait up to timeout_ms (-1 = forever) for the next record or event.
  * STRATA_OK with *msg set (msg->err tells a record, STRATA_OK, from an event:
@@ -260,9 +258,8 @@ strata_err_t strata_consumer_poll(strata_consumer_t *c, int timeout_ms, const st
 
 /* Low (log start) and high (high watermark) offsets of a partition, asked
  * from its leader (ListOffsets). Blocks up to timeout_ms. */
-strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic,
-                                              int32_t partition, int64_t *low, int64_t *high,
-                                              int timeout_ms);
+strata_err_t strata_consumer_query_watermarks(strata_consumer_t *c, const char *topic, int32_t partition,
+                                              int64_t *low, int64_t *high, int timeout_ms);
 
 /* Stop fetching and free c. Waits for a fetch still in flight to end
  * (at most fetch.max.wait.ms when the broker is healthy). A group member
@@ -304,8 +301,8 @@ typedef enum strata_rebalance_event {
  * pause and resume; not poll or close. With eager assignors every
  * rebalance revokes everything and assigns everything again; with
  * cooperative-sticky only moved partitions are revoked or assigned. */
-typedef void (*strata_rebalance_cb)(strata_consumer_t *c, strata_rebalance_event_t ev,
-                                    const strata_tp_t *tps, size_t n, void *opaque);
+typedef void (*strata_rebalance_cb)(strata_consumer_t *c, strata_rebalance_event_t ev, const strata_tp_t *tps,
+                                    size_t n, void *opaque);
 void strata_consumer_set_rebalance_cb(strata_consumer_t *c, strata_rebalance_cb cb, void *opaque);
 
 /* One offset to commit: the NEXT record to read (last processed + 1). */
@@ -344,8 +341,7 @@ strata_err_t strata_consumer_position(strata_consumer_t *c, const char *topic, i
 
 /* Records between the position and the high watermark the last fetch
  * saw (no request is sent). STRATA_ERR_STATE when either is unknown. */
-strata_err_t strata_consumer_lag(strata_consumer_t *c, const char *topic, int32_t partition,
-                                 int64_t *lag);
+strata_err_t strata_consumer_lag(strata_consumer_t *c, const char *topic, int32_t partition, int64_t *lag);
 
 /* Stop / restart fetching n assigned partitions (offset ignored). Records
  * of a paused partition are not returned; its position stays. A
@@ -360,9 +356,8 @@ void strata_tp_list_free(strata_tp_t *tps, size_t n);
 
 /* The first offset of partition with a timestamp >= timestamp_ms, or -1
  * when there is none (ListOffsets). */
-strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic,
-                                             int32_t partition, int64_t timestamp_ms,
-                                             int64_t *offset, int timeout_ms);
+strata_err_t strata_consumer_offset_for_time(strata_consumer_t *c, const char *topic, int32_t partition,
+                                             int64_t timestamp_ms, int64_t *offset, int timeout_ms);
 
 /* -------------------------------------------------------------- admin */
 
@@ -378,12 +373,11 @@ void strata_admin_free(strata_admin_t *a);
 strata_err_t strata_admin_create_topic(strata_admin_t *a, const char *name, int32_t partitions,
                                        int32_t replication_factor, const char *const *configs,
                                        size_t n_configs, int timeout_ms, char *errmsg, size_t errlen);
-strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int timeout_ms,
-                                       char *errmsg, size_t errlen);
+strata_err_t strata_admin_delete_topic(strata_admin_t *a, const char *name, int timeout_ms, char *errmsg,
+                                       size_t errlen);
 /* Grow a topic to total_partitions partitions. */
-strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name,
-                                            int32_t total_partitions, int timeout_ms,
-                                            char *errmsg, size_t errlen);
+strata_err_t strata_admin_create_partitions(strata_admin_t *a, const char *name, int32_t total_partitions,
+                                            int timeout_ms, char *errmsg, size_t errlen);
 
 typedef enum strata_resource {
     STRATA_RESOURCE_TOPIC = 2,
@@ -395,7 +389,7 @@ typedef struct strata_config_entry {
     const char *value;
     bool is_default;
     bool read_only;
-    const char *source;   /* "default", "static", "topic", "dynamic-broker" */
+    const char *source; /* "default", "static", "topic", "dynamic-broker" */
     const char *doc;
 } strata_config_entry_t;
 
@@ -403,9 +397,9 @@ typedef struct strata_config_list strata_config_list_t;
 
 /* Describe the configuration of a topic or broker (name = topic name or
  * broker id as text). *out must be freed with strata_config_list_free. */
-strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t type,
-                                           const char *name, int timeout_ms,
-                                           strata_config_list_t **out, char *errmsg, size_t errlen);
+strata_err_t strata_admin_describe_configs(strata_admin_t *a, strata_resource_t type, const char *name,
+                                           int timeout_ms, strata_config_list_t **out, char *errmsg,
+                                           size_t errlen);
 size_t strata_config_list_count(const strata_config_list_t *l);
 const strata_config_entry_t *strata_config_list_get(const strata_config_list_t *l, size_t i);
 void strata_config_list_free(strata_config_list_t *l);
@@ -413,22 +407,21 @@ void strata_config_list_free(strata_config_list_t *l);
 /* Set the n_set "key=value" entries and delete the n_del keys (back to
  * their defaults) of one resource, incrementally. */
 strata_err_t strata_admin_alter_configs(strata_admin_t *a, strata_resource_t type, const char *name,
-                                        const char *const *set, size_t n_set,
-                                        const char *const *del, size_t n_del, int timeout_ms,
-                                        char *errmsg, size_t errlen);
+                                        const char *const *set, size_t n_set, const char *const *del,
+                                        size_t n_del, int timeout_ms, char *errmsg, size_t errlen);
 
 typedef struct strata_broker_info {
     int32_t id;
     const char *host;
     int32_t port;
-    const char *url;     /* nng URL */
-    const char *rack;    /* "" when none */
+    const char *url;  /* nng URL */
+    const char *rack; /* "" when none */
 } strata_broker_info_t;
 
 typedef struct strata_partition_info {
     int32_t id;
     strata_err_t err;
-    int32_t leader;      /* -1: offline (no leader) */
+    int32_t leader; /* -1: offline (no leader) */
     int32_t leader_epoch;
     const int32_t *replicas;
     size_t n_replicas;
@@ -449,7 +442,7 @@ typedef struct strata_topic_info {
 
 typedef struct strata_metadata {
     const char *cluster_id;
-    int32_t controller_id;   /* -1: none */
+    int32_t controller_id; /* -1: none */
     const strata_broker_info_t *brokers;
     size_t n_brokers;
     const strata_topic_info_t *topics;
@@ -458,8 +451,8 @@ typedef struct strata_metadata {
 
 /* Cluster metadata for the n named topics (n = 0: all topics), from any
  * broker. Free with strata_metadata_free. */
-strata_err_t strata_admin_metadata(strata_admin_t *a, const char *const *topics, size_t n,
-                                   int timeout_ms, strata_metadata_t **out);
+strata_err_t strata_admin_metadata(strata_admin_t *a, const char *const *topics, size_t n, int timeout_ms,
+                                   strata_metadata_t **out);
 void strata_metadata_free(strata_metadata_t *md);
 /* Partition with fewer in-sync replicas than replicas. */
 bool strata_partition_under_replicated(const strata_partition_info_t *p);
@@ -490,8 +483,7 @@ typedef struct strata_partition_result {
 
 typedef struct strata_partition_results strata_partition_results_t;
 size_t strata_partition_results_count(const strata_partition_results_t *r);
-const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r,
-                                                              size_t i);
+const strata_partition_result_t *strata_partition_results_get(const strata_partition_results_t *r, size_t i);
 void strata_partition_results_free(strata_partition_results_t *r);
 
 /* Elect leaders (Kafka's ElectLeaders) for the n partitions given (n = 0:
@@ -500,9 +492,8 @@ void strata_partition_results_free(strata_partition_results_t *r);
  * *out (may be NULL when not wanted; free with
  * strata_partition_results_free). */
 strata_err_t strata_admin_elect_leaders(strata_admin_t *a, strata_election_type_t type,
-                                        const strata_topic_partition_t *parts, size_t n,
-                                        int timeout_ms, strata_partition_results_t **out,
-                                        char *errmsg, size_t errlen);
+                                        const strata_topic_partition_t *parts, size_t n, int timeout_ms,
+                                        strata_partition_results_t **out, char *errmsg, size_t errlen);
 
 /* A new replica list for one partition; n_replicas = 0 cancels a pending
  * reassignment of it. */
@@ -517,16 +508,15 @@ typedef struct strata_reassignment {
  * The controller carries them out in the background: new replicas catch
  * up and join the ISR before old ones are dropped. Outcomes as for
  * strata_admin_elect_leaders. */
-strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v,
-                                              size_t n, int timeout_ms,
-                                              strata_partition_results_t **out, char *errmsg,
+strata_err_t strata_admin_alter_reassignments(strata_admin_t *a, const strata_reassignment_t *v, size_t n,
+                                              int timeout_ms, strata_partition_results_t **out, char *errmsg,
                                               size_t errlen);
 
 /* A reassignment still in progress. */
 typedef struct strata_ongoing_reassignment {
     const char *topic;
     int32_t partition;
-    const int32_t *replicas;   /* current full set (old + new) */
+    const int32_t *replicas; /* current full set (old + new) */
     size_t n_replicas;
     const int32_t *adding;
     size_t n_adding;
@@ -538,13 +528,12 @@ typedef struct strata_reassignment_list strata_reassignment_list_t;
 
 /* Reassignments in progress for the n partitions given (n = 0: all).
  * Free *out with strata_reassignment_list_free. */
-strata_err_t strata_admin_list_reassignments(strata_admin_t *a,
-                                             const strata_topic_partition_t *parts, size_t n,
-                                             int timeout_ms, strata_reassignment_list_t **out,
+strata_err_t strata_admin_list_reassignments(strata_admin_t *a, const strata_topic_partition_t *parts,
+                                             size_t n, int timeout_ms, strata_reassignment_list_t **out,
                                              char *errmsg, size_t errlen);
 size_t strata_reassignment_list_count(const strata_reassignment_list_t *l);
-const strata_ongoing_reassignment_t *strata_reassignment_list_get(
-    const strata_reassignment_list_t *l, size_t i);
+const strata_ongoing_reassignment_t *strata_reassignment_list_get(const strata_reassignment_list_t *l,
+                                                                  size_t i);
 void strata_reassignment_list_free(strata_reassignment_list_t *l);
 
 /* Consumer-group administration (strata group ...), as in Kafka's admin
@@ -553,9 +542,9 @@ void strata_reassignment_list_free(strata_reassignment_list_t *l);
  * moves. */
 typedef struct strata_group_listing {
     char *group_id;
-    char *state;          /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
-    char *protocol_type;  /* "consumer", or "" for a group of simple commits */
-    int32_t coordinator;  /* broker id */
+    char *state;         /* Empty, PreparingRebalance, CompletingRebalance, Stable, Dead */
+    char *protocol_type; /* "consumer", or "" for a group of simple commits */
+    int32_t coordinator; /* broker id */
 } strata_group_listing_t;
 
 /* Every group of the cluster (ListGroups to each broker). Free *out with
@@ -566,7 +555,7 @@ void strata_group_listing_free(strata_group_listing_t *l, size_t n);
 
 typedef struct strata_group_member {
     char *member_id;
-    char *instance_id;    /* "" for a dynamic member */
+    char *instance_id; /* "" for a dynamic member */
     char *client_id;
     char *client_host;
     strata_tp_t *assignment; /* offset -1 */
@@ -577,7 +566,7 @@ typedef struct strata_group_desc {
     char *group_id;
     char *state;
     char *protocol_type;
-    char *protocol;       /* the assignor in use */
+    char *protocol; /* the assignor in use */
     int32_t generation;
     int32_t coordinator;
     strata_group_member_t *members;
@@ -612,8 +601,8 @@ strata_err_t strata_admin_delete_group(strata_admin_t *a, const char *group, int
  * the connection). Each behaves as the strata_admin_* call it names. */
 
 /* Deprecated: use strata_admin_list_groups. */
-strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms,
-                                         strata_group_listing_t **out, size_t *n);
+strata_err_t strata_consumer_list_groups(strata_consumer_t *c, int timeout_ms, strata_group_listing_t **out,
+                                         size_t *n);
 /* Deprecated: use strata_admin_describe_group. */
 strata_err_t strata_consumer_describe_group(strata_consumer_t *c, const char *group, int timeout_ms,
                                             strata_group_desc_t **out);

@@ -21,7 +21,10 @@ typedef struct st_arena {
     st_arena_chunk_t *head; /* newest chunk first */
 } st_arena_t;
 
-#define ST_ARENA_INIT {NULL}
+#define ST_ARENA_INIT                                                                                        \
+    {                                                                                                        \
+        NULL                                                                                                 \
+    }
 
 /* A zeroed block of size bytes (at least 1), aligned for any type. */
 void *st_arena_alloc(st_arena_t *a, size_t size);

@@ -499,17 +499,40 @@ st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, 
             }
         }
         switch (f.num) {
-        case 1: h.base_offset = (int64_t)f.v; break;
-        case 2: h.leader_epoch = st_pb_i32(f.v); break;
-        case 3: h.crc = (uint32_t)f.v; have_crc = true; break;
-        case 4: attributes = st_pb_i32(f.v); break;
-        case 5: h.last_offset_delta = st_pb_i32(f.v); break;
-        case 6: h.first_timestamp = (int64_t)f.v; break;
-        case 7: h.max_timestamp = (int64_t)f.v; break;
-        case 8: h.producer_id = (int64_t)f.v; break;
-        case 9: producer_epoch = st_pb_i32(f.v); break;
-        case 10: h.base_sequence = st_pb_i32(f.v); break;
-        case 11: h.record_count = st_pb_i32(f.v); break;
+        case 1:
+            h.base_offset = (int64_t)f.v;
+            break;
+        case 2:
+            h.leader_epoch = st_pb_i32(f.v);
+            break;
+        case 3:
+            h.crc = (uint32_t)f.v;
+            have_crc = true;
+            break;
+        case 4:
+            attributes = st_pb_i32(f.v);
+            break;
+        case 5:
+            h.last_offset_delta = st_pb_i32(f.v);
+            break;
+        case 6:
+            h.first_timestamp = (int64_t)f.v;
+            break;
+        case 7:
+            h.max_timestamp = (int64_t)f.v;
+            break;
+        case 8:
+            h.producer_id = (int64_t)f.v;
+            break;
+        case 9:
+            producer_epoch = st_pb_i32(f.v);
+            break;
+        case 10:
+            h.base_sequence = st_pb_i32(f.v);
+            break;
+        case 11:
+            h.record_count = st_pb_i32(f.v);
+            break;
         case 15:
             if (run_closed) {
                 *why = "records are not contiguous";
@@ -587,8 +610,7 @@ st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, 
     }
     st_err_t err;
     if (!(flags & ST_BATCH_WIRE_SKIP_RECORDS) &&
-        (err = st_batch_check_body(codec, body, body_len, h.record_count, h.last_offset_delta,
-                                   why)) != ST_OK)
+        (err = st_batch_check_body(codec, body, body_len, h.record_count, h.last_offset_delta, why)) != ST_OK)
         return err;
 
     err = st_buf_reserve(out, ST_BATCH_HEADER_SIZE + body_len);
@@ -609,8 +631,7 @@ static size_t st_batch_wire_hdr_size(const st_batch_hdr_t *h)
            st_pb_varint_size((uint64_t)(int64_t)h->leader_epoch) +
            st_pb_varint_size((uint64_t)(int64_t)h->attributes) +
            st_pb_varint_size((uint64_t)(int64_t)h->last_offset_delta) +
-           st_pb_varint_size((uint64_t)h->first_timestamp) +
-           st_pb_varint_size((uint64_t)h->max_timestamp) +
+           st_pb_varint_size((uint64_t)h->first_timestamp) + st_pb_varint_size((uint64_t)h->max_timestamp) +
            st_pb_varint_size((uint64_t)h->producer_id) +
            st_pb_varint_size((uint64_t)(int64_t)h->producer_epoch) +
            st_pb_varint_size((uint64_t)(int64_t)h->base_sequence) +
@@ -710,10 +731,9 @@ static size_t st_pb_bytes_size(size_t n)
     return 1 + st_pb_varint_size(n) + n;
 }
 
-st_err_t st_batch_builder_add(st_batch_builder_t *b, int64_t timestamp,
-                              const void *key, size_t key_len,
-                              const void *value, size_t value_len,
-                              const st_record_header_t *headers, size_t n_headers)
+st_err_t st_batch_builder_add(st_batch_builder_t *b, int64_t timestamp, const void *key, size_t key_len,
+                              const void *value, size_t value_len, const st_record_header_t *headers,
+                              size_t n_headers)
 {
     if (b->count == INT32_MAX)
         return ST_ERR_INVALID_ARG;
@@ -722,8 +742,8 @@ st_err_t st_batch_builder_add(st_batch_builder_t *b, int64_t timestamp,
         b->max_timestamp = timestamp;
     }
     int64_t ts_delta = (int64_t)((uint64_t)timestamp - (uint64_t)b->first_timestamp);
-    size_t rec = 1 + st_pb_varint_size((uint64_t)(int64_t)b->count) + 1 +
-                 st_pb_varint_size((uint64_t)ts_delta);
+    size_t rec =
+        1 + st_pb_varint_size((uint64_t)(int64_t)b->count) + 1 + st_pb_varint_size((uint64_t)ts_delta);
     if (key)
         rec += st_pb_bytes_size(key_len);
     if (value)
@@ -827,8 +847,7 @@ st_err_t st_batch_iter_init(st_batch_iter_t *it, const uint8_t *frame, size_t le
 {
     memset(it, 0, sizeof *it);
     st_buf_init(&it->plain);
-    if (st_batch_hdr_decode(frame, len, &it->hdr) != ST_OK ||
-        st_batch_frame_size(&it->hdr) > len)
+    if (st_batch_hdr_decode(frame, len, &it->hdr) != ST_OK || st_batch_frame_size(&it->hdr) > len)
         return ST_ERR_CORRUPT_MESSAGE;
     const uint8_t *body = frame + ST_BATCH_HEADER_SIZE;
     size_t body_len = st_batch_frame_size(&it->hdr) - ST_BATCH_HEADER_SIZE;

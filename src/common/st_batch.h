@@ -38,9 +38,9 @@
 #include "common/st_err.h"
 
 #define ST_BATCH_HEADER_SIZE 61
-#define ST_BATCH_LENGTH_OFFSET 8    /* where `length` sits */
+#define ST_BATCH_LENGTH_OFFSET 8 /* where `length` sits */
 #define ST_BATCH_CRC_OFFSET 17
-#define ST_BATCH_CRC_START 21       /* first byte the CRC covers */
+#define ST_BATCH_CRC_START 21 /* first byte the CRC covers */
 #define ST_BATCH_MAGIC 1
 
 #define ST_BATCH_ATTR_CODEC_MASK 0x07
@@ -139,7 +139,8 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
  * failure; out is unchanged then. */
 st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const char **why);
 /* st_batch_from_wire flags. */
-#define ST_BATCH_WIRE_SKIP_RECORDS 0x1 /* check protobuf structure, header and CRC
+#define ST_BATCH_WIRE_SKIP_RECORDS                                                                           \
+    0x1 /* check protobuf structure, header and CRC
                                         * only: never decompress or walk the
                                         * records (a follower copying its leader,
                                         * as Kafka's followers do) */
@@ -155,7 +156,7 @@ size_t st_batch_wire_size(const uint8_t *frame, size_t len);
 /* ---- builder --------------------------------------------------------- */
 
 typedef struct st_batch_builder {
-    st_buf_t body;          /* uncompressed record run */
+    st_buf_t body; /* uncompressed record run */
     st_codec_t codec;
     int32_t count;
     int64_t first_timestamp;
@@ -170,10 +171,9 @@ void st_batch_builder_fini(st_batch_builder_t *b);
 /* Drop records, keep the allocation. */
 void st_batch_builder_reset(st_batch_builder_t *b);
 /* Add a record; key/value NULL = null. timestamp in ms. */
-st_err_t st_batch_builder_add(st_batch_builder_t *b, int64_t timestamp,
-                              const void *key, size_t key_len,
-                              const void *value, size_t value_len,
-                              const st_record_header_t *headers, size_t n_headers);
+st_err_t st_batch_builder_add(st_batch_builder_t *b, int64_t timestamp, const void *key, size_t key_len,
+                              const void *value, size_t value_len, const st_record_header_t *headers,
+                              size_t n_headers);
 /* Bytes the body holds so far (uncompressed). */
 size_t st_batch_builder_size(const st_batch_builder_t *b);
 /* Compress if asked, write header + body as a frame (base_offset 0,
@@ -184,8 +184,8 @@ st_err_t st_batch_builder_finish(st_batch_builder_t *b, st_buf_t *out);
 
 typedef struct st_batch_iter {
     st_batch_hdr_t hdr;
-    st_buf_t plain;          /* decompressed body when compressed */
-    const uint8_t *p, *end;  /* remaining record run */
+    st_buf_t plain;         /* decompressed body when compressed */
+    const uint8_t *p, *end; /* remaining record run */
     st_record_header_t *hdrs;
     size_t hdrs_cap;
     int32_t seen;

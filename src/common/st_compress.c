@@ -169,8 +169,7 @@ done:
     return err;
 }
 
-st_err_t st_decompress(st_codec_t codec, const void *in, size_t n, size_t max_out,
-                       st_buf_t *out)
+st_err_t st_decompress(st_codec_t codec, const void *in, size_t n, size_t max_out, st_buf_t *out)
 {
     if (max_out == 0)
         max_out = ST_DECOMPRESS_MAX;

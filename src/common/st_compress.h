@@ -28,8 +28,7 @@ st_err_t st_compress(st_codec_t codec, const void *in, size_t n, st_buf_t *out);
  * malformed or truncated input, trailing garbage, or output that would
  * exceed max_out; ST_ERR_NOMEM; ST_ERR_INVALID_ARG for an unknown codec.
  * On error out->len is unchanged. */
-st_err_t st_decompress(st_codec_t codec, const void *in, size_t n, size_t max_out,
-                       st_buf_t *out);
+st_err_t st_decompress(st_codec_t codec, const void *in, size_t n, size_t max_out, st_buf_t *out);
 
 /* Human-readable codec name ("none", "zstd", "lz4", "unknown"). */
 const char *st_codec_name(st_codec_t codec);

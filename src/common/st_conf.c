@@ -55,8 +55,8 @@ static bool st_conf_enum_ok(const char *enum_values, const char *value)
 }
 
 /* Parse and store value for property p; the error names the key. */
-static st_err_t st_conf_set_prop(const st_conf_prop_t *p, void *target, const char *value,
-                                 char *err, size_t errlen)
+static st_err_t st_conf_set_prop(const st_conf_prop_t *p, void *target, const char *value, char *err,
+                                 size_t errlen)
 {
     switch (p->type) {
     case ST_CONF_INT: {
@@ -158,8 +158,8 @@ st_err_t st_conf_defaults(const st_conf_prop_t *table, void *target)
     return ST_OK;
 }
 
-st_err_t st_conf_set(const st_conf_prop_t *table, void *target, const char *key, const char *value,
-                     char *err, size_t errlen)
+st_err_t st_conf_set(const st_conf_prop_t *table, void *target, const char *key, const char *value, char *err,
+                     size_t errlen)
 {
     char dummy[8];
     if (!err || errlen == 0) {
@@ -205,8 +205,8 @@ static char *st_conf_trim(char *s)
     return s;
 }
 
-st_err_t st_conf_load_file(const st_conf_prop_t *table, void *target, const char *path,
-                           bool allow_unknown, char *err, size_t errlen)
+st_err_t st_conf_load_file(const st_conf_prop_t *table, void *target, const char *path, bool allow_unknown,
+                           char *err, size_t errlen)
 {
     char dummy[8];
     if (!err || errlen == 0) {

@@ -18,22 +18,22 @@
 #include "common/st_err.h"
 
 typedef enum st_conf_type {
-    ST_CONF_INT,     /* int64; min/max apply */
-    ST_CONF_BOOL,    /* true/false */
-    ST_CONF_STRING,  /* free text; enum_values restricts it when set */
-    ST_CONF_LIST,    /* comma-separated strings */
+    ST_CONF_INT,    /* int64; min/max apply */
+    ST_CONF_BOOL,   /* true/false */
+    ST_CONF_STRING, /* free text; enum_values restricts it when set */
+    ST_CONF_LIST,   /* comma-separated strings */
 } st_conf_type_t;
 
 typedef struct st_conf_prop {
-    const char *name;          /* Kafka's key where the concept is the same */
+    const char *name; /* Kafka's key where the concept is the same */
     st_conf_type_t type;
-    const char *def;           /* default as text; NULL = no default (required or unset) */
-    int64_t min, max;          /* ST_CONF_INT only */
-    const char *enum_values;   /* "a|b|c" for ST_CONF_STRING, or NULL */
-    bool dynamic;              /* may change without restart */
+    const char *def;         /* default as text; NULL = no default (required or unset) */
+    int64_t min, max;        /* ST_CONF_INT only */
+    const char *enum_values; /* "a|b|c" for ST_CONF_STRING, or NULL */
+    bool dynamic;            /* may change without restart */
     bool required;
-    const char *doc;           /* one line */
-    size_t offset;             /* offsetof() the field in the target struct */
+    const char *doc; /* one line */
+    size_t offset;   /* offsetof() the field in the target struct */
 } st_conf_prop_t;
 
 /* A table ends with an entry whose name is NULL. Target struct fields:
@@ -44,12 +44,12 @@ st_err_t st_conf_defaults(const st_conf_prop_t *table, void *target);
 /* Set one property from text. Unknown keys give ST_ERR_NOT_FOUND, bad
  * values ST_ERR_INVALID_CONFIG; err (size errlen) receives a message that
  * names the key. */
-st_err_t st_conf_set(const st_conf_prop_t *table, void *target, const char *key,
-                     const char *value, char *err, size_t errlen);
+st_err_t st_conf_set(const st_conf_prop_t *table, void *target, const char *key, const char *value, char *err,
+                     size_t errlen);
 /* Parse a `key=value` file (# comments, blank lines; later lines win).
  * Unknown keys are errors unless allow_unknown. Checks required keys. */
-st_err_t st_conf_load_file(const st_conf_prop_t *table, void *target, const char *path,
-                           bool allow_unknown, char *err, size_t errlen);
+st_err_t st_conf_load_file(const st_conf_prop_t *table, void *target, const char *path, bool allow_unknown,
+                           char *err, size_t errlen);
 /* Current value of key as text (malloc'd), or NULL when unknown. */
 char *st_conf_get(const st_conf_prop_t *table, const void *target, const char *key);
 const st_conf_prop_t *st_conf_find(const st_conf_prop_t *table, const char *key);

@@ -8,6 +8,7 @@
 const char *st_err_name(st_err_t err)
 {
     switch (err) {
+        /* clang-format off */
 #define N(x) case ST_ERR_##x: return #x;
     case ST_OK: return "NONE";
     N(UNKNOWN_SERVER_ERROR) N(OFFSET_OUT_OF_RANGE) N(CORRUPT_MESSAGE)
@@ -34,6 +35,7 @@ const char *st_err_name(st_err_t err)
     N(IO) N(NO_SPACE) N(NOMEM) N(INVALID_ARG) N(NOT_FOUND) N(CORRUPT) N(EXISTS)
     N(TIMEOUT) N(CONNECTION) N(CLOSED) N(STATE)
 #undef N
+        /* clang-format on */
     }
     return "UNKNOWN_ERROR_CODE";
 }

@@ -77,17 +77,17 @@ typedef enum st_err {
     ST_ERR_THROTTLING_QUOTA_EXCEEDED = 89,
 
     /* internal conditions (never on the wire as such) */
-    ST_ERR_IO = -100,          /* read/write/fsync failed (errno kept by caller) */
-    ST_ERR_NO_SPACE = -101,    /* ENOSPC / EDQUOT */
+    ST_ERR_IO = -100,       /* read/write/fsync failed (errno kept by caller) */
+    ST_ERR_NO_SPACE = -101, /* ENOSPC / EDQUOT */
     ST_ERR_NOMEM = -102,
     ST_ERR_INVALID_ARG = -103, /* caller passed something impossible */
     ST_ERR_NOT_FOUND = -104,
-    ST_ERR_CORRUPT = -105,     /* on-disk data failed a check */
+    ST_ERR_CORRUPT = -105, /* on-disk data failed a check */
     ST_ERR_EXISTS = -106,
     ST_ERR_TIMEOUT = -107,
-    ST_ERR_CONNECTION = -108,  /* transport failure (nng, ZooKeeper) */
+    ST_ERR_CONNECTION = -108, /* transport failure (nng, ZooKeeper) */
     ST_ERR_CLOSED = -109,
-    ST_ERR_STATE = -110,       /* operation not allowed in the current state */
+    ST_ERR_STATE = -110, /* operation not allowed in the current state */
 } st_err_t;
 
 /* Upper-case name of the code ("NOT_LEADER_OR_FOLLOWER"); never NULL. */

@@ -51,10 +51,13 @@ st_hnode_t *st_hmap_next(const st_hnode_t *node, uint64_t hash);
  *   for (st_hnode_t *n; (n = st_hmap_iter_next(&it));) ... */
 typedef struct st_hmap_iter {
     const st_hmap_t *m;
-    size_t bucket;     /* next bucket to look at */
-    st_hnode_t *next;  /* next node of the current chain */
+    size_t bucket;    /* next bucket to look at */
+    st_hnode_t *next; /* next node of the current chain */
 } st_hmap_iter_t;
-#define ST_HMAP_ITER(map) {(map), 0, NULL}
+#define ST_HMAP_ITER(map)                                                                                    \
+    {                                                                                                        \
+        (map), 0, NULL                                                                                       \
+    }
 st_hnode_t *st_hmap_iter_next(st_hmap_iter_t *it);
 
 /* FNV-1a over bytes, continuing from h (start with ST_HASH_INIT). */

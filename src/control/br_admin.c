@@ -21,7 +21,11 @@
 
 /* ---------------------------------------------------------- pending */
 
-typedef enum ad_wait_kind { AD_WAIT_CREATE, AD_WAIT_DELETE, AD_WAIT_PARTITIONS } ad_wait_kind_t;
+typedef enum ad_wait_kind {
+    AD_WAIT_CREATE,
+    AD_WAIT_DELETE,
+    AD_WAIT_PARTITIONS
+} ad_wait_kind_t;
 
 typedef enum ad_topic_phase {
     AD_PHASE_WRITING = 0, /* ZooKeeper write in flight */
@@ -35,17 +39,17 @@ typedef struct ad_topic_result {
     st_err_t err;
     char *msg;
     char topic_id[32];
-    int32_t want_parts;  /* partitions to wait for (create / create partitions) */
+    int32_t want_parts; /* partitions to wait for (create / create partitions) */
 } ad_topic_result_t;
 
 struct ad_wait {
     br_admin_t *ad;
     ad_wait_kind_t kind;
-    br_call_t *call;     /* NULL once answered */
+    br_call_t *call; /* NULL once answered */
     ad_topic_result_t *topics;
     size_t n_topics;
-    int refs;            /* the pending list + writes in flight */
-    bool started;        /* in the pending list (ad_wait_start ran) */
+    int refs;     /* the pending list + writes in flight */
+    bool started; /* in the pending list (ad_wait_start ran) */
     ev_timer timer;
     struct ad_wait *next;
 };
@@ -84,9 +88,10 @@ static void ad_wait_answer(ad_wait_t *w)
         res[i]->name = st_arena_strdup(&a, t->name);
         st_err_t e = t->phase == AD_PHASE_DONE ? t->err : ST_ERR_REQUEST_TIMED_OUT;
         res[i]->error = (Strata__ErrorCode)st_err_to_wire(e);
-        res[i]->error_message = st_arena_strdup(&a, e == ST_ERR_REQUEST_TIMED_OUT && t->phase != AD_PHASE_DONE
-                                                  ? "timed out waiting for the cluster (the operation continues)"
-                                                  : t->msg);
+        res[i]->error_message =
+            st_arena_strdup(&a, e == ST_ERR_REQUEST_TIMED_OUT && t->phase != AD_PHASE_DONE
+                                    ? "timed out waiting for the cluster (the operation continues)"
+                                    : t->msg);
         res[i]->topic_id = st_arena_strdup(&a, t->topic_id);
     }
     Strata__Response resp = STRATA__RESPONSE__INIT;
@@ -257,7 +262,8 @@ void br_admin_md_changed(br_admin_t *ad)
 /* --------------------------------------------------------- assignment */
 
 /* Assign over the live brokers of the cache. */
-static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int32_t first_partition, int32_t *out)
+static st_err_t ad_assign_live(br_admin_t *ad, int32_t n_parts, int32_t rf, int32_t first_partition,
+                               int32_t *out)
 {
     br_md_t *md = ad->cp->md;
     size_t n = br_md_n_brokers(md);
@@ -318,13 +324,15 @@ static void ad_create_done(void *arg, int rc, const zoo_op_result_t *results, in
     }
     char msg[128];
     snprintf(msg, sizeof msg, "ZooKeeper: %s", zkc_rc_name(rc));
-    ad_write_finish(wr, zkc_rc_to_err(rc) == ST_ERR_CLOSED ? ST_ERR_REQUEST_TIMED_OUT : ST_ERR_UNKNOWN_SERVER_ERROR, msg);
+    ad_write_finish(
+        wr, zkc_rc_to_err(rc) == ST_ERR_CLOSED ? ST_ERR_REQUEST_TIMED_OUT : ST_ERR_UNKNOWN_SERVER_ERROR, msg);
 }
 
 /* Validate one topic of a CreateTopics request and build its payloads.
  * Returns ST_OK with the topic and config JSON malloc'd. */
 static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *ct, char *msg, size_t msglen,
-                                  char **topic_json, char **config_json, char topic_id[32], int32_t *n_parts_out)
+                                  char **topic_json, char **config_json, char topic_id[32],
+                                  int32_t *n_parts_out)
 {
     const br_cp_t *cp = ad->cp;
     *topic_json = *config_json = NULL;
@@ -385,7 +393,8 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
             const Strata__ReplicaAssignment *ra = ct->assignments[i];
             if (!ra || ra->partition < 0 || ra->partition >= n_parts || zt.replicas[ra->partition] ||
                 ra->n_replicas == 0) {
-                snprintf(msg, msglen, "assignments must cover partitions 0..%d once each, with replicas", n_parts - 1);
+                snprintf(msg, msglen, "assignments must cover partitions 0..%d once each, with replicas",
+                         n_parts - 1);
                 rc = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
                 goto out;
             }
@@ -399,7 +408,8 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
             for (size_t j = 0; j < ra->n_replicas; j++) {
                 for (size_t k = 0; k < j; k++)
                     if (ra->replicas[k] == ra->replicas[j]) {
-                        snprintf(msg, msglen, "partition %d lists broker %d twice", ra->partition, ra->replicas[j]);
+                        snprintf(msg, msglen, "partition %d lists broker %d twice", ra->partition,
+                                 ra->replicas[j]);
                         rc = ST_ERR_INVALID_REPLICA_ASSIGNMENT;
                         goto out;
                     }
@@ -414,7 +424,8 @@ static st_err_t ad_create_prepare(br_admin_t *ad, const Strata__CreatableTopic *
         }
     } else {
         n_parts = ct->num_partitions == -1 ? (int32_t)cp->conf->num_partitions : ct->num_partitions;
-        rf = ct->replication_factor == -1 ? (int32_t)cp->conf->default_replication_factor : ct->replication_factor;
+        rf = ct->replication_factor == -1 ? (int32_t)cp->conf->default_replication_factor
+                                          : ct->replication_factor;
         if (n_parts <= 0 || n_parts > 100000) {
             snprintf(msg, msglen, "number of partitions must be at least 1 (got %d)", n_parts);
             rc = ST_ERR_INVALID_PARTITIONS;
@@ -493,7 +504,8 @@ static void ad_create_topics(br_admin_t *ad, br_call_t *call, const Strata__Crea
         }
         bool dup = false;
         for (size_t j = 0; j < i && !dup; j++)
-            dup = req->topics[j] && req->topics[j]->name && ct->name && strcmp(req->topics[j]->name, ct->name) == 0;
+            dup = req->topics[j] && req->topics[j]->name && ct->name &&
+                  strcmp(req->topics[j]->name, ct->name) == 0;
         if (dup) {
             ad_result_set(r, ST_ERR_INVALID_REQUEST, "topic listed twice in the request");
             continue;
@@ -564,7 +576,8 @@ static void ad_delete_topics(br_admin_t *ad, br_call_t *call, const Strata__Dele
         }
         snprintf(r->topic_id, sizeof r->topic_id, "%s", t->topic_id);
         if (!ad->cp->conf->delete_topic_enable) {
-            ad_result_set(r, ST_ERR_POLICY_VIOLATION, "topic deletion is disabled (delete.topic.enable=false)");
+            ad_result_set(r, ST_ERR_POLICY_VIOLATION,
+                          "topic deletion is disabled (delete.topic.enable=false)");
             continue;
         }
         if (zknode_path_delete_topic(path, sizeof path, name) < 0) {
@@ -620,7 +633,8 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
         int32_t old_n = t->n_parts, new_n = cp->count;
         if (new_n <= old_n || new_n > 100000) {
             char msg[128];
-            snprintf(msg, sizeof msg, "topic has %d partitions; the new count must be larger (got %d)", old_n, new_n);
+            snprintf(msg, sizeof msg, "topic has %d partitions; the new count must be larger (got %d)", old_n,
+                     new_n);
             ad_result_set(r, ST_ERR_INVALID_PARTITIONS, msg);
             continue;
         }
@@ -692,7 +706,8 @@ static void ad_create_partitions(br_admin_t *ad, br_call_t *call, const Strata__
         char path[512];
         zknode_path_topic(path, sizeof path, t->name);
         ad_write_t *wr = ad_write_new(w, i, req->timeout_ms);
-        if (!wr || zkc_set(ad->cp->zk, path, json, (int)strlen(json), t->version, ad_partitions_done, wr) != ZOK) {
+        if (!wr ||
+            zkc_set(ad->cp->zk, path, json, (int)strlen(json), t->version, ad_partitions_done, wr) != ZOK) {
             if (wr)
                 ad_write_finish(wr, ST_ERR_UNKNOWN_SERVER_ERROR, "ZooKeeper is not available");
             else

@@ -35,7 +35,8 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
     dr.results = st_arena_alloc(&a, (req->n_resources + 1) * sizeof *dr.results);
     for (size_t i = 0; dr.results && i < req->n_resources; i++) {
         const Strata__ConfigResource *res = req->resources[i];
-        Strata__DescribeConfigsResult *r = ST_ARENA_NEW(&a, Strata__DescribeConfigsResult, STRATA__DESCRIBE_CONFIGS_RESULT__INIT);
+        Strata__DescribeConfigsResult *r =
+            ST_ARENA_NEW(&a, Strata__DescribeConfigsResult, STRATA__DESCRIBE_CONFIGS_RESULT__INIT);
         if (!r || !res)
             break;
         r->type = res->type;
@@ -78,7 +79,8 @@ static void ad_describe_configs(br_admin_t *ad, br_call_t *call, const Strata__D
             for (const st_conf_prop_t *p = table; r->configs && p->name; p++) {
                 if (!ad_key_wanted(res, p->name))
                     continue;
-                Strata__DescribedConfig *c = ST_ARENA_NEW(&a, Strata__DescribedConfig, STRATA__DESCRIBED_CONFIG__INIT);
+                Strata__DescribedConfig *c =
+                    ST_ARENA_NEW(&a, Strata__DescribedConfig, STRATA__DESCRIBED_CONFIG__INIT);
                 if (!c)
                     break;
                 char *v = st_conf_get(table, target, p->name);
@@ -161,7 +163,7 @@ typedef struct ad_alter_write {
     /* broker configs: the requested changes, merged after reading the znode */
     size_t n_changes;
     char **keys;
-    char **values;     /* NULL: delete */
+    char **values; /* NULL: delete */
 } ad_alter_write_t;
 
 static void ad_alter_write_end(ad_alter_write_t *aw, int rc)
@@ -197,7 +199,8 @@ static void ad_alter_set(void *arg, int rc, const struct Stat *stat)
     (void)stat;
     ad_alter_write_t *aw = arg;
     /* no config znode yet (a topic written by hand): create it */
-    if (rc == ZNONODE && zkc_create(aw->zk, aw->path, aw->json, (int)strlen(aw->json), 0, ad_alter_created, aw) == ZOK)
+    if (rc == ZNONODE &&
+        zkc_create(aw->zk, aw->path, aw->json, (int)strlen(aw->json), 0, ad_alter_created, aw) == ZOK)
         return;
     ad_alter_write_end(aw, rc);
 }
@@ -245,8 +248,10 @@ static void ad_alter_broker_read(void *arg, int rc, const char *data, int len, c
         }
         aw->json = zknode_config_encode(&nc);
         if (aw->json)
-            zrc = rc == ZOK ? zkc_set(aw->zk, aw->path, aw->json, (int)strlen(aw->json), stat->version, ad_alter_set, aw)
-                            : zkc_create(aw->zk, aw->path, aw->json, (int)strlen(aw->json), 0, ad_alter_created, aw);
+            zrc = rc == ZOK ? zkc_set(aw->zk, aw->path, aw->json, (int)strlen(aw->json), stat->version,
+                                      ad_alter_set, aw)
+                            : zkc_create(aw->zk, aw->path, aw->json, (int)strlen(aw->json), 0,
+                                         ad_alter_created, aw);
     }
     free(nc.keys);
     free(nc.values);
@@ -277,10 +282,12 @@ static void ad_alter_broker(br_admin_t *ad, ad_alter_t *al, size_t i, const Stra
         const Strata__AlterableConfig *c = res->configs[k];
         const st_conf_prop_t *p = c && c->name ? st_conf_find(br_config_table, c->name) : NULL;
         if (!p || !p->dynamic) {
-            snprintf(msg, sizeof msg, "%s: not a dynamic broker configuration key", c && c->name ? c->name : "?");
+            snprintf(msg, sizeof msg, "%s: not a dynamic broker configuration key",
+                     c && c->name ? c->name : "?");
             ok = false;
         } else if (c->op != STRATA__ALTER_OP__ALTER_DELETE &&
-                   st_conf_set(br_config_table, &scratch, c->name, c->value ? c->value : "", msg, sizeof msg) != ST_OK) {
+                   st_conf_set(br_config_table, &scratch, c->name, c->value ? c->value : "", msg,
+                               sizeof msg) != ST_OK) {
             ok = false;
         }
     }
@@ -380,7 +387,8 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
         for (size_t k = 0; rc == ST_OK && k < res->n_configs; k++) {
             const Strata__AlterableConfig *c = res->configs[k];
             if (!c || !c->name || !st_conf_find(br_topic_config_table, c->name)) {
-                snprintf(msg, sizeof msg, "%s: unknown topic configuration key", c && c->name ? c->name : "?");
+                snprintf(msg, sizeof msg, "%s: unknown topic configuration key",
+                         c && c->name ? c->name : "?");
                 rc = ST_ERR_INVALID_CONFIG;
                 break;
             }
@@ -430,7 +438,8 @@ static void ad_alter_configs(br_admin_t *ad, br_call_t *call, const Strata__Alte
         aw->json = json;
         aw->path = strdup(path);
         al->pending++;
-        int zrc = aw->path ? zkc_set(cp->zk, path, json, (int)strlen(json), -1, ad_alter_set, aw) : ZSYSTEMERROR;
+        int zrc =
+            aw->path ? zkc_set(cp->zk, path, json, (int)strlen(json), -1, ad_alter_set, aw) : ZSYSTEMERROR;
         if (zrc != ZOK)
             ad_alter_write_end(aw, zrc);
         else

@@ -33,7 +33,8 @@ static Strata__TopicMetadata *ad_topic_md(br_admin_t *ad, st_arena_t *a, const b
         return tm;
     for (int32_t p = 0; p < t->n_parts; p++) {
         const br_md_part_t *part = &t->parts[p];
-        Strata__PartitionMetadata *pm = ST_ARENA_NEW(a, Strata__PartitionMetadata, STRATA__PARTITION_METADATA__INIT);
+        Strata__PartitionMetadata *pm =
+            ST_ARENA_NEW(a, Strata__PartitionMetadata, STRATA__PARTITION_METADATA__INIT);
         if (!pm)
             break;
         pm->partition = p;

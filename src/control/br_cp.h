@@ -38,16 +38,15 @@ typedef struct br_md br_md_t;
 typedef struct br_ctl br_ctl_t;
 typedef struct br_admin br_admin_t;
 
-
 typedef struct br_cp {
-    struct ev_loop *loop;       /* NULL: no loop (work runs at once) */
+    struct ev_loop *loop; /* NULL: no loop (work runs at once) */
     int32_t broker_id;
-    br_config_t *conf;          /* the live configuration (dynamic keys change it) */
-    zkc_t *zk;                  /* NULL once closed */
-    br_pm_t *pm;                /* NULL once freed */
-    br_md_t *md;                /* NULL until created / once freed */
-    br_ctl_t *ctl;              /* NULL until created / once freed */
-    const char *cluster_id;     /* the core's buffer: "" until /cluster/id was read */
+    br_config_t *conf;      /* the live configuration (dynamic keys change it) */
+    zkc_t *zk;              /* NULL once closed */
+    br_pm_t *pm;            /* NULL once freed */
+    br_md_t *md;            /* NULL until created / once freed */
+    br_ctl_t *ctl;          /* NULL until created / once freed */
+    const char *cluster_id; /* the core's buffer: "" until /cluster/id was read */
 
     void *arg;
     /* /brokers/ids/<id> is ours in the current session (broker epoch valid) */

@@ -254,7 +254,8 @@ static void ctl_epoch_read(void *arg, int rc, const char *data, int len, const s
         char *one = zknode_epoch_encode(1);
         ctl_req_t *r2 = br_ctl_req_new(ctl, NULL);
         if (one && r2 &&
-            zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, one, (int)strlen(one), 0, ctl_epoch_created, r2) == ZOK)
+            zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, one, (int)strlen(one), 0, ctl_epoch_created,
+                       r2) == ZOK)
             r2 = NULL;
         free(r2);
         free(one);
@@ -275,8 +276,8 @@ static void ctl_epoch_read(void *arg, int rc, const char *data, int len, const s
         er->r.ctl = ctl;
         er->r.gen = ctl->gen;
         er->next = e + 1;
-        if (zkc_set(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, txt, (int)strlen(txt), stat->version, ctl_epoch_set, er) ==
-            ZOK)
+        if (zkc_set(ctl->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, txt, (int)strlen(txt), stat->version,
+                    ctl_epoch_set, er) == ZOK)
             er = NULL;
     }
     free(er);
@@ -311,8 +312,8 @@ static void ctl_controller_read(void *arg, int rc, const char *data, int len, co
     }
     zknode_controller_t c;
     char err[128];
-    if (zknode_controller_decode(data, (size_t)len, &c, err, sizeof err) == ST_OK && c.broker_id == ctl->cp->broker_id &&
-        stat && stat->ephemeralOwner == zkc_session_id(ctl->cp->zk)) {
+    if (zknode_controller_decode(data, (size_t)len, &c, err, sizeof err) == ST_OK &&
+        c.broker_id == ctl->cp->broker_id && stat && stat->ephemeralOwner == zkc_session_id(ctl->cp->zk)) {
         ctl_bump_epoch(ctl); /* ours (a retried create after a disconnect) */
         goto out;
     }
@@ -351,8 +352,8 @@ static void ctl_elect(br_ctl_t *ctl)
     char *json = zknode_controller_encode(&c);
     ctl_req_t *r = br_ctl_req_new(ctl, NULL);
     if (json && r &&
-        zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER, json, (int)strlen(json), ZOO_EPHEMERAL, ctl_controller_created,
-                   r) == ZOK) {
+        zkc_create(ctl->cp->zk, ZKNODE_PATH_CONTROLLER, json, (int)strlen(json), ZOO_EPHEMERAL,
+                   ctl_controller_created, r) == ZOK) {
         ctl->electing = true;
         r = NULL;
     }
@@ -398,7 +399,10 @@ void br_ctl_write_done(void *arg, int rc, const zoo_op_result_t *results, int n)
     }
     br_ctl_req_done(r);
     if (job)
-        ctl_job_write_done(job, idx, ok ? ST_OK : rc == ZCLOSING ? ST_ERR_NOT_CONTROLLER : ST_ERR_REQUEST_TIMED_OUT);
+        ctl_job_write_done(job, idx,
+                           ok               ? ST_OK
+                           : rc == ZCLOSING ? ST_ERR_NOT_CONTROLLER
+                                            : ST_ERR_REQUEST_TIMED_OUT);
 }
 
 /* Commit m as work item key; m is consumed. A state write names its
@@ -506,7 +510,8 @@ bool br_ctl_write_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, zknode_part_
     br_md_part_t *part = &t->parts[p];
     char key[300], path[512];
     snprintf(key, sizeof key, "s:%s/%d", t->name, p);
-    if (br_ctl_inflight(ctl, key) || br_ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version) ||
+    if (br_ctl_inflight(ctl, key) ||
+        br_ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version) ||
         zknode_path_partition_state(path, sizeof path, t->name, p) < 0)
         return false;
     next->controller_epoch = ctl->epoch;
@@ -525,8 +530,8 @@ bool br_ctl_write_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, zknode_part_
             job->outstanding--;
         return false;
     }
-    ST_INFO(CTL_TAG, "%s-%d: %s: leader %d -> %d, leader epoch %d, ISR size %zu", t->name, p, why, part->leader,
-            next->leader, next->leader_epoch, next->n_isr);
+    ST_INFO(CTL_TAG, "%s-%d: %s: leader %d -> %d, leader epoch %d, ISR size %zu", t->name, p, why,
+            part->leader, next->leader, next->leader_epoch, next->n_isr);
     return true;
 }
 

@@ -105,8 +105,8 @@ void br_ctl_handle_list_partition_reassignments(br_ctl_t *ctl, br_call_t *call, 
  * while the znode still names this broker leader at leader_epoch
  * (BADVERSION: read again and retry, at most a few times); then the
  * metadata cache and the partition manager get the new state. */
-void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch, const int32_t *isr,
-                       size_t n_isr);
+void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch,
+                       const int32_t *isr, size_t n_isr);
 
 /* The next step of one reassignment (unit-tested): target T of a partition
  * with replicas R, ISR and leader. Returns
@@ -125,7 +125,8 @@ int br_reassign_step(const int32_t *target, size_t n_target, const int32_t *repl
 /* Pure election rule (unit-tested): the state that should follow `cur`
  * given which brokers are live. Returns true and fills *out (isr
  * malloc'd) when a write is needed. `live(arg, id)` answers liveness. */
-bool br_ctl_next_state(const zknode_part_state_t *cur, const int32_t *replicas, size_t n_replicas, bool unclean,
-                       bool (*live)(void *arg, int32_t id), void *arg, zknode_part_state_t *out);
+bool br_ctl_next_state(const zknode_part_state_t *cur, const int32_t *replicas, size_t n_replicas,
+                       bool unclean, bool (*live)(void *arg, int32_t id), void *arg,
+                       zknode_part_state_t *out);
 
 #endif

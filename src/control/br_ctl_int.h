@@ -46,11 +46,11 @@ struct br_ctl {
     int32_t epoch_version;
     char **inflight;
     size_t n_inflight;
-    char **deletes;          /* children of /admin/delete_topics */
+    char **deletes; /* children of /admin/delete_topics */
     size_t n_deletes;
     struct ctl_settle *settles; /* state writes done, cache not caught up yet */
     size_t n_settles;
-    int32_t *shutting;       /* brokers in controlled shutdown */
+    int32_t *shutting; /* brokers in controlled shutdown */
     int64_t *shutting_until;
     int64_t *shutting_epoch; /* the registration that is stopping */
     size_t n_shutting;
@@ -59,7 +59,7 @@ struct br_ctl {
     zkc_watcher_t *reassign_watch;
     struct ctl_reassign *reassigns; /* /admin/reassign_partitions as last read */
     size_t n_reassigns;
-    int32_t reassign_version;       /* its znode version, -1 absent */
+    int32_t reassign_version; /* its znode version, -1 absent */
     bool reassign_writing;
     /* metadata changes arrive one znode at a time (hundreds after a broker
      * dies): one reconcile per loop iteration covers all of them */
@@ -82,7 +82,7 @@ typedef struct ctl_req {
     char topic[256];
     int32_t partition;
     int stage;
-    int32_t settle_version;  /* state writes: version the write produces, -1 none */
+    int32_t settle_version; /* state writes: version the write produces, -1 none */
     /* delete jobs: collected paths */
     char **paths;
     size_t n_paths;
@@ -101,11 +101,11 @@ typedef struct ctl_reassign {
  * once every write completed (ok[i] tells which succeeded). */
 typedef struct ctl_job {
     br_ctl_t *ctl;
-    size_t n;                /* entries */
+    size_t n; /* entries */
     char **topics;
     int32_t *parts;
-    st_err_t *errs;          /* per entry: ST_OK = written */
-    int outstanding;         /* writes in flight (+1 while issuing) */
+    st_err_t *errs;  /* per entry: ST_OK = written */
+    int outstanding; /* writes in flight (+1 while issuing) */
     int64_t start_ms;
     void (*finish)(struct ctl_job *job);
     /* owner data */

@@ -120,14 +120,14 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     for (size_t i = 0; i < x->n_isr; i++) {
         int32_t id = x->isr[i];
         bool added = !ctl_has(cur.isr, cur.n_isr, id) && id != cp->broker_id;
-        if (added && (!ctl_has(x->assign, x->n_assign, id) ||
-                      !br_md_replica_live(cp->md, id, x->topic, x->partition) ||
-                      br_ctl_shutting_down(x->ctl, id))) {
+        if (added &&
+            (!ctl_has(x->assign, x->n_assign, id) ||
+             !br_md_replica_live(cp->md, id, x->topic, x->partition) || br_ctl_shutting_down(x->ctl, id))) {
             ST_INFO(CTL_TAG, "%s-%d: not adding broker %d to the ISR (%s)", x->topic, x->partition, id,
-                    !ctl_has(x->assign, x->n_assign, id) ? "no longer a replica"
-                    : !br_md_broker_live(cp->md, id) ? "not registered"
+                    !ctl_has(x->assign, x->n_assign, id)                        ? "no longer a replica"
+                    : !br_md_broker_live(cp->md, id)                            ? "not registered"
                     : br_md_replica_offline(cp->md, id, x->topic, x->partition) ? "replica offline"
-                                                                                     : "controlled shutdown");
+                                                                                : "controlled shutdown");
             continue;
         }
         x->isr[kept++] = id;
@@ -168,8 +168,8 @@ static void ctl_isr_read(void *arg, int rc, const char *data, int len, const str
     free(json);
 }
 
-void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch, const int32_t *isr,
-                       size_t n_isr)
+void br_ctl_isr_change(void *arg, const char *topic, int32_t partition, int32_t leader_epoch,
+                       const int32_t *isr, size_t n_isr)
 {
     br_ctl_t *ctl = arg;
     if (!ctl || !topic || n_isr == 0 || !br_cp_registered(ctl->cp))

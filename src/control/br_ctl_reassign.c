@@ -122,7 +122,8 @@ static void ctl_reassign_read(void *arg, int rc, const char *data, int len, cons
         br_ctl_reassign_clear(ctl);
         ctl->reassign_version = -1;
         ctl_req_t *r2 = br_ctl_req_new(ctl, NULL);
-        if (r2 && zkc_exists(ctl->cp->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_exists, r2) != ZOK)
+        if (r2 &&
+            zkc_exists(ctl->cp->zk, BR_REASSIGN_PATH, ctl->reassign_watch, ctl_reassign_exists, r2) != ZOK)
             br_ctl_req_free(r2);
         goto out;
     }
@@ -277,8 +278,9 @@ void br_ctl_reassign_reconcile(br_ctl_t *ctl)
         int32_t *v = NULL, lead = -1;
         size_t nv = 0;
         ctl_pl_t pl = {.md = md, .topic = t->name, .partition = ra->r.partition};
-        int step = br_reassign_step(ra->r.replicas, ra->r.n_replicas, part->replicas, part->n_replicas, part->isr,
-                                    part->n_isr, part->leader, br_ctl_live_part, &pl, &v, &nv, &lead);
+        int step =
+            br_reassign_step(ra->r.replicas, ra->r.n_replicas, part->replicas, part->n_replicas, part->isr,
+                             part->n_isr, part->leader, br_ctl_live_part, &pl, &v, &nv, &lead);
         if (step == 0) {
             ST_INFO(CTL_TAG, "%s-%d: reassignment complete", ra->r.topic, ra->r.partition);
             ra->done = true;
@@ -308,7 +310,7 @@ typedef struct ctl_alter {
     size_t n;
     st_err_t *errs;
     int tries;
-    bool list;               /* ListPartitionReassignments: req is the filter */
+    bool list; /* ListPartitionReassignments: req is the filter */
 } ctl_alter_t;
 
 static void ctl_alter_free(ctl_alter_t *a)
@@ -422,8 +424,9 @@ static void ctl_alter_written(void *arg, int rc, const struct Stat *stat)
         ctl_alter_go(a);
         return;
     }
-    ctl_alter_answer(a, rc == ZOK ? ST_OK : zkc_rc_to_err(rc) == ST_ERR_CLOSED ? ST_ERR_REQUEST_TIMED_OUT
-                                                                                  : ST_ERR_UNKNOWN_SERVER_ERROR);
+    ctl_alter_answer(a, rc == ZOK                            ? ST_OK
+                        : zkc_rc_to_err(rc) == ST_ERR_CLOSED ? ST_ERR_REQUEST_TIMED_OUT
+                                                             : ST_ERR_UNKNOWN_SERVER_ERROR);
     ctl_alter_free(a);
 }
 
@@ -509,7 +512,8 @@ static void ctl_alter_go(ctl_alter_t *a)
     }
 }
 
-static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__AlterPartitionReassignmentsRequest *req)
+static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call,
+                                    const Strata__AlterPartitionReassignmentsRequest *req)
 {
     br_md_t *md = ctl->cp->md;
     ctl_alter_t *a = calloc(1, sizeof *a);
@@ -555,7 +559,8 @@ static void ctl_alter_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata
     ctl_alter_go(a);
 }
 
-static void ctl_list_reassignments(br_ctl_t *ctl, br_call_t *call, const Strata__ListPartitionReassignmentsRequest *req)
+static void ctl_list_reassignments(br_ctl_t *ctl, br_call_t *call,
+                                   const Strata__ListPartitionReassignmentsRequest *req)
 {
     ctl_alter_t *a = calloc(1, sizeof *a);
     if (!a) {

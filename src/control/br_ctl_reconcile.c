@@ -18,8 +18,8 @@
 
 /* ------------------------------------------------------- election rule */
 
-bool br_ctl_next_state(const zknode_part_state_t *cur, const int32_t *replicas, size_t n_replicas, bool unclean,
-                       bool (*live)(void *arg, int32_t id), void *arg, zknode_part_state_t *out)
+bool br_ctl_next_state(const zknode_part_state_t *cur, const int32_t *replicas, size_t n_replicas,
+                       bool unclean, bool (*live)(void *arg, int32_t id), void *arg, zknode_part_state_t *out)
 {
     memset(out, 0, sizeof *out);
     int32_t *isr = malloc((cur->n_isr + n_replicas + 1) * sizeof *isr);
@@ -103,7 +103,8 @@ static void ctl_new_part_step(void *arg, int rc, const struct Stat *stat)
         return;
     }
     br_md_topic_t *t = br_md_topic(ctl->cp->md, r->topic);
-    if (!t || r->partition >= t->n_parts || zknode_path_partition_state(p, sizeof p, r->topic, r->partition) < 0 ||
+    if (!t || r->partition >= t->n_parts ||
+        zknode_path_partition_state(p, sizeof p, r->topic, r->partition) < 0 ||
         zknode_path_partitions(parts, sizeof parts, r->topic) < 0 ||
         zknode_path_partition(part, sizeof part, r->topic, r->partition) < 0) {
         br_ctl_req_done(r);
@@ -197,7 +198,8 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
     br_md_part_t *part = &t->parts[p];
     char key[300], path[512];
     snprintf(key, sizeof key, "s:%s/%d", t->name, p);
-    if (br_ctl_inflight(ctl, key) || br_ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version))
+    if (br_ctl_inflight(ctl, key) ||
+        br_ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version))
         return;
     if (part->kind == BR_MD_STATE_NONE) {
         ctl_new_part(ctl, t, p, key);
@@ -206,10 +208,10 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
     if (part->kind != BR_MD_STATE_OK)
         return;
     zknode_part_state_t cur = {.leader = part->leader,
-                            .leader_epoch = part->leader_epoch,
-                            .controller_epoch = part->controller_epoch,
-                            .isr = part->isr,
-                            .n_isr = part->n_isr};
+                               .leader_epoch = part->leader_epoch,
+                               .controller_epoch = part->controller_epoch,
+                               .isr = part->isr,
+                               .n_isr = part->n_isr};
     zknode_part_state_t next;
     ctl_pl_t pl = {.md = ctl->cp->md, .topic = t->name, .partition = p};
     if (!br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, br_ctl_live_part, &pl, &next))
@@ -220,8 +222,8 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
         zkc_multi_t *m = br_ctl_multi(ctl);
         if (m) {
             zkc_multi_set(m, path, json, (int)strlen(json), part->state_version);
-            ST_INFO(CTL_TAG, "%s-%d: leader %d -> %d, leader epoch %d%s", t->name, p, part->leader, next.leader,
-                    next.leader_epoch, next.leader < 0 ? " (offline)" : "");
+            ST_INFO(CTL_TAG, "%s-%d: leader %d -> %d, leader epoch %d%s", t->name, p, part->leader,
+                    next.leader, next.leader_epoch, next.leader < 0 ? " (offline)" : "");
             br_ctl_commit_state(ctl, m, key, t->name, p, part->state_version + 1);
         }
     }

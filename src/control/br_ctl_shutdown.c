@@ -83,7 +83,8 @@ static void ctl_cs_finish(ctl_job_t *job)
             rem[n++].partition = job->parts[i];
         }
     }
-    ST_INFO(CTL_TAG, "controlled shutdown of broker %d: leaderships moved in %lld ms, %zu partition(s) remain%s%s",
+    ST_INFO(CTL_TAG,
+            "controlled shutdown of broker %d: leaderships moved in %lld ms, %zu partition(s) remain%s%s",
             job->broker_id, (long long)(st_wall_ms() - job->start_ms), n, n ? ": " : "",
             n ? st_err_name(why) : "");
     if (job->cs_fn)
@@ -91,7 +92,8 @@ static void ctl_cs_finish(ctl_job_t *job)
     free(rem);
 }
 
-void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker_epoch, br_ctl_cs_fn fn, void *arg)
+void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker_epoch, br_ctl_cs_fn fn,
+                                void *arg)
 {
     br_md_t *md = ctl->cp->md;
     if (!ctl->active || !md || !br_md_ready(md)) {
@@ -136,7 +138,7 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
             if (!leads && part->n_isr <= 1)
                 continue;
             zknode_part_state_t next = {.leader = leads ? cand : part->leader,
-                                     .leader_epoch = part->leader_epoch + (leads ? 1 : 0)};
+                                        .leader_epoch = part->leader_epoch + (leads ? 1 : 0)};
             next.isr = malloc(part->n_isr * sizeof *next.isr);
             if (!next.isr) {
                 if (leads)
@@ -148,7 +150,8 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
                     next.isr[next.n_isr++] = part->isr[i];
             /* only leader moves count towards the answer */
             size_t idx = leads ? br_ctl_job_add(job, t->name, p, ST_ERR_REQUEST_TIMED_OUT) : (size_t)-1;
-            if (!br_ctl_write_state(ctl, t, p, &next, leads ? job : NULL, idx, "controlled shutdown") && leads)
+            if (!br_ctl_write_state(ctl, t, p, &next, leads ? job : NULL, idx, "controlled shutdown") &&
+                leads)
                 job->errs[idx] = ST_ERR_REQUEST_TIMED_OUT;
             free(next.isr);
         }
@@ -160,7 +163,8 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
 
 /* Start a preferred (or unclean) election of t/p. ST_OK: a write started
  * (job entry idx gets its outcome). */
-static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool unclean, ctl_job_t *job, size_t idx)
+static st_err_t ctl_elect_one(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool unclean, ctl_job_t *job,
+                              size_t idx)
 {
     br_md_part_t *part = &t->parts[p];
     if (part->kind != BR_MD_STATE_OK || part->n_replicas == 0)
@@ -331,8 +335,8 @@ void br_ctl_auto_rebalance(br_ctl_t *ctl)
         }
         if (total == 0 || off * 100 <= total * (size_t)conf->leader_imbalance_per_broker_percentage)
             continue;
-        ST_INFO(CTL_TAG, "broker %d leads %zu of its %zu preferred partitions: preferred elections",
-                id, total - off, total);
+        ST_INFO(CTL_TAG, "broker %d leads %zu of its %zu preferred partitions: preferred elections", id,
+                total - off, total);
         for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
             for (int32_t p = 0; t->loaded && p < t->n_parts; p++)
                 if (t->parts[p].n_replicas && t->parts[p].replicas[0] == id && t->parts[p].leader != id &&
@@ -378,13 +382,13 @@ out:
 
 void br_ctl_handle_controlled_shutdown(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req)
 {
-    if (br_call_broker_epoch(call) <= 0 ||
-        br_call_replica_id(call) != req->controlled_shutdown->broker_id) {
-        br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "controlled shutdown must come from the broker itself");
+    if (br_call_broker_epoch(call) <= 0 || br_call_replica_id(call) != req->controlled_shutdown->broker_id) {
+        br_call_reply_error(call, ST_ERR_INVALID_REQUEST,
+                            "controlled shutdown must come from the broker itself");
         return;
     }
-    br_ctl_controlled_shutdown(ctl, req->controlled_shutdown->broker_id, req->controlled_shutdown->broker_epoch,
-                               ctl_cs_reply, call);
+    br_ctl_controlled_shutdown(ctl, req->controlled_shutdown->broker_id,
+                               req->controlled_shutdown->broker_epoch, ctl_cs_reply, call);
 }
 
 void br_ctl_handle_elect_leaders(br_ctl_t *ctl, br_call_t *call, const Strata__Request *req)

@@ -27,14 +27,14 @@ struct br_md {
     bool topics_listed;
     br_md_topic_t *topics;
     int32_t controller_id;
-    zknode_config_t broker_config;  /* /config/brokers/<this broker> */
+    zknode_config_t broker_config; /* /config/brokers/<this broker> */
 };
 
 typedef struct md_req {
     br_md_t *md;
     uint64_t gen;
-    int32_t id;          /* broker id or partition */
-    char name[256];      /* topic */
+    int32_t id;     /* broker id or partition */
+    char name[256]; /* topic */
 } md_req_t;
 
 static md_req_t *md_req_new(br_md_t *md, const char *topic, int32_t id)
@@ -97,8 +97,9 @@ char *br_md_member_encode(const zknode_broker_t *b, const br_md_member_t *x)
     for (size_t i = 0; i < x->n_offline_dirs; i++)
         json_array_append_new(dirs, json_string(x->offline_dirs[i] ? x->offline_dirs[i] : ""));
     for (size_t i = 0; i < x->n_offline; i++)
-        json_array_append_new(parts, json_pack("{s:s, s:i}", "topic", x->offline_topics[i] ? x->offline_topics[i] : "",
-                                               "partition", (int)x->offline_parts[i]));
+        json_array_append_new(parts, json_pack("{s:s, s:i}", "topic",
+                                               x->offline_topics[i] ? x->offline_topics[i] : "", "partition",
+                                               (int)x->offline_parts[i]));
     if (x->n_offline_dirs || x->n_offline) {
         json_object_set(root, "offline_log_dirs", dirs);
         json_object_set(root, "offline_partitions", parts);
@@ -403,7 +404,8 @@ static void md_controller_done(void *arg, int rc, const char *data, int len, con
     } else if (rc == ZNONODE) {
         md->controller_id = -1;
         md_req_t *r2 = md_req_new(md, NULL, -1);
-        if (r2 && zkc_exists(md->cp->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_exists_done, r2) != ZOK)
+        if (r2 &&
+            zkc_exists(md->cp->zk, ZKNODE_PATH_CONTROLLER, md->watch, md_controller_exists_done, r2) != ZOK)
             free(r2);
     }
     if (old != md->controller_id)
@@ -443,7 +445,8 @@ void br_md_topic_config(const br_md_t *md, const br_md_topic_t *t, br_topic_conf
         char err[256];
         /* apply one at a time so that one bad override does not hide the rest */
         for (size_t i = 0; i < t->config.n; i++)
-            if (br_topic_config_apply(out, &t->config.keys[i], &t->config.values[i], 1, err, sizeof err) != ST_OK)
+            if (br_topic_config_apply(out, &t->config.keys[i], &t->config.values[i], 1, err, sizeof err) !=
+                ST_OK)
                 ST_WARN(MD_TAG, "topic %s: ignoring config override: %s", t->name, err);
     }
 }
@@ -602,7 +605,8 @@ out:
     free(r);
 }
 
-void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zknode_part_state_t *s, int32_t version)
+void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zknode_part_state_t *s,
+                         int32_t version)
 {
     br_md_topic_t *t = br_md_topic(md, topic);
     if (!t || p < 0 || p >= t->n_parts)

@@ -35,7 +35,7 @@
 typedef struct br_md_member {
     char **offline_dirs;
     size_t n_offline_dirs;
-    char **offline_topics;   /* parallel to offline_parts */
+    char **offline_topics; /* parallel to offline_parts */
     int32_t *offline_parts;
     size_t n_offline;
     bool controlled_shutdown;
@@ -58,10 +58,10 @@ typedef struct br_md_broker {
     int32_t id;
     char *host;
     int32_t port;
-    char *url;          /* first endpoint */
-    char *rack;         /* NULL: none */
-    int64_t epoch;      /* broker epoch: czxid of its registration znode */
-    bool loaded;        /* payload read */
+    char *url;             /* first endpoint */
+    char *rack;            /* NULL: none */
+    int64_t epoch;         /* broker epoch: czxid of its registration znode */
+    bool loaded;           /* payload read */
     br_md_member_t member; /* offline replicas, controlled shutdown */
 } br_md_broker_t;
 
@@ -80,18 +80,18 @@ typedef struct br_md_part {
     int32_t controller_epoch;
     int32_t *isr;
     size_t n_isr;
-    int32_t state_version;  /* znode version of the state */
-    bool hosted;            /* handed to br_pm */
+    int32_t state_version; /* znode version of the state */
+    bool hosted;           /* handed to br_pm */
 } br_md_part_t;
 
 typedef struct br_md_topic {
     char *name;
-    bool loaded;            /* assignment read */
+    bool loaded; /* assignment read */
     char topic_id[32];
-    int32_t version;        /* znode version of /brokers/topics/<t> */
+    int32_t version; /* znode version of /brokers/topics/<t> */
     int32_t n_parts;
     br_md_part_t *parts;
-    zknode_config_t config;    /* overrides from /config/topics/<t> */
+    zknode_config_t config; /* overrides from /config/topics/<t> */
     bool config_loaded;
     struct br_md_topic *next;
 } br_md_topic_t;
@@ -134,7 +134,8 @@ void br_md_reapply_configs(br_md_t *md);
 /* A state this broker wrote itself (leader-driven ISR change) at znode
  * version `version`: update the cache and the partition manager now,
  * unless the cache already holds that version or a newer one. */
-void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zknode_part_state_t *s, int32_t version);
+void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zknode_part_state_t *s,
+                         int32_t version);
 /* Hand every partition to the partition manager again (controlled
  * shutdown started: followers stop). */
 void br_md_reapply_all(br_md_t *md);

@@ -32,18 +32,18 @@ typedef struct br_producer_id_wait {
 struct br_producer_id {
     zkc_t *pd_zk;
     int32_t pd_broker;
-    bool pd_have;           /* pd_block is usable */
+    bool pd_have; /* pd_block is usable */
     br_producer_id_block_t pd_block;
-    int64_t pd_next;        /* next id to hand out from pd_block */
+    int64_t pd_next;                /* next id to hand out from pd_block */
     br_producer_id_wait_t *pd_wait; /* FIFO of calls wanting a new id */
     br_producer_id_wait_t **pd_wait_tail;
-    br_producer_id_op_t *pd_op;     /* reservation in flight, NULL if none */
+    br_producer_id_op_t *pd_op; /* reservation in flight, NULL if none */
 };
 
 struct br_producer_id_op {
-    br_producer_id_t *pid;          /* NULL once br_producer_id_free ran */
+    br_producer_id_t *pid; /* NULL once br_producer_id_free ran */
     int attempts;
-    br_producer_id_block_t block;   /* the block being written */
+    br_producer_id_block_t block; /* the block being written */
     char *json;
 };
 
@@ -54,8 +54,8 @@ st_err_t br_producer_id_block_encode(const br_producer_id_block_t *b, char **out
     char start[24], end[24];
     snprintf(start, sizeof start, "%" PRId64, b->start);
     snprintf(end, sizeof end, "%" PRId64, b->end);
-    json_t *o = json_pack("{s:i, s:i, s:s, s:s}", "version", 1, "broker", (int)b->broker,
-                          "block_start", start, "block_end", end);
+    json_t *o = json_pack("{s:i, s:i, s:s, s:s}", "version", 1, "broker", (int)b->broker, "block_start",
+                          start, "block_end", end);
     if (!o)
         return ST_ERR_NOMEM;
     *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -111,7 +111,8 @@ out:
     return err;
 }
 
-st_err_t br_producer_id_block_next(const br_producer_id_block_t *prev, int32_t broker, br_producer_id_block_t *out)
+st_err_t br_producer_id_block_next(const br_producer_id_block_t *prev, int32_t broker,
+                                   br_producer_id_block_t *out)
 {
     int64_t start = prev ? prev->end + 1 : 0;
     if (prev && prev->end > INT64_MAX - BR_PRODUCER_ID_BLOCK_SIZE)
@@ -256,7 +257,7 @@ static void br_producer_id_get_cb(void *arg, int rc, const char *data, int len, 
     if (rc == ZOK) {
         if (br_producer_id_block_decode(data, len > 0 ? (size_t)len : 0, &prev) != ST_OK) {
             br_producer_id_op_done(op, ST_ERR_UNKNOWN_SERVER_ERROR,
-                           BR_PRODUCER_ID_BLOCK_PATH " holds malformed JSON");
+                                   BR_PRODUCER_ID_BLOCK_PATH " holds malformed JSON");
             return;
         }
         have_prev = true;
@@ -334,7 +335,7 @@ void br_producer_id_set_block(br_producer_id_t *pid, const br_producer_id_block_
 }
 
 void br_producer_id_handle_init(br_producer_id_t *pid, br_call_t *call,
-                                    const Strata__InitProducerIdRequest *req)
+                                const Strata__InitProducerIdRequest *req)
 {
     if (!req) {
         br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "InitProducerId request without a body");

@@ -50,7 +50,7 @@ void br_producer_id_free(br_producer_id_t *pid);
  * of producer_id/producer_epoch given), COORDINATOR_NOT_AVAILABLE
  * (ZooKeeper unreachable or contended: retriable). */
 void br_producer_id_handle_init(br_producer_id_t *pid, br_call_t *call,
-                                    const Strata__InitProducerIdRequest *req);
+                                const Strata__InitProducerIdRequest *req);
 
 /* Use ids from b (tests and tools; replaces the current block). */
 void br_producer_id_set_block(br_producer_id_t *pid, const br_producer_id_block_t *b);
@@ -63,6 +63,7 @@ st_err_t br_producer_id_block_encode(const br_producer_id_block_t *b, char **out
 st_err_t br_producer_id_block_decode(const char *data, size_t len, br_producer_id_block_t *out);
 /* The block to reserve after prev (NULL: none yet, the first block).
  * ST_ERR_STATE when the id space is exhausted. */
-st_err_t br_producer_id_block_next(const br_producer_id_block_t *prev, int32_t broker, br_producer_id_block_t *out);
+st_err_t br_producer_id_block_next(const br_producer_id_block_t *prev, int32_t broker,
+                                   br_producer_id_block_t *out);
 
 #endif

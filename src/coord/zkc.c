@@ -30,12 +30,12 @@ struct zkc {
     struct ev_loop *loop;
     zhandle_t *zh;
     char *connect;
-    char *chroot;                /* "" or "/strata": prefixed to every path here */
+    char *chroot; /* "" or "/strata": prefixed to every path here */
     char *auth;
     int session_timeout_ms;
     zkc_state_t state;
-    int64_t session_id;          /* of the current session once connected */
-    int64_t prev_session_id;     /* of the session that expired */
+    int64_t session_id;      /* of the current session once connected */
+    int64_t prev_session_id; /* of the session that expired */
     zkc_session_fn fn;
     void *arg;
     ev_io io;
@@ -66,11 +66,11 @@ struct zkc_multi {
     zkc_t *z;
     int n, cap;
     zoo_op_t *ops;
-    char **strs;      /* copies of paths/data, n_strs of them */
+    char **strs; /* copies of paths/data, n_strs of them */
     int n_strs, cap_strs;
     struct Stat *stats;
     zoo_op_result_t *results;
-    bool failed;      /* out of memory while building */
+    bool failed; /* out of memory while building */
 };
 
 static void zkc_update(zkc_t *z);
@@ -461,7 +461,7 @@ int zkc_get(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_data_fn fn, void *
         return rc;
     op->fn.d = fn;
     rc = w ? zoo_awget(z->zh, path, zkc_watch_tramp, w, zkc_data_done, op)
-               : zoo_aget(z->zh, path, 0, zkc_data_done, op);
+           : zoo_aget(z->zh, path, 0, zkc_data_done, op);
     return zkc_queued(z, op, rc);
 }
 
@@ -494,7 +494,7 @@ int zkc_exists(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_stat_fn fn, voi
         return rc;
     op->fn.s = fn;
     rc = w ? zoo_awexists(z->zh, path, zkc_watch_tramp, w, zkc_stat_done, op)
-               : zoo_aexists(z->zh, path, 0, zkc_stat_done, op);
+           : zoo_aexists(z->zh, path, 0, zkc_stat_done, op);
     return zkc_queued(z, op, rc);
 }
 
@@ -536,7 +536,7 @@ int zkc_children(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_children_fn f
         return rc;
     op->fn.c = fn;
     rc = w ? zoo_awget_children(z->zh, path, zkc_watch_tramp, w, zkc_children_done, op)
-               : zoo_aget_children(z->zh, path, 0, zkc_children_done, op);
+           : zoo_aget_children(z->zh, path, 0, zkc_children_done, op);
     return zkc_queued(z, op, rc);
 }
 

@@ -84,12 +84,10 @@ typedef void (*zkc_multi_fn)(void *arg, int rc, const zoo_op_result_t *results, 
 /* All return ZOK when the request was queued (the callback then runs
  * exactly once), or a ZooKeeper error code (callback not called).
  * flags: 0 or ZOO_EPHEMERAL. data may be NULL (empty znode). */
-int zkc_create(zkc_t *z, const char *path, const char *data, int len, int flags, zkc_create_fn fn,
-               void *arg);
+int zkc_create(zkc_t *z, const char *path, const char *data, int len, int flags, zkc_create_fn fn, void *arg);
 int zkc_get(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_data_fn fn, void *arg);
 /* version -1 = unconditional. */
-int zkc_set(zkc_t *z, const char *path, const char *data, int len, int version, zkc_stat_fn fn,
-            void *arg);
+int zkc_set(zkc_t *z, const char *path, const char *data, int len, int version, zkc_stat_fn fn, void *arg);
 int zkc_delete(zkc_t *z, const char *path, int version, zkc_void_fn fn, void *arg);
 int zkc_exists(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_stat_fn fn, void *arg);
 int zkc_children(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_children_fn fn, void *arg);

@@ -17,8 +17,8 @@
 #include <uuid/uuid.h>
 
 const char *const zknode_persistent_paths[] = {
-    "/cluster", "/brokers",        "/brokers/ids", "/brokers/topics",      "/config",
-    "/config/topics", "/config/brokers", "/admin", "/admin/delete_topics", NULL,
+    "/cluster",       "/brokers",        "/brokers/ids", "/brokers/topics",      "/config",
+    "/config/topics", "/config/brokers", "/admin",       "/admin/delete_topics", NULL,
 };
 
 /* Cap on replica / ISR list lengths accepted from ZooKeeper. */
@@ -117,8 +117,7 @@ int zknode_path_delete_topic(char *buf, size_t n, const char *topic)
 
 static bool zknode_b64url_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 bool zknode_id_valid(const char *s)
@@ -192,7 +191,7 @@ static json_t *zknode_load_object(const char *json, size_t len, char *err, size_
 
 /* Integer member key of obj in [min, max]. */
 static st_err_t zknode_get_int(json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out,
-                            char *err, size_t errlen)
+                               char *err, size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     if (v == NULL)
@@ -202,7 +201,7 @@ static st_err_t zknode_get_int(json_t *obj, const char *key, int64_t min, int64_
     json_int_t i = json_integer_value(v);
     if (i < min || i > max)
         return zknode_fail(err, errlen, "field \"%s\" is %lld, outside [%" PRId64 ", %" PRId64 "]", key,
-                        (long long)i, min, max);
+                           (long long)i, min, max);
     *out = (int64_t)i;
     return ST_OK;
 }
@@ -246,7 +245,7 @@ static int zknode_cmp_i32(const void *a, const void *b)
 /* A JSON array of distinct non-negative int32 broker ids into a malloc'd
  * array (*out NULL when empty). what names the list in messages. */
 static st_err_t zknode_get_id_list(json_t *arr, const char *what, bool allow_empty, int32_t **out,
-                                size_t *n_out, char *err, size_t errlen)
+                                   size_t *n_out, char *err, size_t errlen)
 {
     st_err_t rc = ST_OK;
     int32_t *ids = NULL, *sorted = NULL;
@@ -320,10 +319,10 @@ char *zknode_broker_encode(const zknode_broker_t *b)
         return NULL;
     for (size_t i = 0; i < b->n_endpoints; i++)
         json_array_append_new(eps, json_string(b->endpoints[i] ? b->endpoints[i] : ""));
-    json_t *root = json_pack("{s:i, s:s, s:i, s:o, s:o, s:o}", "version", 1, "host",
-                             b->host ? b->host : "", "port", (int)b->port, "endpoints", eps, "rack",
-                             b->rack ? json_string(b->rack) : json_null(), "timestamp",
-                             zknode_ms_string(b->timestamp_ms));
+    json_t *root =
+        json_pack("{s:i, s:s, s:i, s:o, s:o, s:o}", "version", 1, "host", b->host ? b->host : "", "port",
+                  (int)b->port, "endpoints", eps, "rack", b->rack ? json_string(b->rack) : json_null(),
+                  "timestamp", zknode_ms_string(b->timestamp_ms));
     return zknode_dump(root);
 }
 
@@ -340,7 +339,7 @@ void zknode_broker_free(zknode_broker_t *b)
 }
 
 st_err_t zknode_broker_decode(const char *json, size_t len, int32_t id, zknode_broker_t *out, char *err,
-                           size_t errlen)
+                              size_t errlen)
 {
     st_err_t rc;
     int64_t port;
@@ -368,7 +367,8 @@ st_err_t zknode_broker_decode(const char *json, size_t len, int32_t id, zknode_b
     size_t ne = json_array_size(eps);
     for (size_t i = 0; i < ne; i++) {
         json_t *e = json_array_get(eps, i);
-        if (!json_is_string(e) || json_string_length(e) == 0 || strlen(json_string_value(e)) != json_string_length(e)) {
+        if (!json_is_string(e) || json_string_length(e) == 0 ||
+            strlen(json_string_value(e)) != json_string_length(e)) {
             rc = zknode_fail(err, errlen, "endpoint %zu must be a non-empty string", i);
             goto out;
         }
@@ -411,12 +411,12 @@ out:
 
 char *zknode_controller_encode(const zknode_controller_t *c)
 {
-    return zknode_dump(json_pack("{s:i, s:i, s:o}", "version", 1, "brokerid", (int)c->broker_id,
-                              "timestamp", zknode_ms_string(c->timestamp_ms)));
+    return zknode_dump(json_pack("{s:i, s:i, s:o}", "version", 1, "brokerid", (int)c->broker_id, "timestamp",
+                                 zknode_ms_string(c->timestamp_ms)));
 }
 
 st_err_t zknode_controller_decode(const char *json, size_t len, zknode_controller_t *out, char *err,
-                               size_t errlen)
+                                  size_t errlen)
 {
     st_err_t rc;
     int64_t id;
@@ -554,7 +554,8 @@ st_err_t zknode_topic_decode(const char *json, size_t len, zknode_topic_t *out, 
     }
     const char *key;
     json_t *val;
-    json_object_foreach (parts, key, val) {
+    json_object_foreach(parts, key, val)
+    {
         int64_t p;
         /* n distinct keys, each in [0, n): exactly 0..n-1. */
         if (!zknode_parse_index(key, (int64_t)n, &p)) {
@@ -587,8 +588,8 @@ char *zknode_part_state_encode(const zknode_part_state_t *s)
     for (size_t i = 0; i < s->n_isr; i++)
         json_array_append_new(isr, json_integer(s->isr[i]));
     return zknode_dump(json_pack("{s:i, s:i, s:i, s:o, s:i}", "version", 1, "leader", (int)s->leader,
-                              "leader_epoch", (int)s->leader_epoch, "isr", isr, "controller_epoch",
-                              (int)s->controller_epoch));
+                                 "leader_epoch", (int)s->leader_epoch, "isr", isr, "controller_epoch",
+                                 (int)s->controller_epoch));
 }
 
 void zknode_part_state_free(zknode_part_state_t *s)
@@ -600,7 +601,7 @@ void zknode_part_state_free(zknode_part_state_t *s)
 }
 
 st_err_t zknode_part_state_decode(const char *json, size_t len, zknode_part_state_t *out, char *err,
-                               size_t errlen)
+                                  size_t errlen)
 {
     st_err_t rc;
     int64_t leader, le, ce;
@@ -677,7 +678,8 @@ st_err_t zknode_config_decode(const char *json, size_t len, zknode_config_t *out
     size_t n = json_object_size(cfg);
     const char *key;
     json_t *val;
-    json_object_foreach (cfg, key, val) {
+    json_object_foreach(cfg, key, val)
+    {
         if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val)) {
             rc = zknode_fail(err, errlen, "config \"%.64s\" must be a string", key);
             goto out;
@@ -695,7 +697,8 @@ st_err_t zknode_config_decode(const char *json, size_t len, zknode_config_t *out
             goto out;
         }
     }
-    json_object_foreach (cfg, key, val) {
+    json_object_foreach(cfg, key, val)
+    {
         out->keys[out->n] = strdup(key);
         out->values[out->n] = strdup(json_string_value(val));
         out->n++;
@@ -718,12 +721,12 @@ out:
 char *zknode_pid_block_encode(const zknode_pid_block_t *b)
 {
     return zknode_dump(json_pack("{s:i, s:i, s:o, s:o}", "version", 1, "broker", (int)b->broker,
-                              "block_start", zknode_ms_string(b->block_start), "block_end",
-                              zknode_ms_string(b->block_end)));
+                                 "block_start", zknode_ms_string(b->block_start), "block_end",
+                                 zknode_ms_string(b->block_end)));
 }
 
 st_err_t zknode_pid_block_decode(const char *json, size_t len, zknode_pid_block_t *out, char *err,
-                              size_t errlen)
+                                 size_t errlen)
 {
     st_err_t rc;
     int64_t broker;
@@ -739,7 +742,7 @@ st_err_t zknode_pid_block_decode(const char *json, size_t len, zknode_pid_block_
         goto out;
     if (b.block_start > b.block_end) {
         rc = zknode_fail(err, errlen, "block_start %" PRId64 " is after block_end %" PRId64, b.block_start,
-                      b.block_end);
+                         b.block_end);
         goto out;
     }
     b.broker = (int32_t)broker;
@@ -789,7 +792,8 @@ void zknode_reassign_free(zknode_reassign_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-st_err_t zknode_reassign_decode(const char *json, size_t len, zknode_reassign_t *out, char *err, size_t errlen)
+st_err_t zknode_reassign_decode(const char *json, size_t len, zknode_reassign_t *out, char *err,
+                                size_t errlen)
 {
     st_err_t rc;
     memset(out, 0, sizeof(*out));
@@ -833,13 +837,13 @@ st_err_t zknode_reassign_decode(const char *json, size_t len, zknode_reassign_t 
         for (size_t j = 0; j < i; j++) {
             if (out->parts[j].partition == part && strcmp(out->parts[j].topic, json_string_value(t)) == 0) {
                 rc = zknode_fail(err, errlen, "partitions[%zu]: %s-%" PRId64 " is listed twice", i,
-                              json_string_value(t), part);
+                                 json_string_value(t), part);
                 goto out;
             }
         }
         snprintf(what, sizeof(what), "partitions[%zu].replicas", i);
-        if ((rc = zknode_get_id_list(json_object_get(e, "replicas"), what, false, &p->replicas, &p->n_replicas,
-                                  err, errlen)) != ST_OK)
+        if ((rc = zknode_get_id_list(json_object_get(e, "replicas"), what, false, &p->replicas,
+                                     &p->n_replicas, err, errlen)) != ST_OK)
             goto out;
         out->n = i + 1; /* from here on, zknode_reassign_free releases entry i */
         p->partition = (int32_t)part;

@@ -43,9 +43,10 @@ extern const char *const zknode_persistent_paths[];
  */
 int zknode_path_broker(char *buf, size_t n, int32_t id);
 int zknode_path_topic(char *buf, size_t n, const char *topic);
-int zknode_path_partitions(char *buf, size_t n, const char *topic);                 /* .../partitions */
-int zknode_path_partition(char *buf, size_t n, const char *topic, int32_t p);       /* .../partitions/<p> */
-int zknode_path_partition_state(char *buf, size_t n, const char *topic, int32_t p); /* .../partitions/<p>/state */
+int zknode_path_partitions(char *buf, size_t n, const char *topic);           /* .../partitions */
+int zknode_path_partition(char *buf, size_t n, const char *topic, int32_t p); /* .../partitions/<p> */
+int zknode_path_partition_state(char *buf, size_t n, const char *topic,
+                                int32_t p); /* .../partitions/<p>/state */
 int zknode_path_topic_config(char *buf, size_t n, const char *topic);
 int zknode_path_broker_config(char *buf, size_t n, int32_t id);
 int zknode_path_delete_topic(char *buf, size_t n, const char *topic);
@@ -76,7 +77,7 @@ char *zknode_broker_encode(const zknode_broker_t *b);
  * ST_OK, or ST_ERR_CORRUPT with a reason in err (out left empty), or
  * ST_ERR_NOMEM. On ST_OK free with zknode_broker_free. */
 st_err_t zknode_broker_decode(const char *json, size_t len, int32_t id, zknode_broker_t *out, char *err,
-                           size_t errlen);
+                              size_t errlen);
 /* Free the members of b and zero it; NULL-safe, idempotent. */
 void zknode_broker_free(zknode_broker_t *b);
 
@@ -88,7 +89,7 @@ typedef struct zknode_controller {
 
 char *zknode_controller_encode(const zknode_controller_t *c);
 st_err_t zknode_controller_decode(const char *json, size_t len, zknode_controller_t *out, char *err,
-                               size_t errlen);
+                                  size_t errlen);
 
 /* /controller_epoch (persistent): a bare JSON integer, e.g. "3".
  * decode: ST_OK with *epoch in 0..INT32_MAX, else ST_ERR_CORRUPT. */
@@ -131,7 +132,7 @@ typedef struct zknode_part_state {
 
 char *zknode_part_state_encode(const zknode_part_state_t *s);
 st_err_t zknode_part_state_decode(const char *json, size_t len, zknode_part_state_t *out, char *err,
-                               size_t errlen);
+                                  size_t errlen);
 void zknode_part_state_free(zknode_part_state_t *s);
 
 /* /config/topics/<t>, /config/brokers/<id> (persistent):
@@ -169,7 +170,7 @@ char *zknode_pid_block_encode(const zknode_pid_block_t *b);
 /* ST_ERR_CORRUPT (reason in err) unless version 1, broker a non-negative
  * int32 and 0 <= block_start <= block_end, both decimal strings. */
 st_err_t zknode_pid_block_decode(const char *json, size_t len, zknode_pid_block_t *out, char *err,
-                              size_t errlen);
+                                 size_t errlen);
 
 /*
  * /admin/reassign_partitions (persistent, Kafka's): the target replica
@@ -197,7 +198,8 @@ char *zknode_reassign_encode(const zknode_reassign_t *r);
  * ids; a topic-partition may appear only once. ST_ERR_CORRUPT with a
  * reason in err, or ST_ERR_NOMEM (out left empty); on ST_OK free with
  * zknode_reassign_free (NULL-safe, idempotent). */
-st_err_t zknode_reassign_decode(const char *json, size_t len, zknode_reassign_t *out, char *err, size_t errlen);
+st_err_t zknode_reassign_decode(const char *json, size_t len, zknode_reassign_t *out, char *err,
+                                size_t errlen);
 void zknode_reassign_free(zknode_reassign_t *r);
 
 /* A random (version 4) uuid as 22 base64url characters + NUL, never

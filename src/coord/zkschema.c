@@ -49,14 +49,21 @@ static void zkschema_report(zkschema_ctx_t *c, const char *loc, const char *fmt,
 static const char *zkschema_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
     case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -114,7 +121,8 @@ static void zkschema_check_type(zkschema_ctx_t *c, const json_t *t, const json_t
         size_t i;
         json_t *e;
         char names[128] = "";
-        json_array_foreach (t, i, e) {
+        json_array_foreach(t, i, e)
+        {
             if (json_is_string(e) && zkschema_type_is(v, json_string_value(e)))
                 return;
             if (json_is_string(e)) {
@@ -140,9 +148,11 @@ static void zkschema_check_object(zkschema_ctx_t *c, const json_t *schema, const
     char sub[512];
 
     if (json_is_integer(mnp) && (json_int_t)np < json_integer_value(mnp))
-        zkschema_report(c, loc, "has %zu properties, at least %lld required", np, (long long)json_integer_value(mnp));
+        zkschema_report(c, loc, "has %zu properties, at least %lld required", np,
+                        (long long)json_integer_value(mnp));
     if (json_is_integer(mxp) && (json_int_t)np > json_integer_value(mxp))
-        zkschema_report(c, loc, "has %zu properties, at most %lld allowed", np, (long long)json_integer_value(mxp));
+        zkschema_report(c, loc, "has %zu properties, at most %lld allowed", np,
+                        (long long)json_integer_value(mxp));
 
     if (req != NULL) {
         size_t i;
@@ -150,14 +160,16 @@ static void zkschema_check_object(zkschema_ctx_t *c, const json_t *schema, const
         if (!json_is_array(req))
             zkschema_report(c, loc, "schema error: \"required\" must be an array");
         else
-            json_array_foreach (req, i, e) {
+            json_array_foreach(req, i, e)
+            {
                 if (json_is_string(e) && json_object_get(v, json_string_value(e)) == NULL)
                     zkschema_report(c, loc, "missing required property \"%s\"", json_string_value(e));
             }
     }
     const char *key;
     json_t *val;
-    json_object_foreach ((json_t *)v, key, val) {
+    json_object_foreach((json_t *)v, key, val)
+    {
         bool matched = false;
         snprintf(sub, sizeof(sub), "%s.%s", loc, key);
         if (json_is_object(props)) {
@@ -170,7 +182,8 @@ static void zkschema_check_object(zkschema_ctx_t *c, const json_t *schema, const
         if (json_is_object(pprops)) {
             const char *re;
             json_t *ps;
-            json_object_foreach ((json_t *)pprops, re, ps) {
+            json_object_foreach((json_t *)pprops, re, ps)
+            {
                 int m = zkschema_regex_match(re, key);
                 if (m < 0) {
                     zkschema_report(c, loc, "schema error: bad regex \"%s\" in patternProperties", re);
@@ -199,7 +212,8 @@ static void zkschema_check_array(zkschema_ctx_t *c, const json_t *schema, const 
     char sub[512];
 
     if (json_is_integer(mn) && (json_int_t)n < json_integer_value(mn))
-        zkschema_report(c, loc, "has %zu items, at least %lld required", n, (long long)json_integer_value(mn));
+        zkschema_report(c, loc, "has %zu items, at least %lld required", n,
+                        (long long)json_integer_value(mn));
     if (json_is_integer(mx) && (json_int_t)n > json_integer_value(mx))
         zkschema_report(c, loc, "has %zu items, at most %lld allowed", n, (long long)json_integer_value(mx));
     if (json_is_true(uniq)) {
@@ -246,7 +260,8 @@ static void zkschema_walk(zkschema_ctx_t *c, const json_t *schema, const json_t 
         size_t i;
         json_t *e;
         bool found = false;
-        json_array_foreach (en, i, e) {
+        json_array_foreach(en, i, e)
+        {
             if (json_equal(e, (json_t *)v))
                 found = true;
         }
@@ -265,14 +280,16 @@ static void zkschema_walk(zkschema_ctx_t *c, const json_t *schema, const json_t 
                              ? json_integer_value(v) < json_integer_value(mn)
                              : json_number_value(v) < json_number_value(mn);
             if (below)
-                zkschema_report(c, loc, "%g is less than minimum %g", json_number_value(v), json_number_value(mn));
+                zkschema_report(c, loc, "%g is less than minimum %g", json_number_value(v),
+                                json_number_value(mn));
         }
         if (json_is_number(mx)) {
             bool above = json_is_integer(v) && json_is_integer(mx)
                              ? json_integer_value(v) > json_integer_value(mx)
                              : json_number_value(v) > json_number_value(mx);
             if (above)
-                zkschema_report(c, loc, "%g is greater than maximum %g", json_number_value(v), json_number_value(mx));
+                zkschema_report(c, loc, "%g is greater than maximum %g", json_number_value(v),
+                                json_number_value(mx));
         }
     }
     if (json_is_string(v)) {
@@ -282,9 +299,11 @@ static void zkschema_walk(zkschema_ctx_t *c, const json_t *schema, const json_t 
         const json_t *mxl = json_object_get(schema, "maxLength");
         const json_t *pat = json_object_get(schema, "pattern");
         if (json_is_integer(mnl) && (json_int_t)cp < json_integer_value(mnl))
-            zkschema_report(c, loc, "string of length %zu, at least %lld required", cp, (long long)json_integer_value(mnl));
+            zkschema_report(c, loc, "string of length %zu, at least %lld required", cp,
+                            (long long)json_integer_value(mnl));
         if (json_is_integer(mxl) && (json_int_t)cp > json_integer_value(mxl))
-            zkschema_report(c, loc, "string of length %zu, at most %lld allowed", cp, (long long)json_integer_value(mxl));
+            zkschema_report(c, loc, "string of length %zu, at most %lld allowed", cp,
+                            (long long)json_integer_value(mxl));
         if (json_is_string(pat)) {
             int m = zkschema_regex_match(json_string_value(pat), s);
             if (m < 0)
@@ -316,7 +335,7 @@ static void zkschema_forward(void *opaque, const char *where, const char *msg)
 }
 
 static size_t zkschema_validate_at(const json_t *schema, const json_t *v, const char *loc, const char *where,
-                              zkschema_report_fn fn, void *opaque)
+                                   zkschema_report_fn fn, void *opaque)
 {
     zkschema_fwd_t fwd = {fn, opaque, where};
     zkschema_ctx_t c = {zkschema_forward, &fwd, 0};
@@ -325,7 +344,7 @@ static size_t zkschema_validate_at(const json_t *schema, const json_t *v, const 
 }
 
 size_t zkschema_validate(const json_t *schema, const json_t *instance, const char *loc, zkschema_report_fn fn,
-                    void *opaque)
+                         void *opaque)
 {
     return zkschema_validate_at(schema, instance, loc, "", fn, opaque);
 }
@@ -336,7 +355,8 @@ size_t zkschema_validate(const json_t *schema, const json_t *instance, const cha
 
 static void zkschema_lint_walk(zkschema_ctx_t *c, const json_t *schema, const char *loc);
 
-static void zkschema_lint_map(zkschema_ctx_t *c, const json_t *m, const char *loc, const char *kw, bool regex_keys)
+static void zkschema_lint_map(zkschema_ctx_t *c, const json_t *m, const char *loc, const char *kw,
+                              bool regex_keys)
 {
     char sub[512];
     const char *key;
@@ -345,7 +365,8 @@ static void zkschema_lint_map(zkschema_ctx_t *c, const json_t *m, const char *lo
         zkschema_report(c, loc, "\"%s\" must be an object", kw);
         return;
     }
-    json_object_foreach ((json_t *)m, key, val) {
+    json_object_foreach((json_t *)m, key, val)
+    {
         if (regex_keys && zkschema_regex_match(key, "") < 0)
             zkschema_report(c, loc, "bad regex \"%s\" in %s", key, kw);
         snprintf(sub, sizeof(sub), "%s.%s.%s", loc, kw, key);
@@ -355,8 +376,8 @@ static void zkschema_lint_map(zkschema_ctx_t *c, const json_t *m, const char *lo
 
 static void zkschema_lint_walk(zkschema_ctx_t *c, const json_t *schema, const char *loc)
 {
-    static const char *const annotations[] = {"$schema", "$id", "$comment", "title", "description",
-                                              "examples", "default", NULL};
+    static const char *const annotations[] = {"$schema",     "$id",      "$comment", "title",
+                                              "description", "examples", "default",  NULL};
     char sub[512];
     if (json_is_boolean(schema))
         return;
@@ -366,7 +387,8 @@ static void zkschema_lint_walk(zkschema_ctx_t *c, const json_t *schema, const ch
     }
     const char *key;
     json_t *val;
-    json_object_foreach ((json_t *)schema, key, val) {
+    json_object_foreach((json_t *)schema, key, val)
+    {
         bool ok = strncmp(key, "x-", 2) == 0;
         for (size_t i = 0; !ok && annotations[i] != NULL; i++)
             ok = strcmp(key, annotations[i]) == 0;
@@ -379,7 +401,8 @@ static void zkschema_lint_walk(zkschema_ctx_t *c, const json_t *schema, const ch
                 if (!zkschema_type_known(json_string_value(val)))
                     zkschema_report(c, loc, "unknown type \"%s\"", json_string_value(val));
             } else if (json_is_array(val) && json_array_size(val) > 0) {
-                json_array_foreach (val, i, e) {
+                json_array_foreach(val, i, e)
+                {
                     if (!json_is_string(e) || !zkschema_type_known(json_string_value(e)))
                         zkschema_report(c, loc, "bad entry %zu in \"type\"", i);
                 }
@@ -402,7 +425,8 @@ static void zkschema_lint_walk(zkschema_ctx_t *c, const json_t *schema, const ch
             if (!json_is_array(val))
                 zkschema_report(c, loc, "\"required\" must be an array of strings");
             else
-                json_array_foreach (val, i, e) {
+                json_array_foreach(val, i, e)
+                {
                     if (!json_is_string(e))
                         zkschema_report(c, loc, "\"required\" must be an array of strings");
                 }
@@ -603,7 +627,7 @@ const zkschema_entry_t *zkschema_set_match(const zkschema_set_t *s, const char *
 }
 
 size_t zkschema_check_node(const zkschema_set_t *s, const char *path, const char *data, size_t len,
-                      bool ephemeral, zkschema_report_fn fn, void *opaque)
+                           bool ephemeral, zkschema_report_fn fn, void *opaque)
 {
     char err[256];
     const zkschema_entry_t *e = zkschema_set_match(s, path);
@@ -633,7 +657,7 @@ size_t zkschema_check_node(const zkschema_set_t *s, const char *path, const char
 }
 
 size_t zkschema_check_required(const zkschema_set_t *s, bool (*exists)(void *, const char *),
-                          void *opaque_exists, zkschema_report_fn fn, void *opaque)
+                               void *opaque_exists, zkschema_report_fn fn, void *opaque)
 {
     size_t count = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -642,7 +666,8 @@ size_t zkschema_check_required(const zkschema_set_t *s, bool (*exists)(void *, c
         json_t *p;
         if (!json_is_array(req))
             continue;
-        json_array_foreach (req, j, p) {
+        json_array_foreach(req, j, p)
+        {
             if (json_is_string(p) && !exists(opaque_exists, json_string_value(p))) {
                 count++;
                 if (fn != NULL)

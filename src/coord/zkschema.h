@@ -32,7 +32,7 @@ typedef void (*zkschema_report_fn)(void *opaque, const char *where, const char *
  * number (0: valid). A keyword with a malformed argument (e.g. a bad
  * regex) is reported as a deviation too, never ignored. */
 size_t zkschema_validate(const json_t *schema, const json_t *instance, const char *loc, zkschema_report_fn fn,
-                    void *opaque);
+                         void *opaque);
 
 /* Lint a schema: reports keywords outside the supported subset (so a typo
  * such as "requried" cannot silently disable a check) and malformed
@@ -48,10 +48,10 @@ typedef struct zkschema_set zkschema_set_t;
 
 /* One schema file of a set. */
 typedef struct zkschema_entry {
-    char *name;        /* file name without .schema.json, e.g. "broker" */
-    json_t *schema;    /* the whole file */
-    const char *path;  /* x-strata-path, for messages ("/brokers/ids/<id>") */
-    bool ephemeral;    /* x-strata-kind == "ephemeral" */
+    char *name;       /* file name without .schema.json, e.g. "broker" */
+    json_t *schema;   /* the whole file */
+    const char *path; /* x-strata-path, for messages ("/brokers/ids/<id>") */
+    bool ephemeral;   /* x-strata-kind == "ephemeral" */
 } zkschema_entry_t;
 
 /* Load every *.schema.json in dir (sorted by name). Each must parse, lint
@@ -71,11 +71,11 @@ const zkschema_entry_t *zkschema_set_match(const zkschema_set_t *s, const char *
  * not parsing, payload deviating from the schema. Each deviation goes to
  * fn with where = path. Returns the number of deviations. */
 size_t zkschema_check_node(const zkschema_set_t *s, const char *path, const char *data, size_t len,
-                      bool ephemeral, zkschema_report_fn fn, void *opaque);
+                           bool ephemeral, zkschema_report_fn fn, void *opaque);
 
 /* Report each path named in some entry's x-strata-required-paths for
  * which exists(opaque_exists, path) is false; returns their number. */
 size_t zkschema_check_required(const zkschema_set_t *s, bool (*exists)(void *, const char *),
-                          void *opaque_exists, zkschema_report_fn fn, void *opaque);
+                               void *opaque_exists, zkschema_report_fn fn, void *opaque);
 
 #endif

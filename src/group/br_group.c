@@ -70,11 +70,16 @@ void br_group_config_default(br_group_config_t *c)
 const char *br_group_state_name(br_group_state_t s)
 {
     switch (s) {
-    case BR_GS_EMPTY: return "Empty";
-    case BR_GS_PREPARING_REBALANCE: return "PreparingRebalance";
-    case BR_GS_COMPLETING_REBALANCE: return "CompletingRebalance";
-    case BR_GS_STABLE: return "Stable";
-    case BR_GS_DEAD: return "Dead";
+    case BR_GS_EMPTY:
+        return "Empty";
+    case BR_GS_PREPARING_REBALANCE:
+        return "PreparingRebalance";
+    case BR_GS_COMPLETING_REBALANCE:
+        return "CompletingRebalance";
+    case BR_GS_STABLE:
+        return "Stable";
+    case BR_GS_DEAD:
+        return "Dead";
     }
     return "Unknown";
 }
@@ -154,8 +159,8 @@ void br_group_reply_join(br_call_t *call, st_err_t err, const char *member_id)
     br_group_reply(call, &resp);
 }
 
-void br_group_reply_sync(br_call_t *call, st_err_t err, const br_group_t *g,
-                         const uint8_t *assignment, size_t len)
+void br_group_reply_sync(br_call_t *call, st_err_t err, const br_group_t *g, const uint8_t *assignment,
+                         size_t len)
 {
     Strata__SyncGroupResponse b = STRATA__SYNC_GROUP_RESPONSE__INIT;
     b.version = 1;
@@ -194,8 +199,8 @@ void br_group_proto_free(br_group_proto_t *p, size_t n)
     free(p);
 }
 
-st_err_t br_group_proto_copy(Strata__JoinGroupProtocol *const *src, size_t n,
-                             br_group_proto_t **out, size_t *n_out)
+st_err_t br_group_proto_copy(Strata__JoinGroupProtocol *const *src, size_t n, br_group_proto_t **out,
+                             size_t *n_out)
 {
     br_group_proto_t *p = calloc(n ? n : 1, sizeof *p);
     if (!p)
@@ -277,8 +282,8 @@ void br_group_member_free(br_group_member_t *m)
 }
 
 br_group_member_t *br_group_member_new(br_group_t *g, const char *id, const char *instance,
-                                       const char *client_id, const char *client_host,
-                                       int32_t session_ms, int32_t rebalance_ms)
+                                       const char *client_id, const char *client_host, int32_t session_ms,
+                                       int32_t rebalance_ms)
 {
     br_group_member_t *m = calloc(1, sizeof *m);
     if (!m)
@@ -313,8 +318,7 @@ void br_group_drop_member(br_group_t *g, br_group_member_t *m, st_err_t err)
 {
     for (size_t i = 0; i < g->n_members; i++) {
         if (g->members[i] == m) {
-            memmove(&g->members[i], &g->members[i + 1],
-                    (g->n_members - i - 1) * sizeof *g->members);
+            memmove(&g->members[i], &g->members[i + 1], (g->n_members - i - 1) * sizeof *g->members);
             g->n_members--;
             break;
         }
@@ -451,14 +455,13 @@ void br_group_transition(br_group_t *g, br_group_state_t to)
         ev_timer_stop(g->gc->loop, &g->join_timer);
         g->join_timer_on = false;
     }
-    st_log(ST_LOG_DEBUG, BR_GTAG, "group %s: %s -> %s (generation %d)", g->id,
-           br_group_state_name(from), br_group_state_name(to), g->generation);
+    st_log(ST_LOG_DEBUG, BR_GTAG, "group %s: %s -> %s (generation %d)", g->id, br_group_state_name(from),
+           br_group_state_name(to), g->generation);
 }
 
 /* ------------------------------------------------------ rebalance */
 
-void br_group_reply_join_current(br_group_t *g, br_group_member_t *m, br_call_t *call,
-                                 bool skip_assignment)
+void br_group_reply_join_current(br_group_t *g, br_group_member_t *m, br_call_t *call, bool skip_assignment)
 {
     bool leader = g->leader && strcmp(g->leader, m->id) == 0;
     size_t n = leader ? g->n_members : 0;
@@ -538,9 +541,8 @@ static const char *br_group_select_protocol(const br_group_t *g)
     return best;
 }
 
-bool br_group_supports(const br_group_t *g, const char *ptype,
-                       Strata__JoinGroupProtocol *const *protos, size_t n,
-                       const br_group_member_t *self)
+bool br_group_supports(const br_group_t *g, const char *ptype, Strata__JoinGroupProtocol *const *protos,
+                       size_t n, const br_group_member_t *self)
 {
     if (!ptype || !*ptype || n == 0)
         return false;
@@ -614,8 +616,8 @@ void br_group_prepare_rebalance(br_group_t *g, const char *reason)
     } else {
         g->initial_until = 0;
     }
-    st_log(ST_LOG_INFO, BR_GTAG, "group %s: preparing to rebalance (generation %d): %s", g->id,
-           g->generation, reason);
+    st_log(ST_LOG_INFO, BR_GTAG, "group %s: preparing to rebalance (generation %d): %s", g->id, g->generation,
+           reason);
     br_group_arm_join_timer(g, now);
 }
 
@@ -638,8 +640,8 @@ static void br_group_complete_join(br_group_t *g)
         g->leader = strdup(g->members[0]->id);
     }
     br_group_transition(g, BR_GS_COMPLETING_REBALANCE);
-    st_log(ST_LOG_INFO, BR_GTAG, "group %s: generation %d with %zu member(s), protocol %s",
-           g->id, g->generation, g->n_members, g->protocol ? g->protocol : "?");
+    st_log(ST_LOG_INFO, BR_GTAG, "group %s: generation %d with %zu member(s), protocol %s", g->id,
+           g->generation, g->n_members, g->protocol ? g->protocol : "?");
     for (size_t i = 0; i < g->n_members; i++) {
         br_group_member_t *m = g->members[i];
         if (m->join_call) {
@@ -671,8 +673,7 @@ void br_group_try_complete_join(br_group_t *g)
         for (size_t i = g->n_members; i-- > 0;) {
             br_group_member_t *m = g->members[i];
             if (!m->join_call) {
-                st_log(ST_LOG_INFO, BR_GTAG, "group %s: member %s did not rejoin in time",
-                       g->id, m->id);
+                st_log(ST_LOG_INFO, BR_GTAG, "group %s: member %s did not rejoin in time", g->id, m->id);
                 br_group_drop_member(g, m, ST_ERR_UNKNOWN_MEMBER_ID);
             }
         }

@@ -83,8 +83,8 @@ void br_groups_handle_describe_groups(br_groups_t *gc, br_call_t *call, const St
     const Strata__DescribeGroupsRequest *r = req->describe_groups;
     size_t n = r->n_groups, nm = 0;
     for (size_t i = 0; i < n; i++) {
-        br_group_t *g = br_groups_check(gc, r->groups[i], NULL) == ST_OK ? br_groups_find(gc, r->groups[i])
-                                                                          : NULL;
+        br_group_t *g =
+            br_groups_check(gc, r->groups[i], NULL) == ST_OK ? br_groups_find(gc, r->groups[i]) : NULL;
         nm += g ? g->n_members : 0;
     }
     Strata__DescribedGroup *dg = calloc(n ? n : 1, sizeof *dg);
@@ -155,8 +155,8 @@ static st_err_t br_group_add_tombstones(st_batch_builder_t *b, const br_group_t 
 {
     int64_t now = st_wall_ms();
     for (size_t i = 0; i < g->n_offsets; i++) {
-        st_err_t err = br_group_log_add_offset(b, now, g->id, g->offsets[i].topic,
-                                               g->offsets[i].partition, NULL);
+        st_err_t err =
+            br_group_log_add_offset(b, now, g->id, g->offsets[i].topic, g->offsets[i].partition, NULL);
         if (err != ST_OK)
             return err;
     }

@@ -59,7 +59,7 @@ typedef struct br_group_proto {
 typedef struct br_group_member {
     br_group_t *group;
     char *id;
-    char *instance_id;  /* NULL: dynamic member */
+    char *instance_id; /* NULL: dynamic member */
     char *client_id;
     char *client_host;
     int32_t session_timeout_ms;
@@ -95,11 +95,11 @@ struct br_group {
     br_groups_t *gc;
     char *id;
     int32_t opart;
-    st_hnode_t hnode;           /* in gc->groups */
+    st_hnode_t hnode; /* in gc->groups */
     br_group_state_t state;
-    int64_t state_ts;        /* wall ms of the last transition */
+    int64_t state_ts; /* wall ms of the last transition */
     int32_t generation;
-    char *protocol_type;     /* NULL: never had members (simple commits) */
+    char *protocol_type; /* NULL: never had members (simple commits) */
     char *protocol;
     char *leader;
     br_group_member_t **members;
@@ -110,11 +110,11 @@ struct br_group {
     size_t n_offsets;
     ev_timer join_timer;
     bool join_timer_on;
-    int64_t initial_until;   /* initial delay ends (0: none) */
-    int64_t initial_limit;   /* the delay may not be extended past this */
+    int64_t initial_until; /* initial delay ends (0: none) */
+    int64_t initial_limit; /* the delay may not be extended past this */
     int64_t rebalance_deadline;
-    int32_t sync_writing_gen;/* generation whose assignment is being written, -1 */
-    bool has_meta;           /* a group record exists (load) */
+    int32_t sync_writing_gen; /* generation whose assignment is being written, -1 */
+    bool has_meta;            /* a group record exists (load) */
 };
 
 /* Whether the groups of an offsets partition are served here. */
@@ -143,22 +143,22 @@ struct br_groups {
     br_group_config_t cfg;
     br_group_meta_t meta;
     br_groups_opart_t *parts;
-    st_hmap_t groups;           /* group id -> br_group_t */
-    br_group_op_t *ops;      /* in-flight appends */
+    st_hmap_t groups;   /* group id -> br_group_t */
+    br_group_op_t *ops; /* in-flight appends */
     int64_t last_retention_ms;
 };
 
 typedef enum br_group_op_kind {
-    BR_GROUP_OP_FIRE = 0,   /* nobody waits (empty group metadata, expiry) */
-    BR_GROUP_OP_COMMIT,     /* OffsetCommit */
-    BR_GROUP_OP_SYNC,       /* the leader's assignment */
-    BR_GROUP_OP_STATIC,     /* a static member's new member id */
-    BR_GROUP_OP_DELETE,     /* DeleteGroups tombstones */
+    BR_GROUP_OP_FIRE = 0, /* nobody waits (empty group metadata, expiry) */
+    BR_GROUP_OP_COMMIT,   /* OffsetCommit */
+    BR_GROUP_OP_SYNC,     /* the leader's assignment */
+    BR_GROUP_OP_STATIC,   /* a static member's new member id */
+    BR_GROUP_OP_DELETE,   /* DeleteGroups tombstones */
 } br_group_op_kind_t;
 
 /* One partition of an OffsetCommit in flight. */
 typedef struct br_group_commit_item {
-    size_t topic;        /* index into topics */
+    size_t topic; /* index into topics */
     st_err_t err;
     bool write;          /* valid: part of the batch */
     br_group_offset_t v; /* v.topic points into topics (not owned) */
@@ -196,17 +196,16 @@ struct br_group_op {
     int32_t generation;
     br_call_t *call;
     br_group_commit_t *commit;
-    char **a_ids;            /* SYNC: assignment per member */
+    char **a_ids; /* SYNC: assignment per member */
     uint8_t **a_data;
     size_t *a_len;
     size_t n_a;
-    char *old_id, *new_id;   /* STATIC */
-    br_group_delete_t *del;  /* DELETE */
+    char *old_id, *new_id;  /* STATIC */
+    br_group_delete_t *del; /* DELETE */
     size_t del_idx;
 };
 
 /* ------------------------------------------------------ br_group.c */
-
 
 /* strdup treating NULL as "". */
 char *br_group_strdup(const char *s);
@@ -224,16 +223,16 @@ void br_group_reply(br_call_t *call, Strata__Response *resp);
 void br_group_reply_join(br_call_t *call, st_err_t err, const char *member_id);
 
 /* A SyncGroup answer: err, or the assignment with g's protocol. */
-void br_group_reply_sync(br_call_t *call, st_err_t err, const br_group_t *g,
-                         const uint8_t *assignment, size_t len);
+void br_group_reply_sync(br_call_t *call, st_err_t err, const br_group_t *g, const uint8_t *assignment,
+                         size_t len);
 
 /* A Heartbeat answer. */
 void br_group_reply_heartbeat(br_call_t *call, st_err_t err);
 
 /* A member's protocols: free n of them; copy a join's. */
 void br_group_proto_free(br_group_proto_t *p, size_t n);
-st_err_t br_group_proto_copy(Strata__JoinGroupProtocol *const *src, size_t n,
-                             br_group_proto_t **out, size_t *n_out);
+st_err_t br_group_proto_copy(Strata__JoinGroupProtocol *const *src, size_t n, br_group_proto_t **out,
+                             size_t *n_out);
 
 /* Are a join's protocols those m already has (names, order, metadata)? */
 bool br_group_proto_same(const br_group_member_t *m, Strata__JoinGroupProtocol *const *src, size_t n);
@@ -252,8 +251,8 @@ void br_group_member_touch(br_group_member_t *m);
  * allocation failure. */
 void br_group_member_free(br_group_member_t *m);
 br_group_member_t *br_group_member_new(br_group_t *g, const char *id, const char *instance,
-                                       const char *client_id, const char *client_host,
-                                       int32_t session_ms, int32_t rebalance_ms);
+                                       const char *client_id, const char *client_host, int32_t session_ms,
+                                       int32_t rebalance_ms);
 
 /* Append m to g's members. */
 st_err_t br_group_add_member(br_group_t *g, br_group_member_t *m);
@@ -282,13 +281,11 @@ void br_group_transition(br_group_t *g, br_group_state_t to);
 
 /* Answer a join with g's current generation (the leader also gets the
  * members and their metadata; skip_assignment for the leader only). */
-void br_group_reply_join_current(br_group_t *g, br_group_member_t *m, br_call_t *call,
-                                 bool skip_assignment);
+void br_group_reply_join_current(br_group_t *g, br_group_member_t *m, br_call_t *call, bool skip_assignment);
 
 /* Can a member with this protocol type and these protocols join g? */
-bool br_group_supports(const br_group_t *g, const char *ptype,
-                       Strata__JoinGroupProtocol *const *protos, size_t n,
-                       const br_group_member_t *self);
+bool br_group_supports(const br_group_t *g, const char *ptype, Strata__JoinGroupProtocol *const *protos,
+                       size_t n, const br_group_member_t *self);
 
 /* Forget the assignments of a generation that will not be used; answer
  * parked syncs with err. */
@@ -362,9 +359,8 @@ void br_group_op_sync_done(br_group_op_t *op, st_err_t err);
 
 /* Validate a member's request against its group: fencing, membership,
  * generation. */
-st_err_t br_group_check_member(const br_group_t *g, const char *member_id,
-                               const char *instance, int32_t generation,
-                               br_group_member_t **out);
+st_err_t br_group_check_member(const br_group_t *g, const char *member_id, const char *instance,
+                               int32_t generation, br_group_member_t **out);
 
 /* ------------------------------------------------------ br_group_offsets.c */
 

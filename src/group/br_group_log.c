@@ -35,8 +35,8 @@ out:
     return err;
 }
 
-st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group,
-                                 const char *topic, int32_t partition, const Strata__OffsetValue *v)
+st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group, const char *topic,
+                                 int32_t partition, const Strata__OffsetValue *v)
 {
     Strata__OffsetKey ok = STRATA__OFFSET_KEY__INIT;
     ok.group = (char *)group;
@@ -68,8 +68,8 @@ static bool br_group_log_visit(const st_record_t *rec, const br_group_log_visito
     if (!key)
         return false;
     bool ok = false;
-    if (key->key_case == STRATA__COORDINATOR_KEY__KEY_OFFSET && key->offset &&
-        key->offset->group && *key->offset->group && key->offset->topic) {
+    if (key->key_case == STRATA__COORDINATOR_KEY__KEY_OFFSET && key->offset && key->offset->group &&
+        *key->offset->group && key->offset->topic) {
         Strata__OffsetValue *ov = NULL;
         if (rec->value && !(ov = strata__offset_value__unpack(NULL, rec->value_len, rec->value)))
             goto out;
@@ -78,8 +78,8 @@ static bool br_group_log_visit(const st_record_t *rec, const br_group_log_visito
         if (ov)
             strata__offset_value__free_unpacked(ov, NULL);
         ok = true;
-    } else if (key->key_case == STRATA__COORDINATOR_KEY__KEY_GROUP && key->group &&
-               key->group->group && *key->group->group) {
+    } else if (key->key_case == STRATA__COORDINATOR_KEY__KEY_GROUP && key->group && key->group->group &&
+               *key->group->group) {
         Strata__GroupValue *gv = NULL;
         if (rec->value && !(gv = strata__group_value__unpack(NULL, rec->value_len, rec->value)))
             goto out;

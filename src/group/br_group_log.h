@@ -24,8 +24,8 @@
 
 /* Add an offset record (group, topic, partition) -> v to b; v NULL adds
  * the tombstone. ts: the record's timestamp (ms). */
-st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group,
-                                 const char *topic, int32_t partition, const Strata__OffsetValue *v);
+st_err_t br_group_log_add_offset(st_batch_builder_t *b, int64_t ts, const char *group, const char *topic,
+                                 int32_t partition, const Strata__OffsetValue *v);
 /* Add a group metadata record group -> v to b; v NULL adds the tombstone. */
 st_err_t br_group_log_add_group(st_batch_builder_t *b, int64_t ts, const char *group,
                                 const Strata__GroupValue *v);
@@ -41,9 +41,9 @@ typedef struct br_group_log_visitor {
 
 /* Counters of one load, for the log line and tests. */
 typedef struct br_group_log_stats {
-    int64_t records;   /* visited */
-    int64_t skipped;   /* undecodable keys or values (logged, then ignored) */
-    int64_t end;       /* offset the load stopped at */
+    int64_t records; /* visited */
+    int64_t skipped; /* undecodable keys or values (logged, then ignored) */
+    int64_t end;     /* offset the load stopped at */
 } br_group_log_stats_t;
 
 /* Read partition `partition` of __consumer_offsets hosted in pm from its

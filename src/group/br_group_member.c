@@ -28,8 +28,7 @@ static st_err_t br_group_member_set_protocols(br_group_member_t *m, const Strata
     m->protos = p;
     m->n_protos = n;
     m->session_timeout_ms = r->session_timeout_ms;
-    m->rebalance_timeout_ms = r->rebalance_timeout_ms > 0 ? r->rebalance_timeout_ms
-                                                          : r->session_timeout_ms;
+    m->rebalance_timeout_ms = r->rebalance_timeout_ms > 0 ? r->rebalance_timeout_ms : r->session_timeout_ms;
     return ST_OK;
 }
 
@@ -38,9 +37,9 @@ static void br_group_join_new(br_group_t *g, br_call_t *call, const Strata__Requ
                               const Strata__JoinGroupRequest *r, const char *member_id)
 {
     const char *instance = br_group_nz(r->group_instance_id);
-    br_group_member_t *m = br_group_member_new(g, member_id, instance, env->client_id,
-                                               call ? br_call_peer(call) : "", r->session_timeout_ms,
-                                               r->rebalance_timeout_ms);
+    br_group_member_t *m =
+        br_group_member_new(g, member_id, instance, env->client_id, call ? br_call_peer(call) : "",
+                            r->session_timeout_ms, r->rebalance_timeout_ms);
     if (!m || br_group_member_set_protocols(m, r) != ST_OK || br_group_add_member(g, m) != ST_OK) {
         if (m)
             br_group_member_free(m);
@@ -70,8 +69,8 @@ static void br_group_join_new(br_group_t *g, br_call_t *call, const Strata__Requ
 /* A static member rejoins with an empty member id: it takes over its old
  * member id's place (and assignment) under new_id. */
 static void br_group_join_static_replace(br_group_t *g, br_group_member_t *m, br_call_t *call,
-                                         const Strata__Request *env,
-                                         const Strata__JoinGroupRequest *r, const char *new_id)
+                                         const Strata__Request *env, const Strata__JoinGroupRequest *r,
+                                         const char *new_id)
 {
     char *old_id = m->id, *nid = strdup(new_id);
     if (!nid) {
@@ -94,8 +93,8 @@ static void br_group_join_static_replace(br_group_t *g, br_group_member_t *m, br
     bool same = br_group_proto_same(m, r->protocols, r->n_protocols);
     m->session_timeout_ms = r->session_timeout_ms;
     br_group_member_touch(m);
-    st_log(ST_LOG_INFO, BR_GTAG, "group %s: static member %s replaced %s by %s", g->id,
-           m->instance_id, old_id, nid);
+    st_log(ST_LOG_INFO, BR_GTAG, "group %s: static member %s replaced %s by %s", g->id, m->instance_id,
+           old_id, nid);
     if (g->state == BR_GS_STABLE && same) {
         /* persist the new id; no rebalance, no new generation */
         br_group_op_t *op = br_group_op_new(BR_GROUP_OP_STATIC, g, call);
@@ -191,8 +190,8 @@ void br_groups_handle_join_group(br_groups_t *gc, br_call_t *call, const Strata_
         char us[37], id[512];
         uuid_generate_random(u);
         uuid_unparse_lower(u, us);
-        snprintf(id, sizeof id, "%.400s-%s",
-                 instance ? instance : (req->client_id ? req->client_id : ""), us);
+        snprintf(id, sizeof id, "%.400s-%s", instance ? instance : (req->client_id ? req->client_id : ""),
+                 us);
         br_group_member_t *old = br_group_find_instance(g, instance);
         if (old) {
             br_group_join_static_replace(g, old, call, req, r, id);
@@ -244,8 +243,7 @@ void br_groups_handle_join_group(br_groups_t *gc, br_call_t *call, const Strata_
     bool same = br_group_proto_same(m, r->protocols, r->n_protocols);
     bool leader = g->leader && strcmp(g->leader, m->id) == 0;
     br_group_member_touch(m);
-    if ((g->state == BR_GS_COMPLETING_REBALANCE && same) ||
-        (g->state == BR_GS_STABLE && same && !leader)) {
+    if ((g->state == BR_GS_COMPLETING_REBALANCE && same) || (g->state == BR_GS_STABLE && same && !leader)) {
         br_group_reply_join_current(g, m, call, false);
         return;
     }
@@ -330,9 +328,8 @@ static st_err_t br_group_op_take_assignment(br_group_op_t *op, const br_group_t 
     return ST_OK;
 }
 
-st_err_t br_group_check_member(const br_group_t *g, const char *member_id,
-                               const char *instance, int32_t generation,
-                               br_group_member_t **out)
+st_err_t br_group_check_member(const br_group_t *g, const char *member_id, const char *instance,
+                               int32_t generation, br_group_member_t **out)
 {
     br_group_member_t *mi = br_group_find_instance(g, br_group_nz(instance));
     if (mi && !br_group_streq(mi->id, member_id))

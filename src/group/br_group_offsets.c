@@ -141,8 +141,8 @@ void br_groups_handle_offset_commit(br_groups_t *gc, br_call_t *call, const Stra
     }
     st_err_t err = br_groups_check(gc, r->group_id, &opart);
     br_group_t *g = err == ST_OK ? br_groups_find(gc, r->group_id) : NULL;
-    bool member_commit = r->generation_id >= 0 || br_group_nz(r->member_id) ||
-                         br_group_nz(r->group_instance_id);
+    bool member_commit =
+        r->generation_id >= 0 || br_group_nz(r->member_id) || br_group_nz(r->group_instance_id);
     if (err == ST_OK && !g) {
         if (member_commit)
             err = ST_ERR_ILLEGAL_GENERATION;
@@ -330,8 +330,7 @@ void br_group_offsets_expire(br_groups_t *gc, int64_t now)
         for (size_t k = g->n_offsets; k-- > 0;) {
             br_group_offset_t *o = &g->offsets[k];
             int64_t base = g->protocol_type ? g->state_ts : o->commit_ts;
-            bool gone = o->expire_ts >= 0 ? now >= o->expire_ts
-                                          : now - base >= gc->cfg.offsets_retention_ms;
+            bool gone = o->expire_ts >= 0 ? now >= o->expire_ts : now - base >= gc->cfg.offsets_retention_ms;
             if (!gone)
                 continue;
             if (br_group_log_add_offset(&b, ts, g->id, o->topic, o->partition, NULL) != ST_OK)

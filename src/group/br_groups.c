@@ -80,8 +80,8 @@ st_err_t br_groups_check(const br_groups_t *gc, const char *group_id, int32_t *o
 
 void br_groups_maybe_forget(br_groups_t *gc, br_group_t *g)
 {
-    if (g && g->state == BR_GS_EMPTY && g->n_members == 0 && g->n_pending == 0 &&
-        g->n_offsets == 0 && !g->has_meta && g->generation == 0)
+    if (g && g->state == BR_GS_EMPTY && g->n_members == 0 && g->n_pending == 0 && g->n_offsets == 0 &&
+        !g->has_meta && g->generation == 0)
         br_groups_remove_group(gc, g, ST_ERR_NOT_COORDINATOR);
 }
 
@@ -168,8 +168,8 @@ static void br_groups_load_offset(void *arg, const char *group, const char *topi
             br_group_offset_remove(g, o);
         return;
     }
-    br_group_offset_t o = {(char *)topic, partition, v->offset, v->leader_epoch, v->metadata,
-                      v->commit_timestamp, v->expire_timestamp};
+    br_group_offset_t o = {(char *)topic, partition,           v->offset,          v->leader_epoch,
+                           v->metadata,   v->commit_timestamp, v->expire_timestamp};
     if (br_group_offset_put(g, &o) != ST_OK)
         l->nomem = true;
 }
@@ -195,9 +195,9 @@ static void br_groups_load_group_rec(void *arg, const char *group, const Strata_
         const Strata__GroupMemberValue *mv = v->members[i];
         if (!mv || !br_group_nz(mv->member_id) || mv->session_timeout_ms <= 0)
             continue;
-        br_group_member_t *m = br_group_member_new(g, mv->member_id, br_group_nz(mv->group_instance_id),
-                                                   mv->client_id, mv->client_host, mv->session_timeout_ms,
-                                                   mv->rebalance_timeout_ms);
+        br_group_member_t *m =
+            br_group_member_new(g, mv->member_id, br_group_nz(mv->group_instance_id), mv->client_id,
+                                mv->client_host, mv->session_timeout_ms, mv->rebalance_timeout_ms);
         if (m && (m->protos = calloc(1, sizeof *m->protos)) &&
             (m->protos[0].name = br_group_strdup(g->protocol)) &&
             (m->protos[0].data = malloc(mv->subscription.len ? mv->subscription.len : 1)) &&
@@ -250,8 +250,7 @@ static void br_groups_load(br_groups_t *gc, int32_t p)
     br_group_log_visitor_t v = {br_groups_load_offset, br_groups_load_group_rec, &l};
     br_group_log_stats_t st;
     br_pm_part_info_t info;
-    if (br_pm_local_info(gc->pm, BR_OFFSETS_TOPIC, p, &info) != ST_OK ||
-        info.role != BR_ROLE_LEADER) {
+    if (br_pm_local_info(gc->pm, BR_OFFSETS_TOPIC, p, &info) != ST_OK || info.role != BR_ROLE_LEADER) {
         br_groups_unload(gc, p);
         return;
     }
@@ -279,8 +278,8 @@ static void br_groups_load(br_groups_t *gc, int32_t p)
         }
     }
     if (err != ST_OK) {
-        st_log(ST_LOG_ERROR, BR_GTAG, "%s-%d: loading groups failed: %s; retrying",
-               BR_OFFSETS_TOPIC, p, st_err_name(err));
+        st_log(ST_LOG_ERROR, BR_GTAG, "%s-%d: loading groups failed: %s; retrying", BR_OFFSETS_TOPIC, p,
+               st_err_name(err));
         br_groups_unload(gc, p);
         op->state = BR_OPART_LOADING;
         ev_timer_set(&op->load, 1.0, 0.0);
@@ -289,8 +288,8 @@ static void br_groups_load(br_groups_t *gc, int32_t p)
         return;
     }
     op->state = BR_OPART_LOADED;
-    st_log(ST_LOG_INFO, BR_GTAG, "%s-%d: loaded %zu group(s) from %lld record(s)",
-           BR_OFFSETS_TOPIC, p, n, (long long)st.records);
+    st_log(ST_LOG_INFO, BR_GTAG, "%s-%d: loaded %zu group(s) from %lld record(s)", BR_OFFSETS_TOPIC, p, n,
+           (long long)st.records);
 }
 
 static void br_groups_load_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -315,7 +314,7 @@ static void br_groups_role_fn(void *arg, const char *topic, int32_t partition, b
     br_groups_opart_t *op = &gc->parts[partition];
     if (new_role == BR_ROLE_LEADER) {
         if (op->state != BR_OPART_NONE)
-            return; /* same data, new epoch: stay loaded */
+            return;                   /* same data, new epoch: stay loaded */
         op->state = BR_OPART_LOADING; /* deferred: never read the log inside apply_state */
         ev_timer_set(&op->load, 0.0, 0.0);
         ev_timer_start(gc->loop, &op->load);
@@ -329,8 +328,8 @@ void br_groups_partition_led(br_groups_t *gc)
 {
     for (int32_t p = 0; p < gc->cfg.offsets_topic_num_partitions; p++) {
         br_pm_part_info_t info;
-        bool led = br_pm_local_info(gc->pm, BR_OFFSETS_TOPIC, p, &info) == ST_OK &&
-                   info.role == BR_ROLE_LEADER;
+        bool led =
+            br_pm_local_info(gc->pm, BR_OFFSETS_TOPIC, p, &info) == ST_OK && info.role == BR_ROLE_LEADER;
         br_groups_role_fn(gc, BR_OFFSETS_TOPIC, p, BR_ROLE_NONE, led ? BR_ROLE_LEADER : BR_ROLE_NONE,
                           led ? info.leader_epoch : -1);
     }
@@ -338,8 +337,8 @@ void br_groups_partition_led(br_groups_t *gc)
 
 /* ------------------------------------------------------ lifecycle */
 
-br_groups_t *br_groups_new(struct ev_loop *loop, br_pm_t *pm, int32_t broker_id,
-                           const br_group_config_t *cfg, const br_group_meta_t *meta)
+br_groups_t *br_groups_new(struct ev_loop *loop, br_pm_t *pm, int32_t broker_id, const br_group_config_t *cfg,
+                           const br_group_meta_t *meta)
 {
     if (!loop || !pm || !cfg || cfg->offsets_topic_num_partitions <= 0 ||
         cfg->group_min_session_timeout_ms > cfg->group_max_session_timeout_ms)

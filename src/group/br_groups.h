@@ -45,8 +45,7 @@ typedef struct br_groups br_groups_t;
 typedef struct br_group_meta {
     /* Leader broker id of topic/partition from the metadata cache, -1
      * when none; *topic_exists false when the topic is unknown. */
-    int32_t (*partition_leader)(void *arg, const char *topic, int32_t partition,
-                                bool *topic_exists);
+    int32_t (*partition_leader)(void *arg, const char *topic, int32_t partition, bool *topic_exists);
     /* First advertised URL of a live broker ("tcp://host:port"), NULL
      * when unknown. The string must stay valid until the next call. */
     const char *(*broker_url)(void *arg, int32_t broker_id);
@@ -62,8 +61,8 @@ typedef struct br_group_meta {
  * loads offsets partitions led here from then on; partitions already led
  * when it starts are picked up through br_groups_partition_led). meta is
  * copied. NULL on allocation failure or invalid config. */
-br_groups_t *br_groups_new(struct ev_loop *loop, br_pm_t *pm, int32_t broker_id,
-                           const br_group_config_t *cfg, const br_group_meta_t *meta);
+br_groups_t *br_groups_new(struct ev_loop *loop, br_pm_t *pm, int32_t broker_id, const br_group_config_t *cfg,
+                           const br_group_meta_t *meta);
 /* Answer every parked call NOT_COORDINATOR, stop timers, unregister,
  * free. Call before br_pm_free and before br_server_close (parked
  * br_calls belong to the server). */

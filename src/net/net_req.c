@@ -38,7 +38,8 @@ st_err_t net_sock_open(nng_socket *sock, const char *url, const net_sock_opts_t 
         if (rv == 0 && o && o->reconnect_min_ms > 0)
             rv = nng_socket_set_ms(*sock, NNG_OPT_RECONNMINT, (nng_duration)o->reconnect_min_ms);
         if (rv == 0 && o && o->reconnect_min_ms > 0) {
-            int64_t max = o->reconnect_max_ms < o->reconnect_min_ms ? o->reconnect_min_ms : o->reconnect_max_ms;
+            int64_t max =
+                o->reconnect_max_ms < o->reconnect_min_ms ? o->reconnect_min_ms : o->reconnect_max_ms;
             rv = nng_socket_set_ms(*sock, NNG_OPT_RECONNMAXT, (nng_duration)max);
         }
         if (rv == 0 && o && o->pipe_cb) {

@@ -68,9 +68,9 @@ typedef struct net_req {
     nng_ctx ctx;
     nng_aio *aio;
     bool ctx_open;
-    net_phase_t phase;        /* touched by nng's thread while not IDLE */
-    int64_t recv_timeout_ms;  /* < 0: none */
-    bool no_reply;            /* done as soon as it is sent */
+    net_phase_t phase;       /* touched by nng's thread while not IDLE */
+    int64_t recv_timeout_ms; /* < 0: none */
+    bool no_reply;           /* done as soon as it is sent */
     net_done_fn done;
     net_sent_fn sent;
     void *arg;

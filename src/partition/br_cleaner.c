@@ -24,19 +24,23 @@
 
 #define BR_TAG "cleaner"
 
-typedef enum br_job_state { BR_JOB_QUEUED = 0, BR_JOB_RUNNING, BR_JOB_DONE } br_job_state_t;
+typedef enum br_job_state {
+    BR_JOB_QUEUED = 0,
+    BR_JOB_RUNNING,
+    BR_JOB_DONE
+} br_job_state_t;
 
 typedef struct br_clean_job {
     br_cleaner_t *c;
     sl_log_t *log;
     char *topic;
     int32_t partition;
-    sl_cleaner_plan_t *plan;   /* NULL once abandoned and freed */
-    st_err_t run_err;          /* written by the worker before DONE */
-    br_job_state_t state;      /* c->mu */
-    bool abandoned;            /* c->mu: the worker must not start it */
-    int64_t start_ns;          /* prepare (monotonic) */
-    int64_t run_ns;            /* time inside sl_cleaner_run */
+    sl_cleaner_plan_t *plan; /* NULL once abandoned and freed */
+    st_err_t run_err;        /* written by the worker before DONE */
+    br_job_state_t state;    /* c->mu */
+    bool abandoned;          /* c->mu: the worker must not start it */
+    int64_t start_ns;        /* prepare (monotonic) */
+    int64_t run_ns;          /* time inside sl_cleaner_run */
     struct br_clean_job *prev, *next;
 } br_clean_job_t;
 
@@ -55,7 +59,7 @@ struct br_cleaner {
     pthread_cond_t cv;
     br_clean_job_t *jobs; /* prepared, done_fn not run yet */
     int n_jobs;
-    br_skip_t *skip;      /* logs that failed: left alone for a while */
+    br_skip_t *skip; /* logs that failed: left alone for a while */
     size_t n_skip;
     bool closing;
     int64_t last_now_ms;
@@ -164,16 +168,15 @@ static void br_job_log_done(const br_clean_job_t *j, const sl_cleaner_stats_t *s
     double secs = (double)total_ns / 1e9, run_secs = (double)j->run_ns / 1e9;
     double mb_read = (double)st->bytes_read / (1024.0 * 1024.0);
     double rate = run_secs > 0 ? mb_read / run_secs : 0.0;
-    double smaller = st->bytes_in > 0 ? 100.0 * (1.0 - (double)st->bytes_out / (double)st->bytes_in)
-                                      : 0.0;
+    double smaller = st->bytes_in > 0 ? 100.0 * (1.0 - (double)st->bytes_out / (double)st->bytes_in) : 0.0;
     st_log(ST_LOG_INFO, BR_TAG,
            "%s-%d: cleaned offsets [%" PRId64 ", %" PRId64 ") dirty ratio %.2f: %d segment(s) "
-           "read, %d swapped; %.2f MB read in %.3f s (%.1f MB/s, %.3f s total); %" PRId64
-           " -> %" PRId64 " bytes (%.1f%% smaller), %" PRId64 " -> %" PRId64
-           " records, %" PRId64 " keys, %" PRId64 " tombstone(s) dropped",
+           "read, %d swapped; %.2f MB read in %.3f s (%.1f MB/s, %.3f s total); %" PRId64 " -> %" PRId64
+           " bytes (%.1f%% smaller), %" PRId64 " -> %" PRId64 " records, %" PRId64 " keys, %" PRId64
+           " tombstone(s) dropped",
            j->topic, j->partition, st->first_dirty, st->dirty_end, st->dirty_ratio, st->segments,
-           st->segments_swapped, mb_read, run_secs, rate, secs, st->bytes_in, st->bytes_out,
-           smaller, st->records_in, st->records_out, st->keys, st->tombstones_dropped);
+           st->segments_swapped, mb_read, run_secs, rate, secs, st->bytes_in, st->bytes_out, smaller,
+           st->records_in, st->records_out, st->keys, st->tombstones_dropped);
 }
 
 /* Loop thread: commit (or drop) a finished job. */
@@ -189,8 +192,8 @@ static void br_job_done(void *arg, bool cancelled)
         c->totals.runs_abandoned++;
     } else if (j->run_err != ST_OK) {
         c->totals.runs_failed++;
-        st_log(br_is_io(j->run_err) ? ST_LOG_ERROR : ST_LOG_WARN, BR_TAG,
-               "%s-%d: cleaning failed: %s", j->topic, j->partition, st_err_name(j->run_err));
+        st_log(br_is_io(j->run_err) ? ST_LOG_ERROR : ST_LOG_WARN, BR_TAG, "%s-%d: cleaning failed: %s",
+               j->topic, j->partition, st_err_name(j->run_err));
         br_skip_add(c, j->log, c->last_now_ms + c->cfg.backoff_ms);
         if (br_is_io(j->run_err))
             br_pm_storage_error(c->pm, j->topic, j->partition, j->run_err);
@@ -203,8 +206,8 @@ static void br_job_done(void *arg, bool cancelled)
             c->totals.runs_abandoned++;
         } else if ((err = sl_cleaner_commit(j->log, j->plan)) != ST_OK) {
             c->totals.runs_failed++;
-            st_log(br_is_io(err) ? ST_LOG_ERROR : ST_LOG_INFO, BR_TAG,
-                   "%s-%d: cleaning not committed: %s", j->topic, j->partition, st_err_name(err));
+            st_log(br_is_io(err) ? ST_LOG_ERROR : ST_LOG_INFO, BR_TAG, "%s-%d: cleaning not committed: %s",
+                   j->topic, j->partition, st_err_name(err));
             if (br_is_io(err))
                 br_pm_storage_error(c->pm, j->topic, j->partition, err);
             else
@@ -282,8 +285,8 @@ static void br_scan_cb(void *arg, const br_pm_log_ref_t *ref)
         s->nomem = true;
         return;
     }
-    s->v[s->n++] = (br_cand_t){.topic = t, .partition = ref->partition, .log = ref->log,
-                               .hw = ref->hw, .ratio = ratio};
+    s->v[s->n++] =
+        (br_cand_t){.topic = t, .partition = ref->partition, .log = ref->log, .hw = ref->hw, .ratio = ratio};
 }
 
 static int br_cand_cmp(const void *a, const void *b)
@@ -393,8 +396,7 @@ void br_cleaner_forget_log(br_cleaner_t *c, sl_log_t *log)
          * before the log is closed or its directory removed. */
         sl_cleaner_plan_free(j->plan);
         j->plan = NULL;
-        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: cleaning abandoned (log closing)", j->topic,
-               j->partition);
+        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: cleaning abandoned (log closing)", j->topic, j->partition);
     }
 }
 
@@ -405,8 +407,7 @@ static void br_closing_hook(void *arg, sl_log_t *log)
 
 /* ----------------------------------------------------------------- life */
 
-st_err_t br_cleaner_new(struct ev_loop *loop, br_pm_t *pm, const br_cleaner_config_t *cfg,
-                        br_cleaner_t **out)
+st_err_t br_cleaner_new(struct ev_loop *loop, br_pm_t *pm, const br_cleaner_config_t *cfg, br_cleaner_t **out)
 {
     if (!loop || !pm || !out)
         return ST_ERR_INVALID_ARG;
@@ -535,8 +536,7 @@ static bool br_parse_policy(const char *s, int *out)
 }
 
 st_err_t br_cleaner_log_config(sl_log_config_t *cfg, const char *cleanup_policy,
-                               const char *delete_retention_ms,
-                               const char *min_cleanable_dirty_ratio,
+                               const char *delete_retention_ms, const char *min_cleanable_dirty_ratio,
                                const char *min_compaction_lag_ms, char *err, size_t errlen)
 {
     if (!cfg)

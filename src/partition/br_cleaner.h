@@ -32,9 +32,9 @@
 #define BR_CLEANER_DEFAULT_BACKOFF_MS 15000
 
 typedef struct br_cleaner_config {
-    bool enable;         /* log.cleaner.enable (true) */
-    int threads;         /* log.cleaner.threads (1; <= 0: 1) */
-    int64_t backoff_ms;  /* log.cleaner.backoff.ms (15000; <= 0: the default) */
+    bool enable;                /* log.cleaner.enable (true) */
+    int threads;                /* log.cleaner.threads (1; <= 0: 1) */
+    int64_t backoff_ms;         /* log.cleaner.backoff.ms (15000; <= 0: the default) */
     int64_t dedupe_buffer_size; /* log.cleaner.dedupe.buffer.size: key-map bytes shared
                                  * by all threads (0: SL_CLEANER_MAP_BYTES per thread) */
 } br_cleaner_config_t;
@@ -43,9 +43,9 @@ typedef struct br_cleaner br_cleaner_t;
 
 /* What the cleaner did since it started (for logs, metrics and tests). */
 typedef struct br_cleaner_totals {
-    int64_t runs;          /* plans committed */
-    int64_t runs_failed;   /* run or commit failed (stale plans included) */
-    int64_t runs_abandoned;/* the log closed while the plan was out */
+    int64_t runs;           /* plans committed */
+    int64_t runs_failed;    /* run or commit failed (stale plans included) */
+    int64_t runs_abandoned; /* the log closed while the plan was out */
     int64_t bytes_read;
     int64_t bytes_in, bytes_out;
     int64_t records_in, records_out;
@@ -89,8 +89,7 @@ void br_cleaner_get_totals(const br_cleaner_t *c, br_cleaner_totals_t *out);
  * ST_OK, or ST_ERR_INVALID_CONFIG with err (may be NULL) naming the key;
  * cfg is unchanged then. */
 st_err_t br_cleaner_log_config(sl_log_config_t *cfg, const char *cleanup_policy,
-                               const char *delete_retention_ms,
-                               const char *min_cleanable_dirty_ratio,
+                               const char *delete_retention_ms, const char *min_cleanable_dirty_ratio,
                                const char *min_compaction_lag_ms, char *err, size_t errlen);
 
 #endif

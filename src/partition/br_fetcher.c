@@ -41,7 +41,7 @@ struct br_fetcher {
     int64_t timeout_ms;
     nng_socket sock;
     bool sock_open;
-    net_req_t req;      /* the one exchange: one request in flight */
+    net_req_t req; /* the one exchange: one request in flight */
     ev_async async;
     ev_timer timer;
     bool closing;
@@ -161,8 +161,7 @@ static void br_fetcher_async_cb(struct ev_loop *loop, ev_async *a, int revents)
     br_fetcher_pump(f);
 }
 
-st_err_t br_fetcher_new(struct ev_loop *loop, br_pm_t *pm, const br_fetcher_config_t *cfg,
-                        br_fetcher_t **out)
+st_err_t br_fetcher_new(struct ev_loop *loop, br_pm_t *pm, const br_fetcher_config_t *cfg, br_fetcher_t **out)
 {
     *out = NULL;
     if (!loop || !pm || !cfg || !cfg->url)
@@ -192,8 +191,8 @@ st_err_t br_fetcher_new(struct ev_loop *loop, br_pm_t *pm, const br_fetcher_conf
         err = net_req_init(&f->req, f->sock, br_fetcher_done, f);
     }
     if (err != ST_OK) {
-        st_log(ST_LOG_ERROR, BR_TAG, "broker %d: cannot dial leader %d at %s: %s", f->self_id,
-               f->source_id, f->url, rv ? nng_strerror(rv) : st_err_name(err));
+        st_log(ST_LOG_ERROR, BR_TAG, "broker %d: cannot dial leader %d at %s: %s", f->self_id, f->source_id,
+               f->url, rv ? nng_strerror(rv) : st_err_name(err));
         goto fail;
     }
     ev_async_start(loop, &f->async);

@@ -123,8 +123,8 @@ static void br_waiter_unlink(br_waiter_t *w)
     w->part = NULL;
 }
 
-st_err_t br_pending_start(br_pm_t *pm, br_pending_t *p, const br_pending_ops_t *ops,
-                          br_call_t *call, size_t n_waiters, int64_t timeout_ms)
+st_err_t br_pending_start(br_pm_t *pm, br_pending_t *p, const br_pending_ops_t *ops, br_call_t *call,
+                          size_t n_waiters, int64_t timeout_ms)
 {
     p->ops = ops;
     p->pm = pm;
@@ -260,8 +260,8 @@ st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch
     return ST_OK;
 }
 
-st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition,
-                           int32_t current_leader_epoch, br_part_t **out)
+st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition, int32_t current_leader_epoch,
+                           br_part_t **out)
 {
     br_part_t *part = br_pm_find(pm, topic, partition);
     *out = NULL;
@@ -316,8 +316,7 @@ void br_part_appended(br_pm_t *pm, br_part_t *part, int64_t bytes)
     br_part_update_hw(pm, part);
 }
 
-void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
-                             int64_t fetch_offset)
+void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id, int64_t fetch_offset)
 {
     br_replica_t *r = br_part_replica(part, replica_id);
     if (!r || replica_id == pm->broker_id)
@@ -370,8 +369,8 @@ void br_part_set_offline(br_pm_t *pm, br_part_t *part, st_err_t err)
                sl_logdir_path(d->ld), st_err_name(err), part->topic, part->partition,
                part->log ? sl_log_dir(part->log) : "?", n);
     else
-        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: offline (log directory %s failed)", part->topic,
-               part->partition, sl_logdir_path(d->ld));
+        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: offline (log directory %s failed)", part->topic, part->partition,
+               sl_logdir_path(d->ld));
     for (br_part_t *p = pm->parts; p; p = p->next) {
         if (p->dir_idx != part->dir_idx || p->role == BR_ROLE_OFFLINE)
             continue;
@@ -409,8 +408,8 @@ static void br_pm_scan_cb(void *arg, const char *topic, int32_t partition)
     br_pm_on_disk_add(arg, topic, partition, SIZE_MAX);
 }
 
-br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs,
-                   size_t n_log_dirs, const br_pm_limits_t *limits)
+br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs, size_t n_log_dirs,
+                   const br_pm_limits_t *limits)
 {
     if (!loop || !log_dirs || n_log_dirs == 0 || !limits)
         return NULL;
@@ -429,8 +428,7 @@ br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_di
         size_t before = pm->n_on_disk;
         st_err_t err = sl_logdir_scan(log_dirs[i], br_pm_scan_cb, pm);
         if (err != ST_OK)
-            st_log(ST_LOG_WARN, BR_TAG, "scanning %s: %s", sl_logdir_path(log_dirs[i]),
-                   st_err_name(err));
+            st_log(ST_LOG_WARN, BR_TAG, "scanning %s: %s", sl_logdir_path(log_dirs[i]), st_err_name(err));
         for (size_t j = before; j < pm->n_on_disk; j++)
             pm->on_disk[j].dir_idx = i;
         pm->dirs[i].n_parts = pm->n_on_disk - before;
@@ -489,15 +487,14 @@ static void br_pm_forget_on_disk(br_pm_t *pm, const char *topic, int32_t partiti
     }
 }
 
-static void br_pm_remember_on_disk(br_pm_t *pm, const char *topic, int32_t partition,
-                                   size_t dir_idx)
+static void br_pm_remember_on_disk(br_pm_t *pm, const char *topic, int32_t partition, size_t dir_idx)
 {
     br_pm_forget_on_disk(pm, topic, partition);
     br_pm_on_disk_add(pm, topic, partition, dir_idx);
 }
 
-static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
-                             const sl_log_config_t *cfg, br_part_t **out)
+static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition, const sl_log_config_t *cfg,
+                             br_part_t **out)
 {
     st_err_t err = ST_OK;
     br_part_t *part = calloc(1, sizeof *part);
@@ -516,8 +513,8 @@ static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition,
     sl_logdir_t *ld = pm->dirs[di].ld;
     err = sl_logdir_open_log(ld, topic, partition, cfg, &part->log);
     if (err != ST_OK) {
-        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: cannot open log in %s: %s", topic, partition,
-               sl_logdir_path(ld), st_err_name(err));
+        st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: cannot open log in %s: %s", topic, partition, sl_logdir_path(ld),
+               st_err_name(err));
         goto fail;
     }
     if (!existing)
@@ -574,8 +571,7 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
     }
     if (isr_changed)
         br_part_clear_isr_proposal(part);
-    part->min_insync = st->min_insync_replicas > 0 ? st->min_insync_replicas
-                                                   : pm->limits.min_insync_replicas;
+    part->min_insync = st->min_insync_replicas > 0 ? st->min_insync_replicas : pm->limits.min_insync_replicas;
     part->ts_diff_max_ms = st->timestamp_difference_max_ms > 0
                                ? st->timestamp_difference_max_ms
                                : pm->limits.log_message_timestamp_difference_max_ms;
@@ -588,16 +584,16 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
     return ST_OK;
 }
 
-st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
-                           const br_part_state_t *state, const sl_log_config_t *topic_config)
+st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, const br_part_state_t *state,
+                           const sl_log_config_t *topic_config)
 {
     if (!pm || !topic || !*topic || partition < 0 || !state || !topic_config)
         return ST_ERR_INVALID_ARG;
     st_err_t err;
     br_part_t *part = br_pm_find(pm, topic, partition);
     if (part && state->leader_epoch < part->leader_epoch) {
-        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: ignoring stale state (leader epoch %d < %d)", topic,
-               partition, state->leader_epoch, part->leader_epoch);
+        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: ignoring stale state (leader epoch %d < %d)", topic, partition,
+               state->leader_epoch, part->leader_epoch);
         return ST_OK;
     }
     if (!part) {
@@ -635,8 +631,8 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
                     return err;
                 }
             }
-            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: leader at epoch %d, log end %lld, hw %lld", topic,
-                   partition, state->leader_epoch, (long long)leo, (long long)part->hw);
+            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: leader at epoch %d, log end %lld, hw %lld", topic, partition,
+                   state->leader_epoch, (long long)leo, (long long)part->hw);
         }
         part->role = BR_ROLE_LEADER;
         part->fstate = BR_F_NONE;
@@ -651,8 +647,8 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
         if (old_role == BR_ROLE_LEADER)
             br_part_fail_waiters(part, ST_ERR_NOT_LEADER_OR_FOLLOWER);
         if (old_role != BR_ROLE_FOLLOWER || new_epoch)
-            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: follower at epoch %d (leader %d)", topic,
-                   partition, state->leader_epoch, state->leader);
+            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: follower at epoch %d (leader %d)", topic, partition,
+                   state->leader_epoch, state->leader);
         br_part_become_follower(pm, part, old_role != BR_ROLE_FOLLOWER || new_epoch);
     }
     if (old_role != part->role || new_epoch) /* role listeners (br_pm_local.h) */
@@ -667,16 +663,15 @@ void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_l
         return;
     br_pm_local_role_changed(pm, topic, partition, part->role, BR_ROLE_NONE, part->leader_epoch);
     br_pm_unlink(pm, part);
-    br_part_fail_waiters(part, delete_log ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION
-                                          : ST_ERR_NOT_LEADER_OR_FOLLOWER);
+    br_part_fail_waiters(part,
+                         delete_log ? ST_ERR_UNKNOWN_TOPIC_OR_PARTITION : ST_ERR_NOT_LEADER_OR_FOLLOWER);
     br_dir_t *d = &pm->dirs[part->dir_idx];
     if (pm->closing_fn && part->log) /* storage: the cleaner lets go of the log */
         pm->closing_fn(pm->closing_arg, part->log);
     if (delete_log) {
         st_err_t err = sl_logdir_delete_log(d->ld, topic, partition);
         if (err != ST_OK)
-            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: deleting log: %s", topic, partition,
-                   st_err_name(err));
+            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: deleting log: %s", topic, partition, st_err_name(err));
         if (d->n_parts > 0)
             d->n_parts--;
         br_pm_forget_on_disk(pm, topic, partition);
@@ -714,8 +709,10 @@ bool br_pm_delete_stray(br_pm_t *pm, const char *topic, int32_t partition)
         st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: deleting stray replica in %s: %s", topic, partition,
                sl_logdir_path(d->ld), st_err_name(err));
     else
-        st_log(ST_LOG_INFO, BR_TAG, "%s-%d: deleted the stray replica in %s (reassigned away while "
-               "this broker was down)", topic, partition, sl_logdir_path(d->ld));
+        st_log(ST_LOG_INFO, BR_TAG,
+               "%s-%d: deleted the stray replica in %s (reassigned away while "
+               "this broker was down)",
+               topic, partition, sl_logdir_path(d->ld));
     if (d->n_parts > 0)
         d->n_parts--;
     br_pm_forget_on_disk(pm, topic, partition);
@@ -736,13 +733,15 @@ size_t br_pm_set_aside_strays(br_pm_t *pm, bool (*listed)(void *arg, const char 
         char to[PATH_MAX + 32];
         st_err_t err = sl_logdir_set_aside(d->ld, topic, partition, to, sizeof to);
         if (err != ST_OK) {
-            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: setting aside the stray replica in %s: %s", topic,
-                   partition, sl_logdir_path(d->ld), st_err_name(err));
+            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: setting aside the stray replica in %s: %s", topic, partition,
+                   sl_logdir_path(d->ld), st_err_name(err));
             i++;
             continue;
         }
-        st_log(ST_LOG_WARN, BR_TAG, "%s-%d: topic unknown to this cluster: replica set aside as %s "
-               "(delete it once sure it is not needed)", topic, partition, to);
+        st_log(ST_LOG_WARN, BR_TAG,
+               "%s-%d: topic unknown to this cluster: replica set aside as %s "
+               "(delete it once sure it is not needed)",
+               topic, partition, to);
         if (d->n_parts > 0)
             d->n_parts--;
         br_pm_forget_on_disk(pm, topic, partition); /* moves the last entry to i */
@@ -780,8 +779,7 @@ static void br_pm_checkpoint(br_pm_t *pm)
 {
     for (br_part_t *part = pm->parts; part; part = part->next)
         if (!pm->dirs[part->dir_idx].offline)
-            (void)sl_logdir_set_hw(pm->dirs[part->dir_idx].ld, part->topic, part->partition,
-                                   part->hw);
+            (void)sl_logdir_set_hw(pm->dirs[part->dir_idx].ld, part->topic, part->partition, part->hw);
     for (size_t i = 0; i < pm->n_dirs; i++) {
         if (pm->dirs[i].offline) /* storage: nothing more is written there */
             continue;
@@ -897,14 +895,13 @@ void br_part_snapshot_pstate(br_part_t *part)
         return; /* nothing appended since */
     st_err_t err = sl_pstate_snapshot(part->pstate, part->log);
     if (err != ST_OK)
-        st_log(ST_LOG_WARN, BR_TAG, "%s-%d: producer-state snapshot failed: %s", part->topic,
-               part->partition, st_err_name(err));
+        st_log(ST_LOG_WARN, BR_TAG, "%s-%d: producer-state snapshot failed: %s", part->topic, part->partition,
+               st_err_name(err));
 }
 
 void br_pm_tick(br_pm_t *pm, int64_t now_ms)
 {
-    bool snap = now_ms - pm->last_pstate_ms >= SL_PSTATE_SNAPSHOT_INTERVAL_MS ||
-                now_ms < pm->last_pstate_ms;
+    bool snap = now_ms - pm->last_pstate_ms >= SL_PSTATE_SNAPSHOT_INTERVAL_MS || now_ms < pm->last_pstate_ms;
     if (snap)
         pm->last_pstate_ms = now_ms;
     for (br_part_t *part = pm->parts; part; part = part->next) {
@@ -934,8 +931,7 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
         if (snap)
             br_part_snapshot_pstate(part);
     }
-    if (now_ms - pm->last_checkpoint_ms >= BR_CHECKPOINT_INTERVAL_MS ||
-        now_ms < pm->last_checkpoint_ms) {
+    if (now_ms - pm->last_checkpoint_ms >= BR_CHECKPOINT_INTERVAL_MS || now_ms < pm->last_checkpoint_ms) {
         pm->last_checkpoint_ms = now_ms;
         br_pm_checkpoint(pm);
     }
@@ -1048,8 +1044,7 @@ void br_pm_handle_list_offsets(br_pm_t *pm, br_call_t *call, const Strata__ListO
             }
             r->partition = lp->partition;
             br_part_t *part = NULL;
-            st_err_t err =
-                br_pm_leader_part(pm, t->name, lp->partition, lp->current_leader_epoch, &part);
+            st_err_t err = br_pm_leader_part(pm, t->name, lp->partition, lp->current_leader_epoch, &part);
             if (err != ST_OK)
                 ;
             else if (lp->timestamp == -1) {

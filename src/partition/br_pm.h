@@ -29,15 +29,15 @@
 typedef struct br_pm br_pm_t;
 
 typedef enum br_role {
-    BR_ROLE_NONE = 0,   /* hosted replica, no state known yet */
-    BR_ROLE_LEADER,     /* accepts produce, serves fetch */
-    BR_ROLE_FOLLOWER,   /* copies the leader; refuses produce */
-    BR_ROLE_OFFLINE,    /* log directory failed */
+    BR_ROLE_NONE = 0, /* hosted replica, no state known yet */
+    BR_ROLE_LEADER,   /* accepts produce, serves fetch */
+    BR_ROLE_FOLLOWER, /* copies the leader; refuses produce */
+    BR_ROLE_OFFLINE,  /* log directory failed */
 } br_role_t;
 
 /* What the control plane knows of one partition (from its state znode). */
 typedef struct br_part_state {
-    int32_t leader;          /* broker id, -1 none */
+    int32_t leader; /* broker id, -1 none */
     int32_t leader_epoch;
     int32_t controller_epoch;
     const int32_t *replicas;
@@ -45,23 +45,23 @@ typedef struct br_part_state {
     const int32_t *isr;
     size_t n_isr;
     /* Topic-level overrides of br_pm_limits_t (0 = the broker's value). */
-    int32_t min_insync_replicas;          /* min.insync.replicas */
-    int64_t timestamp_difference_max_ms;  /* message.timestamp.difference.max.ms */
+    int32_t min_insync_replicas;         /* min.insync.replicas */
+    int64_t timestamp_difference_max_ms; /* message.timestamp.difference.max.ms */
 } br_part_state_t;
 
 /* Data-plane limits from the broker config. */
 typedef struct br_pm_limits {
-    int64_t message_max_bytes;     /* message.max.bytes */
-    int64_t fetch_max_bytes;       /* fetch.max.bytes (response cap) */
-    int64_t max_wait_ms_cap;       /* upper bound on a fetch's max_wait_ms */
+    int64_t message_max_bytes; /* message.max.bytes */
+    int64_t fetch_max_bytes;   /* fetch.max.bytes (response cap) */
+    int64_t max_wait_ms_cap;   /* upper bound on a fetch's max_wait_ms */
     int64_t log_message_timestamp_difference_max_ms;
-    int32_t min_insync_replicas;   /* min.insync.replicas for acks=all (<= 1: no check) */
+    int32_t min_insync_replicas; /* min.insync.replicas for acks=all (<= 1: no check) */
     /* Replication; 0 = Kafka's default. */
-    int64_t replica_lag_time_max_ms;       /* replica.lag.time.max.ms (30000) */
-    int32_t replica_fetch_wait_max_ms;     /* replica.fetch.wait.max.ms (500) */
-    int32_t replica_fetch_max_bytes;       /* replica.fetch.max.bytes (1 MiB, per partition) */
+    int64_t replica_lag_time_max_ms;          /* replica.lag.time.max.ms (30000) */
+    int32_t replica_fetch_wait_max_ms;        /* replica.fetch.wait.max.ms (500) */
+    int32_t replica_fetch_max_bytes;          /* replica.fetch.max.bytes (1 MiB, per partition) */
     int32_t replica_fetch_response_max_bytes; /* replica.fetch.response.max.bytes (10 MiB) */
-    int32_t replica_fetch_backoff_ms;      /* replica.fetch.backoff.ms (1000) */
+    int32_t replica_fetch_backoff_ms;         /* replica.fetch.backoff.ms (1000) */
 } br_pm_limits_t;
 
 /* The leader of a partition proposes a new ISR (a follower lagged more
@@ -72,12 +72,12 @@ typedef struct br_pm_limits {
  * using the old ISR. It may ignore a proposal: the leader proposes again
  * after a few seconds while the condition holds. isr is valid only during
  * the call. */
-typedef void (*br_pm_isr_change_fn)(void *arg, const char *topic, int32_t partition,
-                                    int32_t leader_epoch, const int32_t *isr, size_t n_isr);
+typedef void (*br_pm_isr_change_fn)(void *arg, const char *topic, int32_t partition, int32_t leader_epoch,
+                                    const int32_t *isr, size_t n_isr);
 
 /* log_dirs: the open sl_logdir of each log.dirs entry (not owned). */
-br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs,
-                   size_t n_log_dirs, const br_pm_limits_t *limits);
+br_pm_t *br_pm_new(struct ev_loop *loop, int32_t broker_id, sl_logdir_t **log_dirs, size_t n_log_dirs,
+                   const br_pm_limits_t *limits);
 /* Close every log (clean when `clean`), fail pending calls, free. */
 void br_pm_free(br_pm_t *pm, bool clean);
 
@@ -85,8 +85,8 @@ void br_pm_free(br_pm_t *pm, bool clean);
  * state->leader is this broker. topic_config holds the effective log
  * config of the topic. A new leader epoch is recorded in the log's
  * leader-epoch cache. */
-st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition,
-                           const br_part_state_t *state, const sl_log_config_t *topic_config);
+st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, const br_part_state_t *state,
+                           const sl_log_config_t *topic_config);
 /* Stop hosting a replica; delete its files when `delete_log`. Pending
  * calls on it are answered NOT_LEADER_OR_FOLLOWER / UNKNOWN_TOPIC. */
 void br_pm_stop(br_pm_t *pm, const char *topic, int32_t partition, bool delete_log);
@@ -144,13 +144,12 @@ typedef struct br_follow_req br_follow_req_t;
  * (free with br_follow_req_free) are set. ST_ERR_NOT_FOUND: nothing to
  * ask now; *retry_ms is then when a back-off ends (ms since the epoch),
  * or -1 when only new state can make work. */
-st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follow_req_t **out,
-                           uint8_t **buf, size_t *len, int64_t *retry_ms);
+st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follow_req_t **out, uint8_t **buf,
+                           size_t *len, int64_t *retry_ms);
 /* Apply the leader's encoded answer to req: append fetched batches,
  * truncate, move the follower HW, back off partitions in error. An
  * undecodable answer backs every partition of req off. Does not free req. */
-void br_pm_follow_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,
-                         size_t len);
+void br_pm_follow_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf, size_t len);
 /* The request got no answer (transport error or timeout): back off. */
 void br_pm_follow_failed(br_pm_t *pm, const br_follow_req_t *req, st_err_t err);
 void br_follow_req_free(br_follow_req_t *req);
@@ -170,7 +169,7 @@ typedef struct br_pm_log_ref {
     sl_log_t *log;
     const char *log_dir; /* the log.dirs entry holding it */
     br_role_t role;
-    int64_t hw;          /* high watermark (a follower's as last learnt) */
+    int64_t hw; /* high watermark (a follower's as last learnt) */
 } br_pm_log_ref_t;
 
 typedef void (*br_pm_log_fn)(void *arg, const br_pm_log_ref_t *ref);
@@ -206,8 +205,8 @@ typedef struct br_pm_tp {
  * during the call only). Called once per directory, from inside whatever
  * call hit the error: fn must not call back into the manager to stop or
  * apply state (defer that work, e.g. to the next loop iteration). */
-typedef void (*br_pm_logdir_failure_fn)(void *arg, const char *log_dir, st_err_t err,
-                                        const br_pm_tp_t *parts, size_t n_parts);
+typedef void (*br_pm_logdir_failure_fn)(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts,
+                                        size_t n_parts);
 void br_pm_set_logdir_failure_fn(br_pm_t *pm, br_pm_logdir_failure_fn fn, void *arg);
 /* Report an I/O error hit on a hosted replica's log outside the manager
  * (br_cleaner): takes its directory offline as above. No-op when the

@@ -42,7 +42,7 @@ typedef struct br_fetch_item {
     /* filled by br_fetch_gather */
     st_err_t err;
     int64_t hw, log_start;
-    int32_t preferred; /* KIP-392 preferred_read_replica, -1 none */
+    int32_t preferred;             /* KIP-392 preferred_read_replica, -1 none */
     size_t frames_off, frames_len; /* in pm->scratch_frames */
     char msg[BR_FETCH_MSG];
 } br_fetch_item_t;
@@ -100,8 +100,8 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
                      pm->broker_id, it->topic, it->partition);
         } else if (part->role == BR_ROLE_OFFLINE) {
             err = ST_ERR_KAFKA_STORAGE_ERROR;
-            snprintf(it->msg, sizeof it->msg, "the log of %s-%d is offline after a storage error",
-                     it->topic, it->partition);
+            snprintf(it->msg, sizeof it->msg, "the log of %s-%d is offline after a storage error", it->topic,
+                     it->partition);
         } else if ((err = br_part_check_epoch(part, it->epoch)) != ST_OK) {
             snprintf(it->msg, sizeof it->msg,
                      err == ST_ERR_FENCED_LEADER_EPOCH
@@ -110,16 +110,15 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
                      it->epoch, part->leader_epoch);
         } else if (part->role != BR_ROLE_LEADER && !as_follower) {
             err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
-            snprintf(it->msg, sizeof it->msg,
-                     "broker %d is not the leader of %s-%d (leader %d, epoch %d)", pm->broker_id,
-                     it->topic, it->partition, part->leader, part->leader_epoch);
+            snprintf(it->msg, sizeof it->msg, "broker %d is not the leader of %s-%d (leader %d, epoch %d)",
+                     pm->broker_id, it->topic, it->partition, part->leader, part->leader_epoch);
         } else if (f->replica_id >= 0 &&
                    (f->replica_id == pm->broker_id || !br_part_replica(part, f->replica_id))) {
             /* a broker that is not assigned this partition: refuse, so it
              * neither reads past the HW nor moves it */
             err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
-            snprintf(it->msg, sizeof it->msg, "broker %d is not a replica of %s-%d",
-                     f->replica_id, it->topic, it->partition);
+            snprintf(it->msg, sizeof it->msg, "broker %d is not a replica of %s-%d", f->replica_id, it->topic,
+                     it->partition);
         }
         if (err != ST_OK) {
             it->err = err;
@@ -139,10 +138,11 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
         if (it->offset < start || it->offset > top) {
             it->err = ST_ERR_OFFSET_OUT_OF_RANGE;
             snprintf(it->msg, sizeof it->msg,
-                     "fetch offset %" PRId64 " is outside the log [%" PRId64 ", %" PRId64 "]",
-                     it->offset, start, top);
-            br_pm_logf(pm, part, BR_LOGK_RANGE, "%s-%d: fetch at %" PRId64 " out of range [%" PRId64
-                       ", %" PRId64 "]", it->topic, it->partition, it->offset, start, top);
+                     "fetch offset %" PRId64 " is outside the log [%" PRId64 ", %" PRId64 "]", it->offset,
+                     start, top);
+            br_pm_logf(pm, part, BR_LOGK_RANGE,
+                       "%s-%d: fetch at %" PRId64 " out of range [%" PRId64 ", %" PRId64 "]", it->topic,
+                       it->partition, it->offset, start, top);
             continue;
         }
         if (it->max_bytes < 0) {
@@ -169,8 +169,8 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
             } else {
                 it->err = st_err_to_wire(err);
             }
-            snprintf(it->msg, sizeof it->msg, "reading %s-%d at %" PRId64 " failed: %s",
-                     it->topic, it->partition, it->offset, st_err_name(err));
+            snprintf(it->msg, sizeof it->msg, "reading %s-%d at %" PRId64 " failed: %s", it->topic,
+                     it->partition, it->offset, st_err_name(err));
             continue;
         }
         int64_t got = (int64_t)(fb->len - before);
@@ -423,8 +423,7 @@ void br_pm_handle_fetch(br_pm_t *pm, br_call_t *call, const Strata__FetchRequest
     if (f->replica_id >= 0) {
         for (size_t i = 0; i < f->n_items; i++) {
             br_part_t *part = br_pm_find(pm, f->items[i].topic, f->items[i].partition);
-            if (part && part->role == BR_ROLE_LEADER &&
-                br_part_check_epoch(part, f->items[i].epoch) == ST_OK)
+            if (part && part->role == BR_ROLE_LEADER && br_part_check_epoch(part, f->items[i].epoch) == ST_OK)
                 br_part_replica_fetched(pm, part, f->replica_id, f->items[i].offset);
         }
     }
@@ -451,8 +450,8 @@ void br_pm_handle_fetch(br_pm_t *pm, br_call_t *call, const Strata__FetchRequest
     }
     for (size_t i = 0; i < f->n_items; i++)
         f->items[i].topic = f->names[f->items[i].topic_idx];
-    int64_t wait_cap = pm->limits.max_wait_ms_cap > 0 ? pm->limits.max_wait_ms_cap
-                                                      : BR_FETCH_DEFAULT_WAIT_CAP_MS;
+    int64_t wait_cap =
+        pm->limits.max_wait_ms_cap > 0 ? pm->limits.max_wait_ms_cap : BR_FETCH_DEFAULT_WAIT_CAP_MS;
     int64_t wait = req->max_wait_ms < wait_cap ? req->max_wait_ms : wait_cap;
     if (br_pending_start(pm, &f->base, &br_fetch_ops, call, f->n_items, wait) != ST_OK)
         goto answer_now;

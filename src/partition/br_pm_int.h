@@ -94,52 +94,52 @@ struct br_pending {
 /* A follower's position as seen by the leader. */
 typedef struct br_replica {
     int32_t id;
-    int64_t leo;             /* -1: unknown (no fetch since we became leader) */
-    int64_t last_fetch_ms;   /* -1: never */
-    int64_t fetch_leader_leo;/* the leader's LEO at last_fetch_ms */
-    int64_t caught_up_ms;    /* last time it had everything (Kafka's lastCaughtUpTimeMs) */
+    int64_t leo;              /* -1: unknown (no fetch since we became leader) */
+    int64_t last_fetch_ms;    /* -1: never */
+    int64_t fetch_leader_leo; /* the leader's LEO at last_fetch_ms */
+    int64_t caught_up_ms;     /* last time it had everything (Kafka's lastCaughtUpTimeMs) */
 } br_replica_t;
 
 /* Follower state of a replica led elsewhere (br_pm_replica.c). */
 typedef enum br_fstate {
-    BR_F_NONE = 0,  /* not a follower */
-    BR_F_EPOCH,     /* must ask the leader where f_ask_epoch ends (KIP-101) */
-    BR_F_FETCH,     /* fetching from the log end */
+    BR_F_NONE = 0, /* not a follower */
+    BR_F_EPOCH,    /* must ask the leader where f_ask_epoch ends (KIP-101) */
+    BR_F_FETCH,    /* fetching from the log end */
 } br_fstate_t;
 
 /* One hosted replica. Core loop only. */
 struct br_part {
     char *topic;
     int32_t partition;
-    st_hnode_t hnode;              /* in pm->map */
-    br_part_t *prev, *next;        /* pm->parts, for iteration */
-    size_t dir_idx;                /* index into pm->dirs */
-    sl_log_t *log;                 /* owned by pm->dirs[dir_idx] */
+    st_hnode_t hnode;       /* in pm->map */
+    br_part_t *prev, *next; /* pm->parts, for iteration */
+    size_t dir_idx;         /* index into pm->dirs */
+    sl_log_t *log;          /* owned by pm->dirs[dir_idx] */
     sl_log_config_t cfg;
-    sl_pstate_t *pstate;           /* idempotent producers (sl_pstate), follows the log */
+    sl_pstate_t *pstate; /* idempotent producers (sl_pstate), follows the log */
     br_role_t role;
-    int32_t leader;                /* broker id, -1 none */
-    int32_t leader_epoch;          /* -1 until a state arrives */
-    br_replica_t *replicas;        /* every assigned replica incl. this broker */
+    int32_t leader;         /* broker id, -1 none */
+    int32_t leader_epoch;   /* -1 until a state arrives */
+    br_replica_t *replicas; /* every assigned replica incl. this broker */
     size_t n_replicas;
     int32_t *isr;
     size_t n_isr;
-    int32_t min_insync;            /* effective min.insync.replicas */
-    int64_t ts_diff_max_ms;        /* effective message.timestamp.difference.max.ms */
-    int64_t hw;                    /* high watermark */
-    int64_t bytes_appended;        /* running total, to size long-poll wake-ups */
-    br_waiter_t *waiters;          /* pending calls on this partition */
+    int32_t min_insync;     /* effective min.insync.replicas */
+    int64_t ts_diff_max_ms; /* effective message.timestamp.difference.max.ms */
+    int64_t hw;             /* high watermark */
+    int64_t bytes_appended; /* running total, to size long-poll wake-ups */
+    br_waiter_t *waiters;   /* pending calls on this partition */
     int64_t last_log_ms[BR_LOGK__COUNT];
     /* follower side (br_pm_replica.c) */
     br_fstate_t fstate;
-    int32_t f_ask_epoch;           /* BR_F_EPOCH: the epoch to ask about */
-    int64_t f_retry_ms;            /* back off until then (0: ready) */
-    bool f_oor;                    /* last fetch was out of range after an epoch check */
+    int32_t f_ask_epoch; /* BR_F_EPOCH: the epoch to ask about */
+    int64_t f_retry_ms;  /* back off until then (0: ready) */
+    bool f_oor;          /* last fetch was out of range after an epoch check */
     /* leader side: an ISR change proposed to the control plane */
-    int32_t *isr_proposed;         /* NULL: none outstanding */
+    int32_t *isr_proposed; /* NULL: none outstanding */
     size_t n_isr_proposed;
     int64_t isr_proposed_ms;
-    bool follower_served_logged;   /* KIP-392: "serving client fetch as follower" logged */
+    bool follower_served_logged; /* KIP-392: "serving client fetch as follower" logged */
 };
 
 typedef struct br_dir {
@@ -151,8 +151,8 @@ typedef struct br_dir {
 /* A broker this one may fetch from: its URL and its fetcher. */
 typedef struct br_source {
     int32_t id;
-    char *url;                     /* NULL: unknown */
-    struct br_fetcher *fetcher;    /* NULL until needed */
+    char *url;                  /* NULL: unknown */
+    struct br_fetcher *fetcher; /* NULL until needed */
 } br_source_t;
 
 typedef struct br_on_disk {
@@ -169,24 +169,24 @@ struct br_pm {
     size_t n_dirs;
     br_on_disk_t *on_disk; /* found by sl_logdir_scan at start */
     size_t n_on_disk;
-    st_hmap_t map;                 /* (topic, partition) -> br_part_t */
+    st_hmap_t map; /* (topic, partition) -> br_part_t */
     size_t n_parts;
     br_part_t *parts;      /* list of all */
     br_pending_t *pending; /* list of pending calls */
     int64_t last_checkpoint_ms;
-    int64_t last_pstate_ms;  /* last periodic producer-state snapshot */
+    int64_t last_pstate_ms;              /* last periodic producer-state snapshot */
     int64_t last_log_ms[BR_LOGK__COUNT]; /* for partitions not hosted */
     bool closing;
-    st_buf_t scratch;       /* produce: frames of one partition */
-    st_buf_t scratch_wire;  /* fetch: wire batches */
-    st_buf_t scratch_frames;/* fetch: frames read */
+    st_buf_t scratch;        /* produce: frames of one partition */
+    st_buf_t scratch_wire;   /* fetch: wire batches */
+    st_buf_t scratch_frames; /* fetch: frames read */
     /* replication (br_pm_replica.c) */
     br_source_t *sources;
     size_t n_sources;
-    uint64_t follow_corr;   /* correlation ids of follower requests */
+    uint64_t follow_corr; /* correlation ids of follower requests */
     br_pm_isr_change_fn isr_fn;
     void *isr_arg;
-    int64_t broker_epoch;   /* sent with follower requests (0: not registered) */
+    int64_t broker_epoch; /* sent with follower requests (0: not registered) */
     /* storage: the log cleaner's close hook, the log-dir failure callback */
     br_pm_log_closing_fn closing_fn;
     void *closing_arg;
@@ -196,7 +196,7 @@ struct br_pm {
     struct br_rack {
         int32_t id;
         char *rack; /* never NULL */
-    } *racks;
+    } * racks;
     size_t n_racks;
 };
 
@@ -213,8 +213,8 @@ st_err_t br_part_check_epoch(const br_part_t *part, int32_t current_leader_epoch
  * answers: UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR (offline),
  * FENCED/UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER, else ST_OK and
  * *out set. */
-st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition,
-                           int32_t current_leader_epoch, br_part_t **out);
+st_err_t br_pm_leader_part(br_pm_t *pm, const char *topic, int32_t partition, int32_t current_leader_epoch,
+                           br_part_t **out);
 /* A partition's log end offset. */
 int64_t br_part_leo(const br_part_t *part);
 /* After an append on a leader: wake LEO waiters, recompute the HW, wake
@@ -222,8 +222,7 @@ int64_t br_part_leo(const br_part_t *part);
 void br_part_appended(br_pm_t *pm, br_part_t *part, int64_t bytes);
 /* A follower fetched at fetch_offset: record its position, maybe move the
  * HW. */
-void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id,
-                             int64_t fetch_offset);
+void br_part_replica_fetched(br_pm_t *pm, br_part_t *part, int32_t replica_id, int64_t fetch_offset);
 /* The replica entry of broker id, or NULL when id is not a replica. */
 br_replica_t *br_part_replica(br_part_t *part, int32_t id);
 /* KIP-392: the rack of broker id (NULL: none known). */
@@ -244,8 +243,8 @@ void br_part_snapshot_pstate(br_part_t *part);
 
 /* Start a pending call with n_waiters waiter slots and a deadline in
  * timeout_ms (> 0). Waiters are attached with br_pending_watch(). */
-st_err_t br_pending_start(br_pm_t *pm, br_pending_t *p, const br_pending_ops_t *ops,
-                          br_call_t *call, size_t n_waiters, int64_t timeout_ms);
+st_err_t br_pending_start(br_pm_t *pm, br_pending_t *p, const br_pending_ops_t *ops, br_call_t *call,
+                          size_t n_waiters, int64_t timeout_ms);
 void br_pending_watch(br_pending_t *p, size_t i, br_part_t *part, size_t slot);
 /* Unlink every waiter, stop the timer, leave pm->pending. The caller then
  * frees its struct. The call must have been answered. */

@@ -54,21 +54,19 @@ void br_pm_remove_role_fn(br_pm_t *pm, br_pm_role_fn fn, void *arg)
     }
 }
 
-void br_pm_local_role_changed(br_pm_t *pm, const char *topic, int32_t partition,
-                              br_role_t old_role, br_role_t new_role, int32_t leader_epoch)
+void br_pm_local_role_changed(br_pm_t *pm, const char *topic, int32_t partition, br_role_t old_role,
+                              br_role_t new_role, int32_t leader_epoch)
 {
     /* a listener may not add or remove listeners (contract), so the
      * array is stable during the walk */
     for (size_t i = 0; i < br_n_listeners; i++)
         if (br_listeners[i].pm == pm)
-            br_listeners[i].fn(br_listeners[i].arg, topic, partition, old_role, new_role,
-                               leader_epoch);
+            br_listeners[i].fn(br_listeners[i].arg, topic, partition, old_role, new_role, leader_epoch);
 }
 
 /* ------------------------------------------------------------ queries */
 
-st_err_t br_pm_local_info(br_pm_t *pm, const char *topic, int32_t partition,
-                          br_pm_part_info_t *out)
+st_err_t br_pm_local_info(br_pm_t *pm, const char *topic, int32_t partition, br_pm_part_info_t *out)
 {
     br_part_t *part = pm && topic ? br_pm_find(pm, topic, partition) : NULL;
     if (!part)
@@ -81,8 +79,8 @@ st_err_t br_pm_local_info(br_pm_t *pm, const char *topic, int32_t partition,
     return ST_OK;
 }
 
-st_err_t br_pm_local_read(br_pm_t *pm, const char *topic, int32_t partition, int64_t offset,
-                          size_t max_bytes, int64_t max_offset, st_buf_t *out)
+st_err_t br_pm_local_read(br_pm_t *pm, const char *topic, int32_t partition, int64_t offset, size_t max_bytes,
+                          int64_t max_offset, st_buf_t *out)
 {
     br_part_t *part = pm && topic ? br_pm_find(pm, topic, partition) : NULL;
     if (!part)
@@ -137,8 +135,8 @@ static void br_local_detach(br_pending_t *p, br_waiter_t *w, st_err_t err)
 
 static void br_local_expire(br_pending_t *p)
 {
-    br_local_done((br_local_append_t *)p, p->pm->closing ? ST_ERR_NOT_LEADER_OR_FOLLOWER
-                                                          : ST_ERR_REQUEST_TIMED_OUT);
+    br_local_done((br_local_append_t *)p,
+                  p->pm->closing ? ST_ERR_NOT_LEADER_OR_FOLLOWER : ST_ERR_REQUEST_TIMED_OUT);
 }
 
 static const br_pending_ops_t br_local_ops = {
@@ -147,8 +145,8 @@ static const br_pending_ops_t br_local_ops = {
     .expire = br_local_expire,
 };
 
-st_err_t br_pm_local_append(br_pm_t *pm, const char *topic, int32_t partition, uint8_t *frame,
-                            size_t len, int64_t timeout_ms, br_pm_append_fn fn, void *arg)
+st_err_t br_pm_local_append(br_pm_t *pm, const char *topic, int32_t partition, uint8_t *frame, size_t len,
+                            int64_t timeout_ms, br_pm_append_fn fn, void *arg)
 {
     if (!pm || !topic || !frame || !fn)
         return ST_ERR_INVALID_ARG;

@@ -26,8 +26,8 @@
  * br_pm_apply_state / br_pm_stop / br_pm_resign_all: the listener must
  * not call those back; it may read the partition (br_pm_local_*) and
  * schedule work. topic is valid only during the call. */
-typedef void (*br_pm_role_fn)(void *arg, const char *topic, int32_t partition,
-                              br_role_t old_role, br_role_t new_role, int32_t leader_epoch);
+typedef void (*br_pm_role_fn)(void *arg, const char *topic, int32_t partition, br_role_t old_role,
+                              br_role_t new_role, int32_t leader_epoch);
 
 /* Register a role listener (several may be; each (fn, arg) once).
  * ST_ERR_NOMEM, ST_ERR_EXISTS. Remove it before pm is freed. */
@@ -35,8 +35,8 @@ st_err_t br_pm_add_role_fn(br_pm_t *pm, br_pm_role_fn fn, void *arg);
 /* Remove a listener; no-op when absent. */
 void br_pm_remove_role_fn(br_pm_t *pm, br_pm_role_fn fn, void *arg);
 /* The hook br_pm.c calls; fires every listener of pm. */
-void br_pm_local_role_changed(br_pm_t *pm, const char *topic, int32_t partition,
-                              br_role_t old_role, br_role_t new_role, int32_t leader_epoch);
+void br_pm_local_role_changed(br_pm_t *pm, const char *topic, int32_t partition, br_role_t old_role,
+                              br_role_t new_role, int32_t leader_epoch);
 
 /* One hosted replica as seen right now. */
 typedef struct br_pm_part_info {
@@ -49,15 +49,14 @@ typedef struct br_pm_part_info {
 
 /* Fill *out for topic/partition. ST_ERR_UNKNOWN_TOPIC_OR_PARTITION when
  * it is not hosted here. */
-st_err_t br_pm_local_info(br_pm_t *pm, const char *topic, int32_t partition,
-                          br_pm_part_info_t *out);
+st_err_t br_pm_local_info(br_pm_t *pm, const char *topic, int32_t partition, br_pm_part_info_t *out);
 
 /* Append to `out` whole frames of a hosted replica from the one holding
  * `offset`, at most max_bytes (at least one frame), never at or past
  * max_offset (-1: log end). Errors: UNKNOWN_TOPIC_OR_PARTITION,
  * KAFKA_STORAGE_ERROR (offline), OFFSET_OUT_OF_RANGE, ST_ERR_IO. */
-st_err_t br_pm_local_read(br_pm_t *pm, const char *topic, int32_t partition, int64_t offset,
-                          size_t max_bytes, int64_t max_offset, st_buf_t *out);
+st_err_t br_pm_local_read(br_pm_t *pm, const char *topic, int32_t partition, int64_t offset, size_t max_bytes,
+                          int64_t max_offset, st_buf_t *out);
 
 /* Outcome of a local append: err ST_OK once the high watermark passed
  * the whole batch (acks=all), else NOT_LEADER_OR_FOLLOWER (leadership
@@ -75,7 +74,7 @@ typedef void (*br_pm_append_fn)(void *arg, st_err_t err, int64_t base_offset);
  * PARTITION, NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS (ISR below
  * min.insync.replicas), KAFKA_STORAGE_ERROR, MESSAGE_TOO_LARGE,
  * CORRUPT_MESSAGE, ST_ERR_NOMEM. */
-st_err_t br_pm_local_append(br_pm_t *pm, const char *topic, int32_t partition, uint8_t *frame,
-                            size_t len, int64_t timeout_ms, br_pm_append_fn fn, void *arg);
+st_err_t br_pm_local_append(br_pm_t *pm, const char *topic, int32_t partition, uint8_t *frame, size_t len,
+                            int64_t timeout_ms, br_pm_append_fn fn, void *arg);
 
 #endif

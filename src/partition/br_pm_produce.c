@@ -95,8 +95,7 @@ typedef struct br_span {
 
 /* Idempotence check of batch i (producer id >= 0) against the state and
  * the earlier batches of the same request; false after failing res. */
-static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *res, br_span_t *spans,
-                                 size_t i)
+static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *res, br_span_t *spans, size_t i)
 {
     br_span_t *sp = &spans[i];
     const st_batch_hdr_t *h = &sp->h, *prev = NULL;
@@ -126,7 +125,8 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
     int32_t last_seq = sl_pstate_seq_add(h->base_sequence, h->last_offset_delta);
     int known_epoch = prev ? prev->producer_epoch : e ? e->epoch : -1;
     int32_t known_last = prev ? sl_pstate_seq_add(prev->base_sequence, prev->last_offset_delta)
-                         : e ? e->batches[e->n_batches - 1].last_seq : -1;
+                         : e  ? e->batches[e->n_batches - 1].last_seq
+                              : -1;
     switch (err) {
     case ST_ERR_INVALID_PRODUCER_EPOCH:
         br_res_fail(res, err, "producer %" PRId64 " epoch %d is fenced: epoch %d is current on %s-%d",
@@ -134,31 +134,38 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
         break;
     case ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
         if (h->producer_epoch != known_epoch)
-            br_res_fail(res, err, "producer %" PRId64 ": new epoch %d must start at sequence 0, "
-                        "not %d", h->producer_id, h->producer_epoch, h->base_sequence);
+            br_res_fail(res, err,
+                        "producer %" PRId64 ": new epoch %d must start at sequence 0, "
+                        "not %d",
+                        h->producer_id, h->producer_epoch, h->base_sequence);
         else
-            br_res_fail(res, err, "producer %" PRId64 " epoch %d: sequence %d..%d does not follow "
-                        "the last sequence %d on %s-%d", h->producer_id, h->producer_epoch,
-                        h->base_sequence, last_seq, known_last, part->topic, part->partition);
+            br_res_fail(res, err,
+                        "producer %" PRId64 " epoch %d: sequence %d..%d does not follow "
+                        "the last sequence %d on %s-%d",
+                        h->producer_id, h->producer_epoch, h->base_sequence, last_seq, known_last,
+                        part->topic, part->partition);
         break;
     case ST_ERR_UNKNOWN_PRODUCER_ID:
-        br_res_fail(res, err, "producer %" PRId64 " is unknown on %s-%d and its first sequence is "
-                    "%d, not 0", h->producer_id, part->topic, part->partition, h->base_sequence);
+        br_res_fail(res, err,
+                    "producer %" PRId64 " is unknown on %s-%d and its first sequence is "
+                    "%d, not 0",
+                    h->producer_id, part->topic, part->partition, h->base_sequence);
         break;
     default:
-        br_res_fail(res, ST_ERR_INVALID_REQUEST, "producer %" PRId64 ": invalid epoch %d or "
-                    "sequence %d", h->producer_id, h->producer_epoch, h->base_sequence);
+        br_res_fail(res, ST_ERR_INVALID_REQUEST,
+                    "producer %" PRId64 ": invalid epoch %d or "
+                    "sequence %d",
+                    h->producer_id, h->producer_epoch, h->base_sequence);
         break;
     }
-    br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: refused a batch of producer %" PRId64 ": %s",
-               part->topic, part->partition, h->producer_id, st_err_name(err));
+    br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: refused a batch of producer %" PRId64 ": %s", part->topic,
+               part->partition, h->producer_id, st_err_name(err));
     return false;
 }
 
 /* Validate and append the batches of one partition. */
 static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *topic,
-                                 const Strata__Raw__RawProducePartition *pp, int32_t acks,
-                                 int64_t now)
+                                 const Strata__Raw__RawProducePartition *pp, int32_t acks, int64_t now)
 {
     res->need_hw = -1;
     res->r.base_offset = -1;
@@ -170,48 +177,44 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
     }
     res->r.partition = pp->partition;
     if (acks != 0 && acks != 1 && acks != -1) {
-        br_res_fail(res, ST_ERR_INVALID_REQUIRED_ACKS, "acks must be 0, 1 or -1 (all), not %d",
-                    acks);
+        br_res_fail(res, ST_ERR_INVALID_REQUIRED_ACKS, "acks must be 0, 1 or -1 (all), not %d", acks);
         return;
     }
     br_part_t *part = br_pm_find(pm, topic, pp->partition);
     if (!part) {
-        br_res_fail(res, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION,
-                    "broker %d does not host topic '%s' partition %d", pm->broker_id, topic,
-                    pp->partition);
-        br_pm_logf(pm, NULL, BR_LOGK_UNKNOWN, "produce to %s-%d: not hosted here", topic,
-                   pp->partition);
+        br_res_fail(res, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, "broker %d does not host topic '%s' partition %d",
+                    pm->broker_id, topic, pp->partition);
+        br_pm_logf(pm, NULL, BR_LOGK_UNKNOWN, "produce to %s-%d: not hosted here", topic, pp->partition);
         return;
     }
     if (part->role == BR_ROLE_OFFLINE) {
-        br_res_fail(res, ST_ERR_KAFKA_STORAGE_ERROR,
-                    "the log of %s-%d is offline after a storage error", topic, pp->partition);
+        br_res_fail(res, ST_ERR_KAFKA_STORAGE_ERROR, "the log of %s-%d is offline after a storage error",
+                    topic, pp->partition);
         return;
     }
     if (part->role != BR_ROLE_LEADER) {
         br_res_fail(res, ST_ERR_NOT_LEADER_OR_FOLLOWER,
-                    "broker %d is not the leader of %s-%d (leader %d, epoch %d)", pm->broker_id,
-                    topic, pp->partition, part->leader, part->leader_epoch);
+                    "broker %d is not the leader of %s-%d (leader %d, epoch %d)", pm->broker_id, topic,
+                    pp->partition, part->leader, part->leader_epoch);
         br_pm_logf(pm, part, BR_LOGK_NOT_LEADER, "produce to %s-%d refused: not leader", topic,
                    pp->partition);
         return;
     }
     if (acks == -1 && part->min_insync > 1 && part->n_isr < (size_t)part->min_insync) {
         br_res_fail(res, ST_ERR_NOT_ENOUGH_REPLICAS,
-                    "%s-%d has %zu in-sync replica(s), min.insync.replicas is %d", topic,
-                    pp->partition, part->n_isr, part->min_insync);
+                    "%s-%d has %zu in-sync replica(s), min.insync.replicas is %d", topic, pp->partition,
+                    part->n_isr, part->min_insync);
         br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: acks=all refused, ISR below minimum", topic,
                    pp->partition);
         return;
     }
     size_t nb = pp->batches ? pp->n_batches : 0;
     if (nb == 0) {
-        br_res_fail(res, ST_ERR_INVALID_REQUEST, "no record batches for %s-%d", topic,
-                    pp->partition);
+        br_res_fail(res, ST_ERR_INVALID_REQUEST, "no record batches for %s-%d", topic, pp->partition);
         return;
     }
-    int64_t max = part->cfg.max_message_bytes > 0 ? part->cfg.max_message_bytes
-                                                  : pm->limits.message_max_bytes;
+    int64_t max =
+        part->cfg.max_message_bytes > 0 ? part->cfg.max_message_bytes : pm->limits.message_max_bytes;
     int64_t diff = part->ts_diff_max_ms;
     br_span_t stack[BR_PRODUCE_SPANS_ON_STACK];
     br_span_t *spans = stack;
@@ -231,8 +234,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         if (max > 0 && (int64_t)b->len > max) {
             br_res_fail(res, ST_ERR_MESSAGE_TOO_LARGE,
                         "batch %zu is %zu bytes, over max.message.bytes %" PRId64, i, b->len, max);
-            br_pm_logf(pm, part, BR_LOGK_TOO_LARGE, "%s-%d: refused a %zu-byte batch (max %" PRId64
-                       ")", topic, pp->partition, b->len, max);
+            br_pm_logf(pm, part, BR_LOGK_TOO_LARGE, "%s-%d: refused a %zu-byte batch (max %" PRId64 ")",
+                       topic, pp->partition, b->len, max);
             goto out;
         }
         size_t off = sb->len;
@@ -243,10 +246,9 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                 br_res_fail(res, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
                 goto out;
             }
-            br_res_fail(res, ST_ERR_CORRUPT_MESSAGE, "batch %zu is corrupt: %s", i,
-                        why ? why : "malformed");
-            br_pm_logf(pm, part, BR_LOGK_CORRUPT, "%s-%d: refused a corrupt batch: %s", topic,
-                       pp->partition, why ? why : "malformed");
+            br_res_fail(res, ST_ERR_CORRUPT_MESSAGE, "batch %zu is corrupt: %s", i, why ? why : "malformed");
+            br_pm_logf(pm, part, BR_LOGK_CORRUPT, "%s-%d: refused a corrupt batch: %s", topic, pp->partition,
+                       why ? why : "malformed");
             goto out;
         }
         spans[i].off = off;
@@ -268,8 +270,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                         "batch %zu timestamp %" PRId64 " is more than "
                         "message.timestamp.difference.max.ms (%" PRId64 ") from broker time %" PRId64,
                         i, bad, diff, now);
-            br_pm_logf(pm, part, BR_LOGK_TIMESTAMP, "%s-%d: refused a batch with timestamp %" PRId64,
-                       topic, pp->partition, bad);
+            br_pm_logf(pm, part, BR_LOGK_TIMESTAMP, "%s-%d: refused a batch with timestamp %" PRId64, topic,
+                       pp->partition, bad);
             goto out;
         }
         if (h.producer_id >= 0 && !br_produce_check_seq(pm, part, res, spans, i))
@@ -294,12 +296,11 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                                              part->leader_epoch, now, &base);
         if (err != ST_OK) {
             if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
-                br_res_fail(res, ST_ERR_KAFKA_STORAGE_ERROR, "writing %s-%d failed: %s", topic,
-                            pp->partition, st_err_name(err));
+                br_res_fail(res, ST_ERR_KAFKA_STORAGE_ERROR, "writing %s-%d failed: %s", topic, pp->partition,
+                            st_err_name(err));
                 br_part_set_offline(pm, part, err);
             } else {
-                br_res_fail(res, err, "append to %s-%d refused: %s", topic, pp->partition,
-                            st_err_name(err));
+                br_res_fail(res, err, "append to %s-%d refused: %s", topic, pp->partition, st_err_name(err));
             }
             break;
         }
@@ -347,8 +348,7 @@ static bool br_produce_settle(br_produce_t *pr)
             br_res_fail(res, ST_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
                         "%s-%d: the ISR shrank to %zu replica(s), under min.insync.replicas %d, "
                         "before the batch was acknowledged",
-                        pr->topics[res->topic_idx].name, res->r.partition, part->n_isr,
-                        part->min_insync);
+                        pr->topics[res->topic_idx].name, res->r.partition, part->n_isr, part->min_insync);
         res->need_hw = -1;
     }
     return done;
@@ -392,8 +392,7 @@ static void br_produce_expire(br_pending_t *p)
             continue;
         if (p->pm->closing)
             br_res_fail(res, ST_ERR_NOT_LEADER_OR_FOLLOWER,
-                        "broker %d is shutting down before the batch reached the ISR",
-                        p->pm->broker_id);
+                        "broker %d is shutting down before the batch reached the ISR", p->pm->broker_id);
         else
             br_res_fail(res, ST_ERR_REQUEST_TIMED_OUT,
                         "the batch did not reach every ISR member within timeout_ms");

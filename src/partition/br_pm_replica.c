@@ -115,15 +115,14 @@ static void br_pm_source_kick(br_pm_t *pm, int32_t source)
             .self_id = pm->broker_id,
             .source_id = source,
             .url = s->url,
-            .recv_max = (size_t)br_lim(pm->limits.replica_fetch_response_max_bytes,
-                                       BR_DEFAULT_RESP_MAX) +
+            .recv_max = (size_t)br_lim(pm->limits.replica_fetch_response_max_bytes, BR_DEFAULT_RESP_MAX) +
                         (size_t)br_lim(pm->limits.message_max_bytes, 1048588) + 1024 * 1024,
             .timeout_ms = br_lim(pm->limits.replica_fetch_wait_max_ms, BR_DEFAULT_WAIT_MS) + 30000,
         };
         st_err_t err = br_fetcher_new(pm->loop, pm, &fc, &s->fetcher);
         if (err != ST_OK) {
-            br_pm_logf(pm, NULL, BR_LOGK_STORAGE, "cannot start fetching from broker %d at %s: %s",
-                       source, s->url, st_err_name(err));
+            br_pm_logf(pm, NULL, BR_LOGK_STORAGE, "cannot start fetching from broker %d at %s: %s", source,
+                       s->url, st_err_name(err));
             return;
         }
     }
@@ -274,8 +273,7 @@ void br_part_maybe_shrink_isr(br_pm_t *pm, br_part_t *part, int64_t now_ms)
             br_pm_logf(pm, part, BR_LOGK_RANGE,
                        "%s-%d: replica %d has not caught up for %" PRId64 " ms (log end %" PRId64
                        ", leader %" PRId64 "): dropping it from the ISR",
-                       part->topic, part->partition, id, now_ms - r->caught_up_ms, r->leo,
-                       br_part_leo(part));
+                       part->topic, part->partition, id, now_ms - r->caught_up_ms, r->leo, br_part_leo(part));
     }
     if (n == part->n_isr) {
         free(isr);
@@ -290,8 +288,7 @@ void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
                                           const Strata__OffsetForLeaderEpochRequest *req)
 {
     if (!req) {
-        br_call_reply_error(call, ST_ERR_INVALID_REQUEST,
-                            "OffsetForLeaderEpoch request without a body");
+        br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "OffsetForLeaderEpoch request without a body");
         return;
     }
     size_t nt = req->topics ? req->n_topics : 0, np = 0;
@@ -330,8 +327,7 @@ void br_pm_handle_offset_for_leader_epoch(br_pm_t *pm, br_call_t *call,
             }
             r->partition = ep->partition;
             br_part_t *part = NULL;
-            st_err_t err =
-                br_pm_leader_part(pm, t->name, ep->partition, ep->current_leader_epoch, &part);
+            st_err_t err = br_pm_leader_part(pm, t->name, ep->partition, ep->current_leader_epoch, &part);
             if (err != ST_OK) {
                 r->error = (Strata__ErrorCode)err;
                 continue;
@@ -382,8 +378,7 @@ void br_part_become_follower(br_pm_t *pm, br_part_t *part, bool new_epoch)
 
 static void br_part_backoff(br_pm_t *pm, br_part_t *part)
 {
-    part->f_retry_ms = st_wall_ms() + br_lim(pm->limits.replica_fetch_backoff_ms,
-                                            BR_DEFAULT_BACKOFF_MS);
+    part->f_retry_ms = st_wall_ms() + br_lim(pm->limits.replica_fetch_backoff_ms, BR_DEFAULT_BACKOFF_MS);
 }
 
 /* The follower's HW after its log changed: min(leader HW, LEO), only
@@ -419,8 +414,8 @@ static bool br_part_truncate(br_pm_t *pm, br_part_t *part, int64_t target, const
     }
     /* producer state of the cut batches goes with them */
     (void)sl_pstate_truncated(part->pstate, part->log);
-    st_log(ST_LOG_INFO, BR_TAG, "%s-%d: truncated from %" PRId64 " to %" PRId64 " (%s)",
-           part->topic, part->partition, leo, sl_log_end_offset(part->log), why);
+    st_log(ST_LOG_INFO, BR_TAG, "%s-%d: truncated from %" PRId64 " to %" PRId64 " (%s)", part->topic,
+           part->partition, leo, sl_log_end_offset(part->log), why);
     br_part_follower_hw(pm, part, -1);
     return true;
 }
@@ -454,8 +449,8 @@ static void br_part_epoch_answer(br_pm_t *pm, br_part_t *part, int32_t l_epoch, 
         sl_log_end_offset_for_epoch(part->log, l_epoch, &e2, &our_end);
         if (e2 == l_epoch) {
             target = l_end < our_end ? l_end : our_end;
-            snprintf(why, sizeof why, "leader ends epoch %d at %" PRId64 ", here at %" PRId64,
-                     l_epoch, l_end, our_end);
+            snprintf(why, sizeof why, "leader ends epoch %d at %" PRId64 ", here at %" PRId64, l_epoch, l_end,
+                     our_end);
         } else if (e2 >= 0 && e2 < part->f_ask_epoch) {
             part->f_ask_epoch = e2; /* ask again, about an older epoch */
             part->f_retry_ms = 0;
@@ -472,8 +467,7 @@ static void br_part_epoch_answer(br_pm_t *pm, br_part_t *part, int32_t l_epoch, 
 }
 
 /* Is this still the partition the item was sent for, in the same state? */
-static br_part_t *br_follow_match(br_pm_t *pm, const br_follow_req_t *req,
-                                  const br_follow_item_t *it)
+static br_part_t *br_follow_match(br_pm_t *pm, const br_follow_req_t *req, const br_follow_item_t *it)
 {
     br_part_t *part = br_pm_find(pm, it->topic, it->partition);
     if (!part || part->role != BR_ROLE_FOLLOWER || part->leader != req->source ||
@@ -538,8 +532,7 @@ static st_err_t br_follow_encode(br_pm_t *pm, br_follow_req_t *r, uint8_t **buf,
         fr.version = 1;
         fr.max_wait_ms = (int32_t)br_lim(pm->limits.replica_fetch_wait_max_ms, BR_DEFAULT_WAIT_MS);
         fr.min_bytes = 1;
-        fr.max_bytes = (int32_t)br_lim(pm->limits.replica_fetch_response_max_bytes,
-                                       BR_DEFAULT_RESP_MAX);
+        fr.max_bytes = (int32_t)br_lim(pm->limits.replica_fetch_response_max_bytes, BR_DEFAULT_RESP_MAX);
         fr.n_topics = n;
         fr.topics = ftp;
         req.body_case = STRATA__REQUEST__BODY_FETCH;
@@ -592,8 +585,8 @@ out:
     return err;
 }
 
-st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follow_req_t **out,
-                           uint8_t **buf, size_t *len, int64_t *retry_ms)
+st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follow_req_t **out, uint8_t **buf,
+                           size_t *len, int64_t *retry_ms)
 {
     *out = NULL;
     *buf = NULL;
@@ -603,8 +596,7 @@ st_err_t br_pm_follow_next(br_pm_t *pm, int32_t source, int64_t now_ms, br_follo
         return ST_ERR_NOT_FOUND;
     size_t n_epoch = 0, n_fetch = 0;
     for (br_part_t *p = pm->parts; p; p = p->next) {
-        if (p->role != BR_ROLE_FOLLOWER || p->leader != source || p->fstate == BR_F_NONE ||
-            !p->log)
+        if (p->role != BR_ROLE_FOLLOWER || p->leader != source || p->fstate == BR_F_NONE || !p->log)
             continue;
         br_part_epoch_precheck(pm, p);
         if (p->role != BR_ROLE_FOLLOWER)
@@ -660,8 +652,8 @@ void br_pm_follow_failed(br_pm_t *pm, const br_follow_req_t *req, st_err_t err)
 {
     if (!pm || !req)
         return;
-    br_pm_logf(pm, NULL, BR_LOGK_NOT_LEADER, "request to broker %d failed: %s; backing off",
-               req->source, st_err_name(err));
+    br_pm_logf(pm, NULL, BR_LOGK_NOT_LEADER, "request to broker %d failed: %s; backing off", req->source,
+               st_err_name(err));
     for (size_t i = 0; i < req->n; i++) {
         br_part_t *part = br_follow_match(pm, req, &req->items[i]);
         if (part)
@@ -669,12 +661,10 @@ void br_pm_follow_failed(br_pm_t *pm, const br_follow_req_t *req, st_err_t err)
     }
 }
 
-static void br_follow_part_error(br_pm_t *pm, br_part_t *part, int32_t source, st_err_t err,
-                                 const char *msg)
+static void br_follow_part_error(br_pm_t *pm, br_part_t *part, int32_t source, st_err_t err, const char *msg)
 {
-    br_pm_logf(pm, part, BR_LOGK_EPOCH, "%s-%d: leader %d answered %s%s%s; backing off",
-               part->topic, part->partition, source, st_err_name(err), msg && *msg ? ": " : "",
-               msg ? msg : "");
+    br_pm_logf(pm, part, BR_LOGK_EPOCH, "%s-%d: leader %d answered %s%s%s; backing off", part->topic,
+               part->partition, source, st_err_name(err), msg && *msg ? ": " : "", msg ? msg : "");
     if (err == ST_ERR_UNKNOWN_LEADER_EPOCH) {
         /* the new leader has not applied its LeaderAndIsr yet: it will in
          * a moment, so retry soon rather than after replica.fetch.backoff.ms */
@@ -684,15 +674,12 @@ static void br_follow_part_error(br_pm_t *pm, br_part_t *part, int32_t source, s
     br_part_backoff(pm, part);
 }
 
-static void br_follow_epoch_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,
-                                   size_t len)
+static void br_follow_epoch_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf, size_t len)
 {
     Strata__Response *resp = strata__response__unpack(NULL, len, buf);
-    if (!resp || resp->error != 0 ||
-        resp->body_case != STRATA__RESPONSE__BODY_OFFSET_FOR_LEADER_EPOCH ||
+    if (!resp || resp->error != 0 || resp->body_case != STRATA__RESPONSE__BODY_OFFSET_FOR_LEADER_EPOCH ||
         !resp->offset_for_leader_epoch) {
-        br_pm_follow_failed(pm, req,
-                            resp && resp->error ? (st_err_t)resp->error : ST_ERR_CORRUPT);
+        br_pm_follow_failed(pm, req, resp && resp->error ? (st_err_t)resp->error : ST_ERR_CORRUPT);
         goto out;
     }
     const Strata__OffsetForLeaderEpochResponse *b = resp->offset_for_leader_epoch;
@@ -736,8 +723,9 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
                 return;
             }
             sl_pstate_reset(part->pstate, part->log);
-            st_log(ST_LOG_INFO, BR_TAG, "%s-%d: behind the leader's log start %" PRId64
-                   ": log restarted there", part->topic, part->partition, res->log_start_offset);
+            st_log(ST_LOG_INFO, BR_TAG,
+                   "%s-%d: behind the leader's log start %" PRId64 ": log restarted there", part->topic,
+                   part->partition, res->log_start_offset);
             part->hw = res->log_start_offset;
             part->f_oor = false;
         } else if (!part->f_oor) {
@@ -761,8 +749,8 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
          * accepted and never parses records (as in Kafka) */
         if (st_batch_from_wire_flags(res->batches[i].data, res->batches[i].len, frames, &why,
                                      ST_BATCH_WIRE_SKIP_RECORDS) != ST_OK) {
-            br_pm_logf(pm, part, BR_LOGK_CORRUPT, "%s-%d: corrupt batch from leader %d: %s",
-                       part->topic, part->partition, source, why ? why : "?");
+            br_pm_logf(pm, part, BR_LOGK_CORRUPT, "%s-%d: corrupt batch from leader %d: %s", part->topic,
+                       part->partition, source, why ? why : "?");
             br_part_backoff(pm, part);
             return;
         }
@@ -788,8 +776,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
     }
     if (pos < frames->len) {
         /* CRCs were checked by st_batch_from_wire_flags just above */
-        err = sl_log_append_replica_checked(part->log, frames->data + pos, frames->len - pos,
-                                            st_wall_ms());
+        err = sl_log_append_replica_checked(part->log, frames->data + pos, frames->len - pos, st_wall_ms());
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
             return;
@@ -803,8 +790,8 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
         /* the follower keeps the producer state too, for when it leads */
         err = sl_pstate_update_frames(part->pstate, frames->data + pos, frames->len - pos);
         if (err != ST_OK) {
-            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: producer state: %s, rebuilding from the log",
-                   part->topic, part->partition, st_err_name(err));
+            st_log(ST_LOG_ERROR, BR_TAG, "%s-%d: producer state: %s, rebuilding from the log", part->topic,
+                   part->partition, st_err_name(err));
             (void)sl_pstate_load(part->pstate, part->log);
         }
         part->bytes_appended += (int64_t)(frames->len - pos);
@@ -823,8 +810,7 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
     br_part_follower_hw(pm, part, res->high_watermark);
 }
 
-static void br_follow_fetch_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,
-                                   size_t len)
+static void br_follow_fetch_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf, size_t len)
 {
     Strata__Raw__RawResponse *resp = strata__raw__raw_response__unpack(NULL, len, buf);
     st_buf_t frames;
@@ -865,8 +851,7 @@ out:
         strata__raw__raw_response__free_unpacked(resp, NULL);
 }
 
-void br_pm_follow_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf,
-                         size_t len)
+void br_pm_follow_answer(br_pm_t *pm, const br_follow_req_t *req, const uint8_t *buf, size_t len)
 {
     if (!pm || !req || pm->closing)
         return;

@@ -30,14 +30,14 @@ struct br_pool {
     struct ev_loop *pl_loop;
     ev_async pl_async;
     pthread_mutex_t pl_mu;
-    pthread_cond_t pl_cv;      /* workers wait here for jobs or stop */
-    st_jobq_t pl_queue;        /* submitted, not started (pl_mu) */
-    st_jobq_t pl_done;         /* finished or cancelled, done_fn owed (pl_mu) */
-    bool pl_stop;              /* (pl_mu) */
+    pthread_cond_t pl_cv; /* workers wait here for jobs or stop */
+    st_jobq_t pl_queue;   /* submitted, not started (pl_mu) */
+    st_jobq_t pl_done;    /* finished or cancelled, done_fn owed (pl_mu) */
+    bool pl_stop;         /* (pl_mu) */
     pthread_t *pl_threads;
     int pl_nthreads;
-    int pl_outstanding;        /* loop thread only */
-    bool pl_closing;           /* loop thread only */
+    int pl_outstanding; /* loop thread only */
+    bool pl_closing;    /* loop thread only */
 };
 
 static void st_jobq_push(st_jobq_t *q, st_job_t *j)

@@ -59,9 +59,9 @@ static void sl_cl_hook(const char *step)
 /* Per planned segment. */
 typedef struct sl_cl_seg {
     sl_seg_info_t ss_info;
-    int ss_fd;          /* read-only, opened by prepare */
-    bool ss_written;    /* .cleaned files exist */
-    bool ss_changed;    /* the rewrite differs from the original */
+    int ss_fd;       /* read-only, opened by prepare */
+    bool ss_written; /* .cleaned files exist */
+    bool ss_changed; /* the rewrite differs from the original */
     bool ss_swapped;
 } sl_cl_seg_t;
 
@@ -70,10 +70,10 @@ struct sl_cleaner_plan {
     uint64_t cp_gen;
     sl_log_config_t cp_cfg;
     sl_cleaner_opts_t cp_opts;
-    sl_cl_seg_t *cp_segs;   /* the cleanable prefix [0, cp_nseg) */
+    sl_cl_seg_t *cp_segs; /* the cleanable prefix [0, cp_nseg) */
     int cp_nseg;
-    int cp_first_dirty;  /* index of the first dirty segment */
-    int cp_nclean;       /* set by run: segments [0, cp_nclean) rewritten */
+    int cp_first_dirty; /* index of the first dirty segment */
+    int cp_nclean;      /* set by run: segments [0, cp_nclean) rewritten */
     bool cp_ran;
     sl_cleaner_stats_t cp_stats;
 };
@@ -83,8 +83,8 @@ struct sl_cleaner_plan {
 /* Open addressing, linear probing; keys copied into an arena. */
 typedef struct sl_cl_ent {
     uint64_t ke_hash;
-    int64_t ke_off;     /* -1: empty slot */
-    size_t ke_key;      /* position of the key in the arena */
+    int64_t ke_off; /* -1: empty slot */
+    size_t ke_key;  /* position of the key in the arena */
     size_t ke_len;
 } sl_cl_ent_t;
 
@@ -183,9 +183,9 @@ static void sl_cl_map_free(sl_cl_map_t *m)
 
 typedef struct sl_cl_reader {
     int rd_fd;
-    int64_t rd_size;   /* bytes of the segment to read (snapshot) */
-    int64_t rd_pos;    /* file position of the next frame */
-    int64_t rd_bpos;   /* file position of buf.data[0] */
+    int64_t rd_size; /* bytes of the segment to read (snapshot) */
+    int64_t rd_pos;  /* file position of the next frame */
+    int64_t rd_bpos; /* file position of buf.data[0] */
     st_buf_t rd_buf;
 } sl_cl_reader_t;
 
@@ -255,7 +255,8 @@ static st_err_t sl_cl_reader_next(sl_cl_reader_t *r, const uint8_t **frame, size
 
 /* ==== paths and files ================================================ */
 
-static void sl_cl_path(const char *dir, int64_t base, const char *ext, const char *suffix, char *out, size_t n)
+static void sl_cl_path(const char *dir, int64_t base, const char *ext, const char *suffix, char *out,
+                       size_t n)
 {
     snprintf(out, n, "%s/%020" PRId64 ".%s%s", dir, base, ext, suffix);
 }
@@ -304,7 +305,7 @@ static st_err_t sl_cl_write_all(int fd, const uint8_t *p, size_t n)
 /* The cleanable prefix of the closed segments (design note 1) and the
  * first dirty one. segs is malloc'd by the caller's snapshot. */
 static void sl_cl_cleanable(sl_log_t *log, const sl_cleaner_opts_t *o, const sl_seg_info_t *segs, int n,
-                         int *ncleanable, int *first_dirty, int64_t *ckpt, double *ratio)
+                            int *ncleanable, int *first_dirty, int64_t *ckpt, double *ratio)
 {
     const sl_log_config_t *cfg = sl_log_config(log);
     int64_t max_off = o->max_offset < 0 ? sl_log_end_offset(log) : o->max_offset;
@@ -447,7 +448,7 @@ typedef struct sl_cl_writer {
     int64_t wr_size;      /* bytes written or buffered */
     int64_t wr_idx_bytes; /* since the last offset index entry */
     int64_t wr_max_ts;
-    int64_t wr_last;      /* last offset of the last batch */
+    int64_t wr_last; /* last offset of the last batch */
     sl_index_t wr_oix, wr_tix;
 } sl_cl_writer_t;
 
@@ -466,8 +467,9 @@ static st_err_t sl_cl_writer_open(sl_cleaner_plan_t *p, int64_t base, sl_cl_writ
     w->wr_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->wr_fd < 0)
         return st_err_from_errno(errno);
-    size_t max = p->cp_cfg.segment_index_bytes < 4 * SL_INDEX_TIME_ENTRY ? 4 * SL_INDEX_TIME_ENTRY
-                                                                         : (size_t)p->cp_cfg.segment_index_bytes;
+    size_t max = p->cp_cfg.segment_index_bytes < 4 * SL_INDEX_TIME_ENTRY
+                     ? 4 * SL_INDEX_TIME_ENTRY
+                     : (size_t)p->cp_cfg.segment_index_bytes;
     st_err_t err;
     sl_cl_path(p->cp_dir, base, "index", ".cleaned", path, sizeof path);
     if ((err = sl_index_open(&w->wr_oix, path, SL_INDEX_OFFSET, max, true)) != ST_OK)
@@ -486,8 +488,8 @@ static st_err_t sl_cl_writer_flush(sl_cl_writer_t *w)
 /* Append one frame; index entries as sl_log writes them (one offset entry
  * per index.interval.bytes; a full index just stops growing, which only
  * makes lookups scan a little more). */
-static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_writer_t *w, const uint8_t *f, size_t len,
-                              const st_batch_hdr_t *h)
+static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_writer_t *w, const uint8_t *f,
+                                 size_t len, const st_batch_hdr_t *h)
 {
     int64_t pos = w->wr_size;
     int64_t last = h->base_offset + h->last_offset_delta;
@@ -502,7 +504,8 @@ static st_err_t sl_cl_writer_add(sl_cleaner_plan_t *p, int64_t base, sl_cl_write
         uint32_t lrel;
         if (w->wr_tix.ix_n > 0)
             sl_index_time_at(&w->wr_tix, w->wr_tix.ix_n - 1, &lts, &lrel);
-        if (w->wr_max_ts > lts && (err = sl_index_append_time(&w->wr_tix, w->wr_max_ts, (uint32_t)(last - base))) != ST_OK)
+        if (w->wr_max_ts > lts &&
+            (err = sl_index_append_time(&w->wr_tix, w->wr_max_ts, (uint32_t)(last - base))) != ST_OK)
             return err;
         w->wr_idx_bytes = 0;
     }
@@ -551,8 +554,8 @@ static void sl_cl_writer_close(sl_cl_writer_t *w)
 }
 
 /* Rewrite pass over one segment (design note 2). */
-static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const sl_cl_map_t *m, sl_cl_reader_t *r,
-                                 st_buf_t *body, st_buf_t *nf)
+static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const sl_cl_map_t *m,
+                                    sl_cl_reader_t *r, st_buf_t *body, st_buf_t *nf)
 {
     int64_t base = s->ss_info.si_base;
     sl_cl_writer_t w;
@@ -620,8 +623,8 @@ static st_err_t sl_cl_clean_segment(sl_cleaner_plan_t *p, sl_cl_seg_t *s, const 
             nf->len = 0;
             uint8_t zero[ST_BATCH_HEADER_SIZE] = {0};
             if ((err = st_buf_append(nf, zero, sizeof zero)) != ST_OK ||
-                (err = st_compress((st_codec_t)(h.attributes & ST_BATCH_ATTR_CODEC_MASK), body->data, body->len,
-                                   nf)) != ST_OK)
+                (err = st_compress((st_codec_t)(h.attributes & ST_BATCH_ATTR_CODEC_MASK), body->data,
+                                   body->len, nf)) != ST_OK)
                 goto done;
             nh.length = (int32_t)(nf->len - 12);
             nh.record_count = kept;
@@ -753,8 +756,8 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         if (!s->ss_changed || !s->ss_written)
             continue;
         if ((err = sl_cl_swap_segment(log, p, s)) != ST_OK) {
-            ST_ERROR(SL_CL_TAG, "%s: swap of segment %020" PRId64 " failed: %s", p->cp_dir, s->ss_info.si_base,
-                     st_err_name(err));
+            ST_ERROR(SL_CL_TAG, "%s: swap of segment %020" PRId64 " failed: %s", p->cp_dir,
+                     s->ss_info.si_base, st_err_name(err));
             return err;
         }
         /* our own reload bumped the generation */
@@ -764,7 +767,8 @@ st_err_t sl_cleaner_commit(sl_log_t *log, sl_cleaner_plan_t *p)
         return err;
     sl_cl_hook("checkpoint");
     const sl_cleaner_stats_t *st = &p->cp_stats;
-    ST_INFO(SL_CL_TAG, "%s: cleaned %d segment(s) (%d changed): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
+    ST_INFO(SL_CL_TAG,
+            "%s: cleaned %d segment(s) (%d changed): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
             " -> %" PRId64 " records, %" PRId64 " keys, checkpoint %" PRId64,
             p->cp_dir, st->segments, st->segments_swapped, st->bytes_in, st->bytes_out, st->records_in,
             st->records_out, st->keys, st->dirty_end);
@@ -833,8 +837,8 @@ static int64_t sl_cl_parse(const char *name, const char *suffix, int *ext)
 
 typedef struct sl_cl_left {
     int64_t lf_base;
-    int lf_ext;     /* index into sl_cl_exts */
-    bool lf_swap;   /* .swap (else .cleaned) */
+    int lf_ext;   /* index into sl_cl_exts */
+    bool lf_swap; /* .swap (else .cleaned) */
 } sl_cl_left_t;
 
 st_err_t sl_cleaner_recover(const char *dir)
@@ -879,7 +883,8 @@ st_err_t sl_cleaner_recover(const char *dir)
             if ((l->lf_swap && is_log) != (pass == 1))
                 continue;
             char p[PATH_MAX];
-            sl_cl_path(dir, l->lf_base, sl_cl_exts[l->lf_ext], l->lf_swap ? ".swap" : ".cleaned", p, sizeof p);
+            sl_cl_path(dir, l->lf_base, sl_cl_exts[l->lf_ext], l->lf_swap ? ".swap" : ".cleaned", p,
+                       sizeof p);
             bool committed = false;
             for (size_t j = 0; j < n && l->lf_swap; j++)
                 committed |= v[j].lf_swap && v[j].lf_base == l->lf_base && v[j].lf_ext == 2;

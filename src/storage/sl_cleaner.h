@@ -59,7 +59,7 @@ typedef struct sl_cleaner_stats {
     int64_t records_in, records_out;
     int64_t tombstones_dropped;
     int64_t keyless_dropped;
-    int64_t keys;                /* distinct keys in the map */
+    int64_t keys; /* distinct keys in the map */
 } sl_cleaner_stats_t;
 
 typedef struct sl_cleaner_plan sl_cleaner_plan_t;

@@ -101,8 +101,7 @@ st_err_t sl_epoch_save(sl_epoch_cache_t *c)
     int len = snprintf(line, sizeof line, "0\n%zu\n", c->n);
     st_err_t err = st_buf_append(&b, line, (size_t)len);
     for (size_t i = 0; err == ST_OK && i < c->n; i++) {
-        len = snprintf(line, sizeof line, "%" PRId32 " %" PRId64 "\n", c->ents[i].epoch,
-                       c->ents[i].start);
+        len = snprintf(line, sizeof line, "%" PRId32 " %" PRId64 "\n", c->ents[i].epoch, c->ents[i].start);
         err = st_buf_append(&b, line, (size_t)len);
     }
     if (err == ST_OK)
@@ -145,8 +144,8 @@ int32_t sl_epoch_latest(const sl_epoch_cache_t *c)
     return c->n ? c->ents[c->n - 1].epoch : -1;
 }
 
-void sl_epoch_end_offset(const sl_epoch_cache_t *c, int32_t epoch, int64_t log_end,
-                         int32_t *epoch_out, int64_t *end_offset)
+void sl_epoch_end_offset(const sl_epoch_cache_t *c, int32_t epoch, int64_t log_end, int32_t *epoch_out,
+                         int64_t *end_offset)
 {
     *epoch_out = -1;
     *end_offset = -1;

@@ -28,10 +28,10 @@ typedef struct sl_epoch_entry {
 } sl_epoch_entry_t;
 
 typedef struct sl_epoch_cache {
-    char *path;              /* the checkpoint file */
+    char *path; /* the checkpoint file */
     sl_epoch_entry_t *ents;
     size_t n, cap;
-    bool dirty;              /* memory differs from the file */
+    bool dirty; /* memory differs from the file */
 } sl_epoch_cache_t;
 
 /* Load path (a missing file is an empty cache; a malformed one is
@@ -56,8 +56,8 @@ int32_t sl_epoch_latest(const sl_epoch_cache_t *c);
 /* KIP-101: largest epoch <= epoch and its end offset (next entry's start,
  * or log_end for the latest); -1/-1 when epoch is older than every entry
  * or the cache is empty. */
-void sl_epoch_end_offset(const sl_epoch_cache_t *c, int32_t epoch, int64_t log_end,
-                         int32_t *epoch_out, int64_t *end_offset);
+void sl_epoch_end_offset(const sl_epoch_cache_t *c, int32_t epoch, int64_t log_end, int32_t *epoch_out,
+                         int64_t *end_offset);
 /* Drop entries starting at or after offset (log truncated to offset).
  * This and the two below write the file (pending assignments too) when
  * something changed. */

@@ -84,8 +84,7 @@ static size_t sl_index_valid_prefix(const sl_index_t *ix, size_t entries)
     return i;
 }
 
-st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes,
-                       bool active)
+st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes, bool active)
 {
     memset(ix, 0, sizeof *ix);
     ix->ix_kind = kind;

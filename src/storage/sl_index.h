@@ -37,21 +37,20 @@ typedef enum sl_index_kind {
 typedef struct sl_index {
     int ix_fd;
     sl_index_kind_t ix_kind;
-    size_t ix_esz;        /* entry size */
-    uint8_t *ix_map;      /* read-only shared mapping, NULL when empty */
+    size_t ix_esz;   /* entry size */
+    uint8_t *ix_map; /* read-only shared mapping, NULL when empty */
     size_t ix_map_len;
-    size_t ix_n;          /* valid entries */
-    size_t ix_max_n;      /* capacity while active */
+    size_t ix_n;     /* valid entries */
+    size_t ix_max_n; /* capacity while active */
     bool ix_active;
-    bool ix_file_exact;   /* on open: file size was exactly n entries */
-    bool ix_was_missing;  /* on open: the file did not exist */
+    bool ix_file_exact;  /* on open: file size was exactly n entries */
+    bool ix_was_missing; /* on open: the file did not exist */
 } sl_index_t;
 
 /* Open (creating when missing) the index at path. max_bytes is the size
  * cap (segment.index.bytes) used while active. Returns ST_OK or an I/O
  * error. */
-st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes,
-                       bool active);
+st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes, bool active);
 /* Unmap and close (does not trim; use sl_index_set_active(false) first). */
 void sl_index_close(sl_index_t *ix);
 /* Grow the file to its maximum and map it all (active), or trim it to the

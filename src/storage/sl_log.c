@@ -197,8 +197,8 @@ static void sl_log_free(sl_log_t *log)
     free(log);
 }
 
-st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recovery_point,
-                     bool clean_shutdown, sl_log_t **out, sl_recovery_info_t *info)
+st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recovery_point, bool clean_shutdown,
+                     sl_log_t **out, sl_recovery_info_t *info)
 {
     sl_recovery_info_t dummy;
     if (!info)
@@ -249,8 +249,8 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
         sl_seg_t *sg = log->lg_segs[i];
         bool full = i >= scan_from;
         if (!full && !sl_seg_check_tail(log, sg)) {
-            ST_WARN(SL_TAG, "%s: segment %020" PRId64 ": index missing or inconsistent, rebuilding",
-                    dir, sg->sg_base);
+            ST_WARN(SL_TAG, "%s: segment %020" PRId64 ": index missing or inconsistent, rebuilding", dir,
+                    sg->sg_base);
             full = true;
         }
         if (!full)
@@ -272,7 +272,8 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
         sl_seg_path(log, sg->sg_base, "log", info->corrupt_file, sizeof info->corrupt_file);
         info->corrupt_position = bad;
         info->corrupt_reason = why;
-        ST_WARN(SL_TAG, "%s: corrupt or torn data in %s at byte %" PRId64 " (%s): truncating %" PRId64
+        ST_WARN(SL_TAG,
+                "%s: corrupt or torn data in %s at byte %" PRId64 " (%s): truncating %" PRId64
                 " bytes and %d later segment(s)",
                 dir, info->corrupt_file, bad, why, info->bytes_truncated, log->lg_nseg - i - 1);
         if (ftruncate(sg->sg_fd, bad) != 0) {
@@ -328,8 +329,8 @@ st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recove
         const sl_epoch_entry_t *se = &log->lg_seen.ents[i];
         if (sl_epoch_at(&log->lg_epochs, se->start) == se->epoch)
             continue;
-        ST_INFO(SL_TAG, "%s: leader epoch %" PRId32 " at %" PRId64 " rebuilt from the log", dir,
-                se->epoch, se->start);
+        ST_INFO(SL_TAG, "%s: leader epoch %" PRId32 " at %" PRId64 " rebuilt from the log", dir, se->epoch,
+                se->start);
         if ((err = sl_epoch_assign(&log->lg_epochs, se->epoch, se->start)) != ST_OK)
             goto fail;
     }
@@ -602,8 +603,8 @@ static st_err_t sl_log_append_leader(sl_log_t *log, uint8_t *frame, size_t len, 
     return sl_log_after_append(log, leader_epoch, h.base_offset, now_ms);
 }
 
-st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
-                       int64_t now_ms, int64_t *base_offset)
+st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch, int64_t now_ms,
+                       int64_t *base_offset)
 {
     return sl_log_append_leader(log, frame, len, leader_epoch, now_ms, true, base_offset);
 }
@@ -625,8 +626,7 @@ static st_err_t sl_log_append_copies(sl_log_t *log, const uint8_t *frames, size_
     if (len == 0)
         return ST_ERR_CORRUPT_MESSAGE;
     while (pos < len) {
-        if (st_batch_hdr_decode(frames + pos, len - pos, &h) != ST_OK ||
-            st_batch_frame_size(&h) > len - pos)
+        if (st_batch_hdr_decode(frames + pos, len - pos, &h) != ST_OK || st_batch_frame_size(&h) > len - pos)
             return ST_ERR_CORRUPT_MESSAGE;
         size_t fs = st_batch_frame_size(&h);
         if ((err = sl_log_check_frame(log, frames + pos, fs, false, check_crc, &h)) != ST_OK)
@@ -653,8 +653,7 @@ st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len,
     return sl_log_append_copies(log, frames, len, now_ms, true);
 }
 
-st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len,
-                                       int64_t now_ms)
+st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms)
 {
     return sl_log_append_copies(log, frames, len, now_ms, false);
 }
@@ -851,8 +850,8 @@ st_err_t sl_log_reload_segment(sl_log_t *log, int64_t base)
                 base);
         err = sl_seg_rebuild(log, sg, &checked, &bad, &why);
         if (err == ST_OK && why) {
-            ST_ERROR(SL_TAG, "%s: cleaned segment %020" PRId64 " is corrupt at %" PRId64 ": %s",
-                     log->lg_dir, base, bad, why);
+            ST_ERROR(SL_TAG, "%s: cleaned segment %020" PRId64 " is corrupt at %" PRId64 ": %s", log->lg_dir,
+                     base, bad, why);
             err = ST_ERR_CORRUPT;
         }
         if (err != ST_OK) {

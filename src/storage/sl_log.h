@@ -22,18 +22,18 @@
 #define SL_CLEANUP_COMPACT 0x2
 
 typedef struct sl_log_config {
-    int64_t segment_bytes;        /* segment.bytes (1 GiB) */
-    int64_t segment_ms;           /* segment.ms (7 days) */
-    int64_t retention_ms;         /* retention.ms (7 days; -1 = forever) */
-    int64_t retention_bytes;      /* retention.bytes (-1 = unlimited) */
-    int32_t index_interval_bytes; /* index.interval.bytes (4096) */
-    int32_t segment_index_bytes;  /* segment.index.bytes (10 MiB) */
-    int64_t flush_messages;       /* flush.messages (-1 = never) */
-    int64_t flush_ms;             /* flush.ms (-1 = never) */
-    int32_t max_message_bytes;    /* max.message.bytes: largest frame (1 MiB) */
-    int64_t file_delete_delay_ms; /* file.delete.delay.ms (unused: deletes are immediate) */
-    int cleanup_policy;           /* cleanup.policy: SL_CLEANUP_* bits (delete; 0 = delete) */
-    int64_t delete_retention_ms;  /* delete.retention.ms: tombstones kept this long (1 day) */
+    int64_t segment_bytes;            /* segment.bytes (1 GiB) */
+    int64_t segment_ms;               /* segment.ms (7 days) */
+    int64_t retention_ms;             /* retention.ms (7 days; -1 = forever) */
+    int64_t retention_bytes;          /* retention.bytes (-1 = unlimited) */
+    int32_t index_interval_bytes;     /* index.interval.bytes (4096) */
+    int32_t segment_index_bytes;      /* segment.index.bytes (10 MiB) */
+    int64_t flush_messages;           /* flush.messages (-1 = never) */
+    int64_t flush_ms;                 /* flush.ms (-1 = never) */
+    int32_t max_message_bytes;        /* max.message.bytes: largest frame (1 MiB) */
+    int64_t file_delete_delay_ms;     /* file.delete.delay.ms (unused: deletes are immediate) */
+    int cleanup_policy;               /* cleanup.policy: SL_CLEANUP_* bits (delete; 0 = delete) */
+    int64_t delete_retention_ms;      /* delete.retention.ms: tombstones kept this long (1 day) */
     double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio (0.5) */
     int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms (0) */
 } sl_log_config_t;
@@ -45,7 +45,7 @@ typedef struct sl_log sl_log_t;
 
 /* What recovery found, for the caller's log line and for tests. */
 typedef struct sl_recovery_info {
-    bool ran;                   /* recovery scanned at least one segment */
+    bool ran; /* recovery scanned at least one segment */
     int64_t batches_checked;
     int64_t bytes_truncated;    /* torn/corrupt tail cut off */
     char corrupt_file[512];     /* "" when nothing was corrupt */
@@ -58,8 +58,8 @@ typedef struct sl_recovery_info {
  * the offset up to which data is known flushed (-1 = unknown: check
  * everything); clean_shutdown skips recovery when the files are
  * consistent. info may be NULL. */
-st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recovery_point,
-                     bool clean_shutdown, sl_log_t **out, sl_recovery_info_t *info);
+st_err_t sl_log_open(const char *dir, const sl_log_config_t *cfg, int64_t recovery_point, bool clean_shutdown,
+                     sl_log_t **out, sl_recovery_info_t *info);
 /* Flush, write the leader-epoch checkpoint, unmap, close. */
 void sl_log_close(sl_log_t *log);
 /* Close and remove the whole directory (topic deletion). */
@@ -69,7 +69,7 @@ void sl_log_set_config(sl_log_t *log, const sl_log_config_t *cfg);
 
 const char *sl_log_dir(const sl_log_t *log);
 int64_t sl_log_start_offset(const sl_log_t *log);
-int64_t sl_log_end_offset(const sl_log_t *log);    /* next offset to assign */
+int64_t sl_log_end_offset(const sl_log_t *log); /* next offset to assign */
 int64_t sl_log_size_bytes(const sl_log_t *log);
 int sl_log_segment_count(const sl_log_t *log);
 int64_t sl_log_recovery_point(const sl_log_t *log); /* flushed up to here */
@@ -81,8 +81,8 @@ int64_t sl_log_recovery_point(const sl_log_t *log); /* flushed up to here */
  * cleanup.policy compact, any record without a key, as Kafka does). On a write error (ST_ERR_IO,
  * ST_ERR_NO_SPACE) nothing of the frame stays visible. now_ms drives
  * segment.ms rolls and flush.ms. */
-st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
-                       int64_t now_ms, int64_t *base_offset);
+st_err_t sl_log_append(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch, int64_t now_ms,
+                       int64_t *base_offset);
 /* Append frames that already carry offsets (a follower copying its
  * leader). frames holds one or more whole frames; the first must start at
  * the log end offset and offsets must be contiguous. */
@@ -94,21 +94,18 @@ st_err_t sl_log_append_replica(sl_log_t *log, const uint8_t *frames, size_t len,
  * a second time. Any other caller must use the checking versions. */
 st_err_t sl_log_append_checked(sl_log_t *log, uint8_t *frame, size_t len, int32_t leader_epoch,
                                int64_t now_ms, int64_t *base_offset);
-st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len,
-                                       int64_t now_ms);
+st_err_t sl_log_append_replica_checked(sl_log_t *log, const uint8_t *frames, size_t len, int64_t now_ms);
 
 /* Read whole frames starting with the one that holds `offset`, up to
  * max_bytes (at least one frame is returned even when larger), never past
  * max_offset (exclusive; -1 = log end: used for the high watermark).
  * Appends the bytes to out. offset == end gives ST_OK and nothing;
  * offset < start or > end gives ST_ERR_OFFSET_OUT_OF_RANGE. */
-st_err_t sl_log_read(sl_log_t *log, int64_t offset, size_t max_bytes, int64_t max_offset,
-                     st_buf_t *out);
+st_err_t sl_log_read(sl_log_t *log, int64_t offset, size_t max_bytes, int64_t max_offset, st_buf_t *out);
 
 /* First offset whose record timestamp is >= ts (Kafka's ListOffsets).
  * ST_ERR_NOT_FOUND when no record is that recent. */
-st_err_t sl_log_offset_for_timestamp(sl_log_t *log, int64_t ts, int64_t *offset,
-                                     int64_t *found_ts);
+st_err_t sl_log_offset_for_timestamp(sl_log_t *log, int64_t ts, int64_t *offset, int64_t *found_ts);
 
 /* Remove everything at and above offset (replication: divergent suffix). */
 st_err_t sl_log_truncate_to(sl_log_t *log, int64_t offset);
@@ -148,8 +145,7 @@ int32_t sl_log_latest_epoch(const sl_log_t *log);
 /* KIP-101 lookup: the largest epoch <= `epoch` and the end offset of it
  * (start offset of the next epoch, or the log end for the latest).
  * Unknown (older than all) gives epoch -1, offset -1. */
-void sl_log_end_offset_for_epoch(const sl_log_t *log, int32_t epoch, int32_t *epoch_out,
-                                 int64_t *end_offset);
+void sl_log_end_offset_for_epoch(const sl_log_t *log, int32_t epoch, int32_t *epoch_out, int64_t *end_offset);
 
 /* ---- for sl_cleaner only (owner thread) ------------------------------ */
 

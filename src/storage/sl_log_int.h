@@ -53,10 +53,10 @@ struct sl_log {
     int64_t lg_start;
     int64_t lg_end;
     int64_t lg_rp;
-    int64_t lg_unflushed;    /* records appended since the last flush */
+    int64_t lg_unflushed; /* records appended since the last flush */
     int64_t lg_last_flush_ms;
-    bool lg_dir_dirty;       /* directory entries changed since the last fsync */
-    uint64_t lg_gen;         /* bumped when a closed segment is removed/changed */
+    bool lg_dir_dirty; /* directory entries changed since the last fsync */
+    uint64_t lg_gen;   /* bumped when a closed segment is removed/changed */
     sl_epoch_cache_t lg_epochs;
     bool lg_seen_on;          /* sl_log_open: frame scans fill lg_seen */
     sl_epoch_cache_t lg_seen; /* (epoch, first offset) runs of scanned frames */
@@ -114,10 +114,9 @@ void sl_seg_destroy(sl_log_t *log, sl_seg_t *sg);
 st_err_t sl_seg_index_batch(sl_log_t *log, sl_seg_t *sg, int64_t pos, const st_batch_hdr_t *h);
 void sl_seg_account(sl_seg_t *sg, const st_batch_hdr_t *h, size_t len);
 void sl_seg_seal(sl_log_t *log, sl_seg_t *sg);
-st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t next, bool rebuild,
-                            int64_t *checked, int64_t *bad_pos, const char **why);
-st_err_t sl_seg_rebuild(sl_log_t *log, sl_seg_t *sg, int64_t *checked, int64_t *bad_pos,
-                               const char **why);
+st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t next, bool rebuild, int64_t *checked,
+                     int64_t *bad_pos, const char **why);
+st_err_t sl_seg_rebuild(sl_log_t *log, sl_seg_t *sg, int64_t *checked, int64_t *bad_pos, const char **why);
 bool sl_seg_check_tail(sl_log_t *log, sl_seg_t *sg);
 st_err_t sl_seg_locate(sl_seg_t *sg, int64_t offset, int64_t *pos_out, st_batch_hdr_t *h);
 

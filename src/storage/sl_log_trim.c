@@ -81,8 +81,8 @@ st_err_t sl_log_truncate_to(sl_log_t *log, int64_t offset)
     if (err != ST_OK)
         return err;
     if (why) {
-        ST_ERROR(SL_TAG, "%s: segment %" PRId64 " unreadable after truncation: %s", log->lg_dir,
-                 sg->sg_base, why);
+        ST_ERROR(SL_TAG, "%s: segment %" PRId64 " unreadable after truncation: %s", log->lg_dir, sg->sg_base,
+                 why);
         return ST_ERR_CORRUPT;
     }
     if (keep_ts > sg->sg_max_ts)

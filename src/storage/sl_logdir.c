@@ -135,8 +135,8 @@ static st_err_t sl_ld_load_ckpt(sl_logdir_t *ld, const char *name, bool hw)
             goto corrupt;
         char topic[256];
         long long part, off;
-        if (sscanf(line, "%255s %lld %lld", topic, &part, &off) != 3 || !sl_ld_topic_ok(topic) ||
-            part < 0 || part > INT32_MAX)
+        if (sscanf(line, "%255s %lld %lld", topic, &part, &off) != 3 || !sl_ld_topic_ok(topic) || part < 0 ||
+            part > INT32_MAX)
             goto corrupt;
         sl_ld_part_t *p = sl_ld_get_or_add(ld, topic, (int32_t)part);
         if (!p) {
@@ -235,7 +235,8 @@ void sl_logdir_close(sl_logdir_t *ld, bool clean)
         sl_log_close(p->lp_log);
         p->lp_log = NULL;
     }
-    if (sl_ld_write_ckpt(ld, SL_LD_RP_FILE, false) != ST_OK || sl_ld_write_ckpt(ld, SL_LD_HW_FILE, true) != ST_OK)
+    if (sl_ld_write_ckpt(ld, SL_LD_RP_FILE, false) != ST_OK ||
+        sl_ld_write_ckpt(ld, SL_LD_HW_FILE, true) != ST_OK)
         ok = false;
     if (clean && ok) {
         char path[PATH_MAX];
@@ -262,8 +263,8 @@ static void sl_ld_part_dir(const sl_logdir_t *ld, const char *topic, int32_t par
     snprintf(out, n, "%s/%s-%" PRId32, ld->ld_path, topic, partition);
 }
 
-st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition,
-                            const sl_log_config_t *cfg, sl_log_t **out)
+st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition, const sl_log_config_t *cfg,
+                            sl_log_t **out)
 {
     if (!sl_ld_topic_ok(topic) || partition < 0)
         return ST_ERR_INVALID_ARG;
@@ -284,13 +285,15 @@ st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partitio
         return err;
     }
     if (info.ran)
-        ST_INFO(SL_LD_TAG, "%s: recovered: %" PRId64 " batches checked, %" PRId64 " bytes truncated, "
+        ST_INFO(SL_LD_TAG,
+                "%s: recovered: %" PRId64 " batches checked, %" PRId64 " bytes truncated, "
                 "%d segment index(es) rebuilt",
                 dir, info.batches_checked, info.bytes_truncated, info.indexes_rebuilt);
     snprintf(meta, sizeof meta, "%s/%s", dir, SL_LD_META_FILE);
     if (access(meta, F_OK) != 0) {
         char body[512];
-        int n = snprintf(body, sizeof body, "version: 0\ntopic: %s\npartition: %" PRId32 "\n", topic, partition);
+        int n =
+            snprintf(body, sizeof body, "version: 0\ntopic: %s\npartition: %" PRId32 "\n", topic, partition);
         if ((err = sl_file_write_atomic(meta, body, (size_t)n)) != ST_OK)
             ST_WARN(SL_LD_TAG, "%s: cannot write %s: %s", dir, SL_LD_META_FILE, st_err_name(err));
     }
@@ -339,8 +342,7 @@ st_err_t sl_logdir_delete_log(sl_logdir_t *ld, const char *topic, int32_t partit
     return err != ST_OK ? err : e1 != ST_OK ? e1 : e2;
 }
 
-st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partition, char *out,
-                             size_t out_len)
+st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partition, char *out, size_t out_len)
 {
     if (!sl_ld_topic_ok(topic) || partition < 0)
         return ST_ERR_INVALID_ARG;
@@ -365,7 +367,8 @@ st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partiti
     return e1 != ST_OK ? e1 : e2;
 }
 
-st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition), void *arg)
+st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition),
+                        void *arg)
 {
     DIR *d = opendir(ld->ld_path);
     if (!d)

@@ -25,8 +25,8 @@ const char *sl_logdir_path(const sl_logdir_t *ld);
 
 /* Open (creating if needed) the log of topic/partition in this dir. The
  * log stays owned by ld. */
-st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition,
-                            const sl_log_config_t *cfg, sl_log_t **out);
+st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition, const sl_log_config_t *cfg,
+                            sl_log_t **out);
 /* Find an open log; NULL when not open. */
 sl_log_t *sl_logdir_get(sl_logdir_t *ld, const char *topic, int32_t partition);
 /* Close one log (partition moved away). */

@@ -23,7 +23,7 @@
 #define BR_PS_TAG "pstate"
 #define BR_PS_MAGIC "STPS"
 #define BR_PS_VERSION 1
-#define BR_PS_HDR 16      /* magic, version, pad, crc, count */
+#define BR_PS_HDR 16 /* magic, version, pad, crc, count */
 #define BR_PS_ENTRY_HDR 12
 #define BR_PS_BATCH 20
 #define BR_PS_SCAN_BYTES (1u << 20)
@@ -34,7 +34,7 @@
 struct sl_pstate {
     sl_pstate_entry_t *ps_e; /* sorted by producer_id */
     size_t ps_n, ps_cap;
-    int64_t ps_snap;         /* newest snapshot written or loaded, -1 */
+    int64_t ps_snap; /* newest snapshot written or loaded, -1 */
 };
 
 sl_pstate_t *sl_pstate_new(void)
@@ -120,8 +120,8 @@ static bool br_ps_in_sequence(int32_t last, int32_t next)
     return next == sl_pstate_seq_add(last, 1);
 }
 
-st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h,
-                         const st_batch_hdr_t *prev, bool unknown_ok, int64_t *dup_offset)
+st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h, const st_batch_hdr_t *prev,
+                         bool unknown_ok, int64_t *dup_offset)
 {
     if (h->producer_epoch < 0 || h->base_sequence < 0 || h->last_offset_delta < 0)
         return ST_ERR_INVALID_REQUEST;
@@ -138,8 +138,7 @@ st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h,
         cur_last = e->batches[e->n_batches - 1].last_seq;
         if (h->producer_epoch == e->epoch)
             for (size_t i = 0; i < e->n_batches; i++)
-                if (e->batches[i].base_seq == h->base_sequence &&
-                    e->batches[i].last_seq == last_seq) {
+                if (e->batches[i].base_seq == h->base_sequence && e->batches[i].last_seq == last_seq) {
                     *dup_offset = e->batches[i].base_offset;
                     return ST_ERR_DUPLICATE_SEQUENCE_NUMBER;
                 }
@@ -150,8 +149,7 @@ st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h,
         return ST_ERR_INVALID_PRODUCER_EPOCH;
     if (h->producer_epoch > cur_epoch)
         return h->base_sequence == 0 ? ST_OK : ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
-    return br_ps_in_sequence(cur_last, h->base_sequence) ? ST_OK
-                                                         : ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    return br_ps_in_sequence(cur_last, h->base_sequence) ? ST_OK : ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
 }
 
 /* The entry of producer_id, created empty when missing. */
@@ -206,8 +204,7 @@ st_err_t sl_pstate_update_frames(sl_pstate_t *ps, const uint8_t *frames, size_t 
     size_t pos = 0;
     while (pos < len) {
         st_batch_hdr_t h;
-        if (st_batch_hdr_decode(frames + pos, len - pos, &h) != ST_OK ||
-            st_batch_frame_size(&h) > len - pos)
+        if (st_batch_hdr_decode(frames + pos, len - pos, &h) != ST_OK || st_batch_frame_size(&h) > len - pos)
             return ST_ERR_CORRUPT;
         st_err_t err = sl_pstate_update(ps, &h);
         if (err != ST_OK)
@@ -310,8 +307,7 @@ st_err_t sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len)
         int16_t epoch = (int16_t)br_ps_get16(p + pos + 8);
         uint8_t n = p[pos + 10];
         pos += BR_PS_ENTRY_HDR;
-        if (id <= prev_id || epoch < 0 || n == 0 || n > SL_PSTATE_BATCHES ||
-            (len - pos) / BR_PS_BATCH < n)
+        if (id <= prev_id || epoch < 0 || n == 0 || n > SL_PSTATE_BATCHES || (len - pos) / BR_PS_BATCH < n)
             goto corrupt;
         prev_id = id;
         sl_pstate_entry_t *e = br_ps_entry(ps, id); /* appended: ids ascend */
@@ -327,8 +323,7 @@ st_err_t sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len)
             b->last_seq = (int32_t)br_ps_get32(p + pos + 4);
             b->base_offset = (int64_t)br_ps_get64(p + pos + 8);
             b->last_offset_delta = (int32_t)br_ps_get32(p + pos + 16);
-            if (b->base_seq < 0 || b->last_seq < 0 || b->base_offset < 0 ||
-                b->last_offset_delta < 0)
+            if (b->base_seq < 0 || b->last_seq < 0 || b->base_offset < 0 || b->last_offset_delta < 0)
                 goto corrupt;
         }
     }
@@ -465,8 +460,7 @@ out:
     return err;
 }
 
-bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h,
-                          int64_t *dup_offset)
+bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h, int64_t *dup_offset)
 {
     const sl_pstate_entry_t *e = sl_pstate_get(ps, h->producer_id);
     if (!e || e->n_batches == 0 || h->producer_epoch != e->epoch || h->base_sequence < 0 ||
@@ -490,8 +484,7 @@ bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_h
     size_t scanned = 0;
     while (off < old->base_offset && scanned < BR_PS_RETRY_SCAN_BYTES && !found) {
         buf.len = 0;
-        if (sl_log_read(log, off, BR_PS_SCAN_BYTES, old->base_offset, &buf) != ST_OK ||
-            buf.len == 0)
+        if (sl_log_read(log, off, BR_PS_SCAN_BYTES, old->base_offset, &buf) != ST_OK || buf.len == 0)
             break;
         scanned += buf.len;
         size_t pos = 0;
@@ -502,8 +495,7 @@ bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_h
                 st_batch_frame_size(&b) > buf.len - pos)
                 goto out;
             if (b.producer_id == h->producer_id && b.producer_epoch == h->producer_epoch) {
-                if (b.base_sequence == h->base_sequence &&
-                    b.last_offset_delta == h->last_offset_delta) {
+                if (b.base_sequence == h->base_sequence && b.last_offset_delta == h->last_offset_delta) {
                     *dup_offset = b.base_offset;
                     found = true;
                     break;

@@ -49,7 +49,7 @@ typedef struct sl_pstate_batch {
 typedef struct sl_pstate_entry {
     int64_t producer_id;
     int16_t epoch;
-    uint8_t n_batches;                           /* 1..SL_PSTATE_BATCHES */
+    uint8_t n_batches;                            /* 1..SL_PSTATE_BATCHES */
     sl_pstate_batch_t batches[SL_PSTATE_BATCHES]; /* oldest first */
 } sl_pstate_entry_t;
 
@@ -80,8 +80,8 @@ int32_t sl_pstate_seq_add(int32_t seq, int32_t count);
  *        at sequence 0;
  *   ST_ERR_UNKNOWN_PRODUCER_ID          see unknown_ok;
  *   ST_ERR_INVALID_REQUEST              negative epoch or sequence. */
-st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h,
-                         const st_batch_hdr_t *prev, bool unknown_ok, int64_t *dup_offset);
+st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h, const st_batch_hdr_t *prev,
+                         bool unknown_ok, int64_t *dup_offset);
 
 /* Leader, after sl_pstate_check answered OUT_OF_ORDER_SEQUENCE_NUMBER for
  * a batch of the producer's current epoch that lies wholly before the
@@ -92,8 +92,7 @@ st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h,
  * the remembered batches). true and *dup_offset = its base offset when
  * the same producer, epoch, base sequence and record count are there:
  * answer it as a duplicate; false otherwise (keep OUT_OF_ORDER). */
-bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h,
-                          int64_t *dup_offset);
+bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h, int64_t *dup_offset);
 /* Record an appended batch (h->base_offset is its offset in the log).
  * Batches without a producer id are ignored. No checks: leaders check
  * first, followers and log scans take what the log holds. A newer epoch

@@ -117,8 +117,8 @@ st_err_t sl_seg_index_batch(sl_log_t *log, sl_seg_t *sg, int64_t pos, const st_b
     if (pos == 0 || sg->sg_idx_bytes < log->lg_cfg.index_interval_bytes)
         return ST_OK;
     size_t on = sg->sg_oix.ix_n;
-    st_err_t err = sl_index_append_offset(&sg->sg_oix, (uint32_t)(h->base_offset - sg->sg_base),
-                                          (uint32_t)pos);
+    st_err_t err =
+        sl_index_append_offset(&sg->sg_oix, (uint32_t)(h->base_offset - sg->sg_base), (uint32_t)pos);
     if (err != ST_OK)
         return err;
     int64_t maxts = sg->sg_max_ts > h->max_timestamp ? sg->sg_max_ts : h->max_timestamp;
@@ -171,8 +171,8 @@ void sl_seg_seal(sl_log_t *log, sl_seg_t *sg)
     sl_seg_final_time_entry(sg);
     if (sl_index_set_active(&sg->sg_oix, false, 0) != ST_OK ||
         sl_index_set_active(&sg->sg_tix, false, 0) != ST_OK)
-        ST_WARN(SL_TAG, "%s: segment %" PRId64 ": cannot trim indexes (rebuilt on next open)",
-                log->lg_dir, sg->sg_base);
+        ST_WARN(SL_TAG, "%s: segment %" PRId64 ": cannot trim indexes (rebuilt on next open)", log->lg_dir,
+                sg->sg_base);
 }
 
 /* Make [pos, pos+n) available; *p points at it. ST_ERR_NOT_FOUND when the
@@ -209,8 +209,8 @@ static st_err_t sl_seg_reader_get(sl_reader_t *r, int64_t pos, size_t n, const u
  * Stops at the first bad frame: *bad_pos and *why are set (else -1 and
  * NULL). sg_size/sg_next/sg_max_ts describe the good prefix afterwards.
  * Returns an error only for I/O failures. */
-st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t next, bool rebuild,
-                            int64_t *checked, int64_t *bad_pos, const char **why)
+st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t next, bool rebuild, int64_t *checked,
+                     int64_t *bad_pos, const char **why)
 {
     struct stat st;
     *bad_pos = -1;
@@ -276,8 +276,7 @@ st_err_t sl_seg_scan(sl_log_t *log, sl_seg_t *sg, int64_t pos, int64_t next, boo
 }
 
 /* Rebuild both indexes of sg from its data (full scan from 0). */
-st_err_t sl_seg_rebuild(sl_log_t *log, sl_seg_t *sg, int64_t *checked, int64_t *bad_pos,
-                               const char **why)
+st_err_t sl_seg_rebuild(sl_log_t *log, sl_seg_t *sg, int64_t *checked, int64_t *bad_pos, const char **why)
 {
     st_err_t err;
     if ((err = sl_index_truncate(&sg->sg_oix, 0)) != ST_OK ||

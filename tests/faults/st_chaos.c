@@ -44,11 +44,13 @@ static int64_t ch_now_ms(clockid_t clk)
 
 static void ch_usage(void)
 {
-    fprintf(stderr,
-            "usage: st_chaos produce -b BOOT -t TOPIC -o ACKFILE [-i ID] [-k KEYS] [-d SECS] [-T DELIVERY_MS]\n                        [-r RECORDS_PER_SEC (0: no limit)] [-a ACKS (all; 1 only to test the tool)]\n"
-            "       st_chaos verify  -b BOOT -t TOPIC -n PARTS -a ACKFILE [-s SEEN_IN] [-S SEEN_OUT]\n"
-            "                        [-H HW_OUT] [-w WAIT_SECS] [-M (mid-run: acks past the HW are fine)]\n"
-            "       st_chaos compare -t TOPIC -n PARTS -H HW_FILE DIR...\n");
+    fprintf(
+        stderr,
+        "usage: st_chaos produce -b BOOT -t TOPIC -o ACKFILE [-i ID] [-k KEYS] [-d SECS] [-T DELIVERY_MS]\n  "
+        "                      [-r RECORDS_PER_SEC (0: no limit)] [-a ACKS (all; 1 only to test the tool)]\n"
+        "       st_chaos verify  -b BOOT -t TOPIC -n PARTS -a ACKFILE [-s SEEN_IN] [-S SEEN_OUT]\n"
+        "                        [-H HW_OUT] [-w WAIT_SECS] [-M (mid-run: acks past the HW are fine)]\n"
+        "       st_chaos compare -t TOPIC -n PARTS -H HW_FILE DIR...\n");
 }
 
 /* ------------------------------------------------------------ produce */
@@ -105,8 +107,8 @@ static void ch_on_delivery_seq(const strata_delivery_t *dr, void *opaque)
         }
         p->last_ack_ms = now;
         p->acked++;
-        fprintf(p->acks, "%" PRId32 " %" PRId64 " %" PRIu64 " %" PRId64 "\n", dr->partition,
-                dr->offset, seq, ch_now_ms(CLOCK_REALTIME));
+        fprintf(p->acks, "%" PRId32 " %" PRId64 " %" PRIu64 " %" PRId64 "\n", dr->partition, dr->offset, seq,
+                ch_now_ms(CLOCK_REALTIME));
     } else {
         p->failed++;
         ch_count_err(p, dr->err);
@@ -123,16 +125,36 @@ static int ch_produce(int argc, char **argv)
     int c, rc = 1;
     while ((c = getopt(argc, argv, "b:t:o:i:k:d:T:a:r:")) != -1) {
         switch (c) {
-        case 'b': boot = optarg; break;
-        case 't': topic = optarg; break;
-        case 'o': out = optarg; break;
-        case 'i': id = optarg; break;
-        case 'k': keys = atoi(optarg); break;
-        case 'd': secs = atoi(optarg); break;
-        case 'T': delivery_ms = optarg; break;
-        case 'a': acks = optarg; break;
-        case 'r': rate = atoll(optarg); break;
-        default: ch_usage(); return 2;
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'i':
+            id = optarg;
+            break;
+        case 'k':
+            keys = atoi(optarg);
+            break;
+        case 'd':
+            secs = atoi(optarg);
+            break;
+        case 'T':
+            delivery_ms = optarg;
+            break;
+        case 'a':
+            acks = optarg;
+            break;
+        case 'r':
+            rate = atoll(optarg);
+            break;
+        default:
+            ch_usage();
+            return 2;
         }
     }
     if (!boot || !topic || !out || keys <= 0 || rate < 0) {
@@ -180,8 +202,8 @@ static int ch_produce(int argc, char **argv)
      * request in flight (duplicates from retries stay possible) */
     if (strata_conf_set(conf, "enable.idempotence", "true", err, sizeof err) == STRATA_OK)
         idem = true;
-    else if (strata_conf_set(conf, "max.in.flight.requests.per.connection", "1", err,
-                             sizeof err) != STRATA_OK) {
+    else if (strata_conf_set(conf, "max.in.flight.requests.per.connection", "1", err, sizeof err) !=
+             STRATA_OK) {
         fprintf(stderr, "st_chaos: max.in.flight: %s\n", err);
         goto cleanup;
     }
@@ -218,9 +240,8 @@ static int ch_produce(int argc, char **argv)
         char key[32], val[96];
         int kl = snprintf(key, sizeof key, "k%" PRIu64, seq % (uint64_t)keys);
         int vl = snprintf(val, sizeof val, "%s:%" PRIu64, id, seq);
-        strata_err_t e = strata_producer_send(pr, topic, -1, key, (size_t)kl, val, (size_t)vl, NULL,
-                                              0, 0, ch_on_delivery_seq,
-                                              (void *)(uintptr_t)seq);
+        strata_err_t e = strata_producer_send(pr, topic, -1, key, (size_t)kl, val, (size_t)vl, NULL, 0, 0,
+                                              ch_on_delivery_seq, (void *)(uintptr_t)seq);
         if (e == STRATA_OK) {
             seq++;
         } else if (e == STRATA_ERR_QUEUE_FULL) {
@@ -239,8 +260,8 @@ static int ch_produce(int argc, char **argv)
     }
     printf("sent=%" PRIu64 " acked=%" PRId64 " failed=%" PRId64 " queue_full=%" PRId64
            " longest_gap_ms=%" PRId64 " gap_end_ms=%" PRId64 " idempotence=%d close=%s",
-           seq, prod.acked, prod.failed, queue_full, prod.longest_gap_ms, prod.longest_gap_end,
-           idem ? 1 : 0, strata_err_name(ce));
+           seq, prod.acked, prod.failed, queue_full, prod.longest_gap_ms, prod.longest_gap_end, idem ? 1 : 0,
+           strata_err_name(ce));
     for (int i = 0; i < prod.n_err_codes; i++)
         printf(" %s=%" PRId64, strata_err_name((strata_err_t)prod.err_codes[i]), prod.errs[i]);
     printf("\n");
@@ -306,22 +327,41 @@ static int ch_cmp_u64(const void *a, const void *b)
 
 static int ch_verify(int argc, char **argv)
 {
-    const char *boot = NULL, *topic = NULL, *ackf = NULL, *seen_in = NULL, *seen_out = NULL,
-               *hw_out = NULL;
+    const char *boot = NULL, *topic = NULL, *ackf = NULL, *seen_in = NULL, *seen_out = NULL, *hw_out = NULL;
     int nparts = 0, wait_s = 60, c, rc = 2;
     bool mid = false;
     while ((c = getopt(argc, argv, "b:t:n:a:s:S:H:w:M")) != -1) {
         switch (c) {
-        case 'b': boot = optarg; break;
-        case 't': topic = optarg; break;
-        case 'n': nparts = atoi(optarg); break;
-        case 'a': ackf = optarg; break;
-        case 's': seen_in = optarg; break;
-        case 'S': seen_out = optarg; break;
-        case 'H': hw_out = optarg; break;
-        case 'w': wait_s = atoi(optarg); break;
-        case 'M': mid = true; break;
-        default: ch_usage(); return 2;
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'n':
+            nparts = atoi(optarg);
+            break;
+        case 'a':
+            ackf = optarg;
+            break;
+        case 's':
+            seen_in = optarg;
+            break;
+        case 'S':
+            seen_out = optarg;
+            break;
+        case 'H':
+            hw_out = optarg;
+            break;
+        case 'w':
+            wait_s = atoi(optarg);
+            break;
+        case 'M':
+            mid = true;
+            break;
+        default:
+            ch_usage();
+            return 2;
         }
     }
     if (!boot || !topic || !ackf || nparts <= 0 || nparts > CH_MAX_PARTS) {
@@ -409,8 +449,7 @@ static int ch_verify(int argc, char **argv)
         if (ch_now_ms(CLOCK_MONOTONIC) > deadline) {
             for (int p = 0; p < nparts; p++)
                 if (parts[p].next < parts[p].high)
-                    ch_fail("partition %d: read up to %" PRId64 " of high watermark %" PRId64
-                            " within %d s",
+                    ch_fail("partition %d: read up to %" PRId64 " of high watermark %" PRId64 " within %d s",
                             p, parts[p].next, parts[p].high, wait_s);
             break;
         }
@@ -419,10 +458,9 @@ static int ch_verify(int argc, char **argv)
             continue;
         if (m->err != STRATA_OK) {
             fprintf(stderr, "st_chaos: partition %d: %s\n", m->partition, strata_err_name(m->err));
-            if (m->err == STRATA_ERR_OFFSET_OUT_OF_RANGE && m->partition >= 0 &&
-                m->partition < nparts) {
-                ch_fail("partition %d: OFFSET_OUT_OF_RANGE at %" PRId64 " (high %" PRId64 ")",
-                        m->partition, parts[m->partition].next, parts[m->partition].high);
+            if (m->err == STRATA_ERR_OFFSET_OUT_OF_RANGE && m->partition >= 0 && m->partition < nparts) {
+                ch_fail("partition %d: OFFSET_OUT_OF_RANGE at %" PRId64 " (high %" PRId64 ")", m->partition,
+                        parts[m->partition].next, parts[m->partition].high);
                 if (parts[m->partition].next < parts[m->partition].high)
                     remaining--;
                 parts[m->partition].next = parts[m->partition].high;
@@ -443,8 +481,8 @@ static int ch_verify(int argc, char **argv)
         if (!ch_parse_val(vb, pid, &sq) || sq >= CH_FOREIGN)
             sq = CH_FOREIGN;
         if (*r != CH_UNREAD && *r != sq)
-            ch_fail("partition %d offset %" PRId64 ": read twice with different records",
-                    m->partition, m->offset);
+            ch_fail("partition %d offset %" PRId64 ": read twice with different records", m->partition,
+                    m->offset);
         *r = sq;
         if (m->offset >= pt->next) {
             bool was = pt->next < pt->high;
@@ -489,8 +527,8 @@ static int ch_verify(int argc, char **argv)
         /* acked records arrive in offset order per partition: their seqs
          * must increase with the offsets */
         if (have_last[p] && (off <= last_off[p] || seq <= last_seq[p]))
-            ch_fail("partition %d: ack of seq %" PRIu64 " at offset %" PRId64
-                    " after seq %" PRIu64 " at offset %" PRId64 " (order)",
+            ch_fail("partition %d: ack of seq %" PRIu64 " at offset %" PRId64 " after seq %" PRIu64
+                    " at offset %" PRId64 " (order)",
                     p, seq, off, last_seq[p], last_off[p]);
         have_last[p] = true;
         last_off[p] = off;
@@ -498,21 +536,22 @@ static int ch_verify(int argc, char **argv)
         if (mid && off >= pt->high)
             continue; /* acknowledged after the watermarks were taken */
         if (off < pt->low || off >= pt->high) {
-            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64
-                    " lies outside [%" PRId64 ", %" PRId64 ") (lost acknowledged record)",
+            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64 " lies outside [%" PRId64
+                    ", %" PRId64 ") (lost acknowledged record)",
                     p, seq, off, pt->low, pt->high);
             continue;
         }
         uint64_t got = pt->recs[off - pt->low];
         if (got == CH_UNREAD)
-            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64 ": offset not read",
-                    p, seq, off);
+            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64 ": offset not read", p, seq,
+                    off);
         else if (got == CH_FOREIGN)
             ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64
-                    " holds another producer's record", p, seq, off);
+                    " holds another producer's record",
+                    p, seq, off);
         else if (got != seq)
-            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64 " holds seq %" PRIu64,
-                    p, seq, off, got);
+            ch_fail("partition %d: acked seq %" PRIu64 " at offset %" PRId64 " holds seq %" PRIu64, p, seq,
+                    off, got);
     }
     qsort(seqs, n_seqs, sizeof *seqs, ch_cmp_u64);
     for (size_t i = 1; i < n_seqs; i++)
@@ -544,8 +583,7 @@ static int ch_verify(int argc, char **argv)
                     }
                 }
                 if (!seen_before)
-                    ch_fail("partition %d offset %" PRId64 ": seq %" PRIu64
-                            " after seq %" PRIu64 " (order)",
+                    ch_fail("partition %d offset %" PRId64 ": seq %" PRIu64 " after seq %" PRIu64 " (order)",
                             p, o, s, maxseq);
             }
             if (!any || s > maxseq)
@@ -586,14 +624,13 @@ static int ch_verify(int argc, char **argv)
                 int p;
                 int64_t off;
                 uint64_t was;
-                if (sscanf(line, "%d %" SCNd64 " %" SCNu64, &p, &off, &was) != 3 || p < 0 ||
-                    p >= nparts)
+                if (sscanf(line, "%d %" SCNd64 " %" SCNu64, &p, &off, &was) != 3 || p < 0 || p >= nparts)
                     continue;
                 n_prev++;
                 ch_part_t *pt = &parts[p];
                 if (off < pt->low || off >= pt->high)
-                    ch_fail("partition %d offset %" PRId64 " read earlier (seq %" PRIu64
-                            ") is gone", p, off, was);
+                    ch_fail("partition %d offset %" PRId64 " read earlier (seq %" PRIu64 ") is gone", p, off,
+                            was);
                 else if (pt->recs[off - pt->low] != was)
                     ch_fail("partition %d offset %" PRId64 ": seq %" PRIu64 " earlier, %" PRIu64
                             " now (%" PRIu64 " = unread, %" PRIu64 " = foreign)",
@@ -611,8 +648,7 @@ static int ch_verify(int argc, char **argv)
         for (int p = 0; p < nparts; p++)
             for (int64_t o = parts[p].low; o < parts[p].high; o++)
                 if (parts[p].recs[o - parts[p].low] != CH_UNREAD)
-                    fprintf(s, "%d %" PRId64 " %" PRIu64 "\n", p, o,
-                            parts[p].recs[o - parts[p].low]);
+                    fprintf(s, "%d %" PRId64 " %" PRIu64 "\n", p, o, parts[p].recs[o - parts[p].low]);
         fclose(s);
     }
     if (hw_out) {
@@ -625,8 +661,8 @@ static int ch_verify(int argc, char **argv)
             fprintf(s, "%d %" PRId64 "\n", p, parts[p].high);
         fclose(s);
     }
-    printf("acked=%" PRId64 " read=%" PRId64 " duplicates=%" PRId64 " (of acked %" PRId64
-           ") earlier=%" PRId64 " idempotence=%d failures=%d\n",
+    printf("acked=%" PRId64 " read=%" PRId64 " duplicates=%" PRId64 " (of acked %" PRId64 ") earlier=%" PRId64
+           " idempotence=%d failures=%d\n",
            n_acked, n_read, n_dups, n_dup_acked, n_prev, idem, ch_fails);
     rc = ch_fails ? 1 : 0;
 cleanup:
@@ -647,8 +683,7 @@ cleanup:
 
 /* Frames of the log in dir from its start up to hw (exclusive) into out;
  * *end gets the log end offset. */
-static st_err_t ch_read_replica(const char *dir, int64_t hw, st_buf_t *out, int64_t *start,
-                                int64_t *end)
+static st_err_t ch_read_replica(const char *dir, int64_t hw, st_buf_t *out, int64_t *start, int64_t *end)
 {
     sl_log_config_t cfg;
     sl_log_t *log = NULL;
@@ -692,10 +727,18 @@ static int ch_compare(int argc, char **argv)
     int nparts = 0, c;
     while ((c = getopt(argc, argv, "t:n:H:")) != -1) {
         switch (c) {
-        case 't': topic = optarg; break;
-        case 'n': nparts = atoi(optarg); break;
-        case 'H': hwf = optarg; break;
-        default: ch_usage(); return 2;
+        case 't':
+            topic = optarg;
+            break;
+        case 'n':
+            nparts = atoi(optarg);
+            break;
+        case 'H':
+            hwf = optarg;
+            break;
+        default:
+            ch_usage();
+            return 2;
         }
     }
     int ndirs = argc - optind;
@@ -739,8 +782,7 @@ static int ch_compare(int argc, char **argv)
             if (e != ST_OK) {
                 ch_fail("%s: cannot read: %s", path, st_err_name(e));
             } else if (end < hw[p]) {
-                ch_fail("%s: log ends at %" PRId64 " below the high watermark %" PRId64, path,
-                        end, hw[p]);
+                ch_fail("%s: log ends at %" PRId64 " below the high watermark %" PRId64, path, end, hw[p]);
             } else if (ref_i < 0) {
                 st_buf_free(&ref);
                 ref = b;
@@ -761,8 +803,7 @@ static int ch_compare(int argc, char **argv)
             ch_fail("partition %d: no readable replica", p);
         st_buf_free(&ref);
     }
-    printf("compared %d partitions, %" PRId64 " bytes per replica, failures=%d\n", nparts, bytes,
-           ch_fails);
+    printf("compared %d partitions, %" PRId64 " bytes per replica, failures=%d\n", nparts, bytes, ch_fails);
     return ch_fails ? 1 : 0;
 }
 

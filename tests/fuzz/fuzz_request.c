@@ -34,7 +34,8 @@ int fuzz_request_one(const uint8_t *data, size_t size)
                         st_buf_t out;
                         const char *why = NULL;
                         st_buf_init(&out);
-                        if (st_batch_from_wire(pp->batches[b].data, pp->batches[b].len, &out, &why) == ST_OK) {
+                        if (st_batch_from_wire(pp->batches[b].data, pp->batches[b].len, &out, &why) ==
+                            ST_OK) {
                             decoded |= 4;
                             if (st_batch_validate(out.data, out.len) != ST_OK)
                                 __builtin_trap(); /* from_wire promised a valid frame */

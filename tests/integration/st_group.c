@@ -168,8 +168,8 @@ static void sg_commit(sg_t *g, const strata_tp_t *tps, size_t n)
     }
 }
 
-static void sg_rebalance(strata_consumer_t *c, strata_rebalance_event_t ev, const strata_tp_t *tps,
-                         size_t n, void *opaque)
+static void sg_rebalance(strata_consumer_t *c, strata_rebalance_event_t ev, const strata_tp_t *tps, size_t n,
+                         void *opaque)
 {
     (void)c;
     sg_t *g = opaque;
@@ -177,9 +177,7 @@ static void sg_rebalance(strata_consumer_t *c, strata_rebalance_event_t ev, cons
         sg_commit(g, tps, n);
     for (size_t i = 0; i < n; i++) {
         sg_part_t *sp = sg_part(g, tps[i].topic, tps[i].partition);
-        const char *what = ev == STRATA_REBALANCE_ASSIGNED  ? "A"
-                           : ev == STRATA_REBALANCE_REVOKED ? "R"
-                                                            : "L";
+        const char *what = ev == STRATA_REBALANCE_ASSIGNED ? "A" : ev == STRATA_REBALANCE_REVOKED ? "R" : "L";
         if (sp != NULL) {
             sp->owned = ev == STRATA_REBALANCE_ASSIGNED;
             sp->seen_first = false;
@@ -253,25 +251,52 @@ static int sg_consume(int argc, char **argv)
     g->log_fd = STDOUT_FILENO;
     while ((opt = getopt(argc, argv, "b:t:g:n:i:a:s:c:l:qP:m:I:X:")) != -1) {
         switch (opt) {
-        case 'b': boot = optarg; break;
-        case 't': topics = optarg; break;
-        case 'g': group = optarg; break;
-        case 'n': name = optarg; break;
-        case 'i': inst = optarg; break;
-        case 'a': assignor = optarg; break;
-        case 's': session = optarg; break;
-        case 'c': commit_every = strtol(optarg, NULL, 10); break;
-        case 'l': log_path = optarg; break;
-        case 'q': g->quiet = true; break;
-        case 'P': plist = optarg; break;
-        case 'm': max = strtol(optarg, NULL, 10); break;
-        case 'I': idle_ms = strtol(optarg, NULL, 10); break;
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topics = optarg;
+            break;
+        case 'g':
+            group = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'i':
+            inst = optarg;
+            break;
+        case 'a':
+            assignor = optarg;
+            break;
+        case 's':
+            session = optarg;
+            break;
+        case 'c':
+            commit_every = strtol(optarg, NULL, 10);
+            break;
+        case 'l':
+            log_path = optarg;
+            break;
+        case 'q':
+            g->quiet = true;
+            break;
+        case 'P':
+            plist = optarg;
+            break;
+        case 'm':
+            max = strtol(optarg, NULL, 10);
+            break;
+        case 'I':
+            idle_ms = strtol(optarg, NULL, 10);
+            break;
         case 'X':
             if (n_props == SG_MAX_PROPS)
                 goto usage;
             props[n_props++] = optarg;
             break;
-        default: goto usage;
+        default:
+            goto usage;
         }
     }
     if (boot == NULL || topics == NULL || (group == NULL) == (plist == NULL))
@@ -290,8 +315,7 @@ static int sg_consume(int argc, char **argv)
     if (conf == NULL || !sg_set(conf, "bootstrap.servers", boot) ||
         !sg_set(conf, "auto.offset.reset", "earliest") || !sg_set(conf, "client.id", name))
         goto out;
-    if (group != NULL && (!sg_set(conf, "group.id", group) ||
-                          !sg_set(conf, "enable.auto.commit", "false")))
+    if (group != NULL && (!sg_set(conf, "group.id", group) || !sg_set(conf, "enable.auto.commit", "false")))
         goto out;
     if (inst != NULL && !sg_set(conf, "group.instance.id", inst))
         goto out;
@@ -361,8 +385,7 @@ static int sg_consume(int argc, char **argv)
         }
         if (m->err != STRATA_OK) {
             if (m->err != STRATA_ERR_PARTITION_EOF)
-                sg_log(g, "E %s %d %s", m->topic ? m->topic : "-", m->partition,
-                       strata_err_name(m->err));
+                sg_log(g, "E %s %d %s", m->topic ? m->topic : "-", m->partition, strata_err_name(m->err));
             continue;
         }
         last_rec = now;
@@ -444,11 +467,10 @@ static void sg_dr_v(const strata_delivery_t *dr, void *opaque)
         char line[128];
         int n;
         if (r->nkeys > 0)
-            n = snprintf(line, sizeof line, "D %d %" PRId64 " k%ld v%ld\n", dr->partition,
-                         dr->offset, r->i % r->nkeys, r->i);
+            n = snprintf(line, sizeof line, "D %d %" PRId64 " k%ld v%ld\n", dr->partition, dr->offset,
+                         r->i % r->nkeys, r->i);
         else
-            n = snprintf(line, sizeof line, "D %d %" PRId64 " - v%ld\n", dr->partition, dr->offset,
-                         r->i);
+            n = snprintf(line, sizeof line, "D %d %" PRId64 " - v%ld\n", dr->partition, dr->offset, r->i);
         ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
         (void)w;
     }
@@ -469,20 +491,37 @@ static int sg_produce(int argc, char **argv)
 
     while ((opt = getopt(argc, argv, "b:t:N:k:p:S:r:vX:")) != -1) {
         switch (opt) {
-        case 'b': boot = optarg; break;
-        case 't': topic = optarg; break;
-        case 'N': count = strtol(optarg, NULL, 10); break;
-        case 'k': nkeys = strtol(optarg, NULL, 10); break;
-        case 'p': part = strtol(optarg, NULL, 10); break;
-        case 'S': start = strtol(optarg, NULL, 10); break;
-        case 'r': rate = strtol(optarg, NULL, 10); break;
-        case 'v': st.verbose = true; break;
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'N':
+            count = strtol(optarg, NULL, 10);
+            break;
+        case 'k':
+            nkeys = strtol(optarg, NULL, 10);
+            break;
+        case 'p':
+            part = strtol(optarg, NULL, 10);
+            break;
+        case 'S':
+            start = strtol(optarg, NULL, 10);
+            break;
+        case 'r':
+            rate = strtol(optarg, NULL, 10);
+            break;
+        case 'v':
+            st.verbose = true;
+            break;
         case 'X':
             if (n_props == SG_MAX_PROPS)
                 return sg_usage();
             props[n_props++] = optarg;
             break;
-        default: return sg_usage();
+        default:
+            return sg_usage();
         }
     }
     if (boot == NULL || topic == NULL || count < 0 || nkeys < 0)
@@ -513,9 +552,9 @@ static int sg_produce(int argc, char **argv)
             cb = sg_dr_v;
             op = r;
         }
-        strata_err_t e = strata_producer_send(p, topic, (int32_t)part, nkeys > 0 ? key : NULL,
-                                              nkeys > 0 ? (size_t)kl : 0, val, (size_t)vl, NULL, 0,
-                                              0, cb, op);
+        strata_err_t e =
+            strata_producer_send(p, topic, (int32_t)part, nkeys > 0 ? key : NULL, nkeys > 0 ? (size_t)kl : 0,
+                                 val, (size_t)vl, NULL, 0, 0, cb, op);
         if (e != STRATA_OK) {
             fprintf(stderr, "st_group: send: %s\n", strata_err_name(e));
             if (st.verbose)

@@ -56,9 +56,14 @@ int main(int argc, char **argv)
 
     while ((c = getopt(argc, argv, "t:o:")) != -1) {
         switch (c) {
-        case 't': timeout_ms = atoi(optarg); break;
-        case 'o': out_path = optarg; break;
-        default: goto usage;
+        case 't':
+            timeout_ms = atoi(optarg);
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        default:
+            goto usage;
         }
     }
     if (argc - optind != 2)

@@ -100,8 +100,8 @@ static bool owns(const tmem_t *m, const char *topic, int32_t p)
     return false;
 }
 
-static void check_valid(const sc_assign_member_t *m, size_t n, const sc_assign_topic_t *t,
-                        size_t nt, const sc_assign_result_t *r, unsigned flags)
+static void check_valid(const sc_assign_member_t *m, size_t n, const sc_assign_topic_t *t, size_t nt,
+                        const sc_assign_result_t *r, unsigned flags)
 {
     char why[256];
     st_err_t e = sc_assign_validate(m, n, t, nt, r, flags, why, sizeof why);
@@ -129,8 +129,7 @@ static void test_range_kafka(void)
     CU_ASSERT_STRING_EQUAL(fmt(&r.members[0]), "t0p2,t1p2");
     check_valid(m, 2, t, 2, &r, SC_ASSIGN_V_COMPLETE);
     /* range is not balanced across topics: the validator must notice */
-    CU_ASSERT_EQUAL(sc_assign_validate(m, 2, t, 2, &r, SC_ASSIGN_V_BALANCED, NULL, 0),
-                    ST_ERR_STATE);
+    CU_ASSERT_EQUAL(sc_assign_validate(m, 2, t, 2, &r, SC_ASSIGN_V_BALANCED, NULL, 0), ST_ERR_STATE);
     sc_assign_result_free(&r);
 
     /* 3 members, 7 partitions: 3,2,2 */
@@ -183,8 +182,7 @@ static void test_lookup_and_args(void)
     CU_ASSERT_PTR_EQUAL(sc_assign_lookup("range")->assign, sc_assign_range);
     CU_ASSERT_PTR_EQUAL(sc_assign_lookup("roundrobin")->assign, sc_assign_roundrobin);
     CU_ASSERT_PTR_EQUAL(sc_assign_lookup("sticky")->assign, sc_assign_sticky);
-    CU_ASSERT_PTR_EQUAL(sc_assign_lookup("cooperative-sticky")->assign,
-                        sc_assign_cooperative_sticky);
+    CU_ASSERT_PTR_EQUAL(sc_assign_lookup("cooperative-sticky")->assign, sc_assign_cooperative_sticky);
     CU_ASSERT_TRUE(sc_assign_lookup("cooperative-sticky")->cooperative);
     CU_ASSERT_FALSE(sc_assign_lookup("sticky")->cooperative);
     CU_ASSERT_PTR_NULL(sc_assign_lookup("uniform"));
@@ -375,8 +373,7 @@ static void test_cooperative_two_phase(void)
         tm_view(tm, 2, m);
         for (int i = 0; i < 2; i++) {
             CU_ASSERT_EQUAL_FATAL(sc_assign_subscription_encode(&m[i], &buf, &len), ST_OK);
-            CU_ASSERT_EQUAL_FATAL(sc_assign_subscription_decode(m[i].member_id, buf, len, &dm[i]),
-                                  ST_OK);
+            CU_ASSERT_EQUAL_FATAL(sc_assign_subscription_decode(m[i].member_id, buf, len, &dm[i]), ST_OK);
             free(buf);
         }
         CU_ASSERT_EQUAL_FATAL(sc_assign_cooperative_sticky(dm, 2, t, 1, &r), ST_OK);
@@ -518,8 +515,7 @@ static void test_random_rounds(void)
                 size_t gone = rnd((uint32_t)n);
                 n--;
                 tm[gone] = tm[n];
-            }
-            else if (n < 10)
+            } else if (n < 10)
                 tm_init(&tm[n++], "zz-new", same ? common : "0");
             tm_view(tm, n, m);
         }
@@ -543,8 +539,8 @@ static void test_random_rounds(void)
                         const sc_assign_tp_t *o = &tm[i].owned[k];
                         bool dup = false;
                         for (size_t j = 0; j < k; j++)
-                            dup |= tm[i].owned[j].topic == o->topic &&
-                                   tm[i].owned[j].partition == o->partition;
+                            dup |=
+                                tm[i].owned[j].topic == o->topic && tm[i].owned[j].partition == o->partition;
                         bool ok = !dup && o->partition >= 0;
                         if (ok) {
                             ok = false;
@@ -561,8 +557,8 @@ static void test_random_rounds(void)
                     }
                     size_t want = valid < r.members[i].n_tps ? valid : r.members[i].n_tps;
                     if (kept != want) {
-                        fprintf(stderr, "\nround %d sticky: %s kept %zu of %zu valid, has %zu\n",
-                                round, tm[i].id, kept, valid, r.members[i].n_tps);
+                        fprintf(stderr, "\nround %d sticky: %s kept %zu of %zu valid, has %zu\n", round,
+                                tm[i].id, kept, valid, r.members[i].n_tps);
                         failures++;
                     }
                 }
@@ -575,8 +571,8 @@ static void test_random_rounds(void)
                 size_t total = r.n_revoked;
                 for (size_t i = 0; i < n; i++) {
                     for (size_t k = 0; k < r.members[i].n_tps; k++)
-                        CU_ASSERT(has(&s.members[i], r.members[i].tps[k].topic,
-                                      r.members[i].tps[k].partition));
+                        CU_ASSERT(
+                            has(&s.members[i], r.members[i].tps[k].topic, r.members[i].tps[k].partition));
                     total += r.members[i].n_tps;
                 }
                 size_t stotal = 0;
@@ -599,11 +595,9 @@ static void test_random_rounds(void)
                 }
                 tm_view(cm, n, cv);
                 if (r.n_revoked != 0 ||
-                    sc_assign_validate(cv, n, t, nt, &r,
-                                       SC_ASSIGN_V_COMPLETE | SC_ASSIGN_V_BALANCED, why,
+                    sc_assign_validate(cv, n, t, nt, &r, SC_ASSIGN_V_COMPLETE | SC_ASSIGN_V_BALANCED, why,
                                        sizeof why) != ST_OK) {
-                    fprintf(stderr, "\nround %d coop did not settle after %d steps: %s\n", round,
-                            steps, why);
+                    fprintf(stderr, "\nround %d coop did not settle after %d steps: %s\n", round, steps, why);
                     failures++;
                 }
             }

@@ -30,8 +30,8 @@ static void tb_build(st_codec_t codec, st_buf_t *out)
         memset(val, 'a' + i % 26, sizeof val);
         st_record_header_t h[2] = {{"h1", 2, (const uint8_t *)"v1", 2}, {"h2", 2, NULL, 0}};
         CU_ASSERT_EQUAL_FATAL(st_batch_builder_add(&b, 1000 + i * 3, i % 7 ? key : NULL, (size_t)kl,
-                                                   i % 5 ? val : NULL, (size_t)(i + 1) % 64,
-                                                   i % 2 ? h : NULL, i % 2 ? 2 : 0),
+                                                   i % 5 ? val : NULL, (size_t)(i + 1) % 64, i % 2 ? h : NULL,
+                                                   i % 2 ? 2 : 0),
                               ST_OK);
     }
     CU_ASSERT_TRUE(st_batch_builder_size(&b) > 0);
@@ -201,9 +201,9 @@ static void test_to_wire_protobufc(void)
             CU_ASSERT_TRUE_FATAL(rb->has_compressed_records);
             st_buf_t plain;
             st_buf_init(&plain);
-            CU_ASSERT_EQUAL_FATAL(st_decompress(codecs[c], rb->compressed_records.data,
-                                                rb->compressed_records.len, 0, &plain),
-                                  ST_OK);
+            CU_ASSERT_EQUAL_FATAL(
+                st_decompress(codecs[c], rb->compressed_records.data, rb->compressed_records.len, 0, &plain),
+                ST_OK);
             inner = strata__record_batch__unpack(NULL, plain.len, plain.data);
             st_buf_free(&plain);
             CU_ASSERT_PTR_NOT_NULL_FATAL(inner);
@@ -241,8 +241,8 @@ static void test_to_wire_protobufc(void)
 /* Build a RecordBatch with protobuf-c the way a foreign producer would:
  * pack the records alone to get the body, compute the CRC over the frame
  * header + body, pack the whole message. */
-static void tb_pc_batch(Strata__RecordBatch *rb, Strata__Record **recs, Strata__Record *rs,
-                        int n, uint8_t **body, size_t *body_len)
+static void tb_pc_batch(Strata__RecordBatch *rb, Strata__Record **recs, Strata__Record *rs, int n,
+                        uint8_t **body, size_t *body_len)
 {
     static uint8_t keybuf[] = "key";
     for (int i = 0; i < n; i++) {
@@ -265,10 +265,18 @@ static void tb_pc_batch(Strata__RecordBatch *rb, Strata__Record **recs, Strata__
     *body_len = strata__record_batch__get_packed_size(rb);
     *body = malloc(*body_len);
     strata__record_batch__pack(rb, *body);
-    st_batch_hdr_t h = {.base_offset = 0, .length = (int32_t)(ST_BATCH_HEADER_SIZE - 12 + *body_len),
-                        .leader_epoch = 0, .magic = ST_BATCH_MAGIC, .attributes = 0,
-                        .last_offset_delta = n - 1, .first_timestamp = 5000, .max_timestamp = 5000 + n - 1,
-                        .producer_id = 17, .producer_epoch = 2, .base_sequence = 40, .record_count = n};
+    st_batch_hdr_t h = {.base_offset = 0,
+                        .length = (int32_t)(ST_BATCH_HEADER_SIZE - 12 + *body_len),
+                        .leader_epoch = 0,
+                        .magic = ST_BATCH_MAGIC,
+                        .attributes = 0,
+                        .last_offset_delta = n - 1,
+                        .first_timestamp = 5000,
+                        .max_timestamp = 5000 + n - 1,
+                        .producer_id = 17,
+                        .producer_epoch = 2,
+                        .base_sequence = 40,
+                        .record_count = n};
     uint8_t hdr[ST_BATCH_HEADER_SIZE];
     st_batch_hdr_encode(&h, hdr);
     rb->has_crc = 1;
@@ -357,11 +365,17 @@ static void test_from_wire_protobufc(void)
     free(w);
     tb_pc_batch(&rb, recs, rs, 4, &body, &body_len);
     rb.n_records = 3; /* 3 records, header says 4: rebuild the CRC over 3 */
-    size_t bl3 = strata__record_batch__get_packed_size(&(Strata__RecordBatch){
-        .base = rb.base, .n_records = 3, .records = recs});
-    st_batch_hdr_t h3 = {.length = (int32_t)(ST_BATCH_HEADER_SIZE - 12 + bl3), .magic = ST_BATCH_MAGIC,
-                         .last_offset_delta = 3, .first_timestamp = 5000, .max_timestamp = 5003,
-                         .producer_id = 17, .producer_epoch = 2, .base_sequence = 40, .record_count = 4};
+    size_t bl3 = strata__record_batch__get_packed_size(
+        &(Strata__RecordBatch){.base = rb.base, .n_records = 3, .records = recs});
+    st_batch_hdr_t h3 = {.length = (int32_t)(ST_BATCH_HEADER_SIZE - 12 + bl3),
+                         .magic = ST_BATCH_MAGIC,
+                         .last_offset_delta = 3,
+                         .first_timestamp = 5000,
+                         .max_timestamp = 5003,
+                         .producer_id = 17,
+                         .producer_epoch = 2,
+                         .base_sequence = 40,
+                         .record_count = 4};
     uint8_t hdr[ST_BATCH_HEADER_SIZE];
     st_batch_hdr_encode(&h3, hdr);
     rb.crc = st_crc32c_update(st_crc32c(hdr + ST_BATCH_CRC_START, ST_BATCH_HEADER_SIZE - ST_BATCH_CRC_START),

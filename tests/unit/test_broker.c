@@ -275,8 +275,12 @@ static void test_election(void)
 static void test_member_payload(void)
 {
     char *eps[] = {(char *)"tcp://127.0.0.1:9092"};
-    zknode_broker_t b = {.id = 3, .host = (char *)"127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 1,
-                      .timestamp_ms = 1700000000000LL};
+    zknode_broker_t b = {.id = 3,
+                         .host = (char *)"127.0.0.1",
+                         .port = 9092,
+                         .endpoints = eps,
+                         .n_endpoints = 1,
+                         .timestamp_ms = 1700000000000LL};
     br_md_member_t x, y;
 
     /* healthy: exactly zknode's payload, no additions */
@@ -296,8 +300,12 @@ static void test_member_payload(void)
     char *dirs[] = {(char *)"/data/b"};
     char *topics[] = {(char *)"orders", (char *)"audit"};
     int32_t parts[] = {4, 0};
-    x = (br_md_member_t){.offline_dirs = dirs, .n_offline_dirs = 1, .offline_topics = topics,
-                         .offline_parts = parts, .n_offline = 2, .controlled_shutdown = true};
+    x = (br_md_member_t){.offline_dirs = dirs,
+                         .n_offline_dirs = 1,
+                         .offline_topics = topics,
+                         .offline_parts = parts,
+                         .n_offline = 2,
+                         .controlled_shutdown = true};
     char *json = br_md_member_encode(&b, &x);
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
     CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"offline_partitions\""));
@@ -321,8 +329,9 @@ static void test_member_payload(void)
     free(json);
 
     /* malformed additions are ignored, a non-object is CORRUPT */
-    const char *odd = "{\"version\":1,\"offline_partitions\":[{\"topic\":7},{\"topic\":\"t\",\"partition\":-1},"
-                      "{\"topic\":\"t\",\"partition\":2}],\"offline_log_dirs\":\"x\",\"controlled_shutdown\":1}";
+    const char *odd =
+        "{\"version\":1,\"offline_partitions\":[{\"topic\":7},{\"topic\":\"t\",\"partition\":-1},"
+        "{\"topic\":\"t\",\"partition\":2}],\"offline_log_dirs\":\"x\",\"controlled_shutdown\":1}";
     CU_ASSERT_EQUAL_FATAL(br_md_member_decode(odd, strlen(odd), &y), ST_OK);
     CU_ASSERT_EQUAL(y.n_offline, 1);
     CU_ASSERT_TRUE(br_md_member_offline(&y, "t", 2));
@@ -369,8 +378,10 @@ static void test_assign(void)
         CU_ASSERT_NOT_EQUAL(out[p * 3 + 1], out[p * 3 + 2]);
         CU_ASSERT_EQUAL(out[p * 3], 1 + (p % 3));
     }
-    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 4, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
-    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 0, 0, 0, out), ST_ERR_INVALID_REPLICATION_FACTOR);
+    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 4, 0, 0, out),
+                    ST_ERR_INVALID_REPLICATION_FACTOR);
+    CU_ASSERT_EQUAL(br_placement_assign(brokers, NULL, 3, 1, 0, 0, 0, out),
+                    ST_ERR_INVALID_REPLICATION_FACTOR);
 
     /* rack-aware: brokers 1,2 in rack a, 3,4 in rack b; RF 2 spans both racks */
     int32_t rb[] = {1, 2, 3, 4};
@@ -398,8 +409,8 @@ static void test_compaction_config(void)
     CU_ASSERT_EQUAL(c.offsets_topic_num_partitions, 50);
     CU_ASSERT_EQUAL(c.offsets_topic_replication_factor, 3);
     char err[256];
-    CU_ASSERT_EQUAL(st_conf_set(br_config_table, &c, "log.cleaner.delete.retention.ms", "1234", err, sizeof err),
-                    ST_OK);
+    CU_ASSERT_EQUAL(
+        st_conf_set(br_config_table, &c, "log.cleaner.delete.retention.ms", "1234", err, sizeof err), ST_OK);
     br_topic_config_t tc;
     br_topic_config_init(&tc, &c);
     sl_log_config_t lc;
@@ -407,7 +418,8 @@ static void test_compaction_config(void)
     CU_ASSERT_EQUAL(lc.cleanup_policy, SL_CLEANUP_DELETE);
     CU_ASSERT_EQUAL(lc.delete_retention_ms, 1234); /* broker default reaches the topic */
     CU_ASSERT_DOUBLE_EQUAL(lc.min_cleanable_dirty_ratio, 0.5, 1e-9);
-    char *keys[] = {"cleanup.policy", "min.cleanable.dirty.ratio", "min.compaction.lag.ms", "delete.retention.ms"};
+    char *keys[] = {"cleanup.policy", "min.cleanable.dirty.ratio", "min.compaction.lag.ms",
+                    "delete.retention.ms"};
     char *vals[] = {"compact,delete", "0.25", "60000", "10"};
     CU_ASSERT_EQUAL(br_topic_config_apply(&tc, keys, vals, 4, err, sizeof err), ST_OK);
     br_topic_config_to_log(&tc, &lc);
@@ -466,7 +478,8 @@ static void test_reassign_step(void)
     int32_t isr32[] = {3, 2};
     for (int k = 0; k < 2; k++) {
         CU_ASSERT_EQUAL(br_reassign_step(target, 2, r321, 3, k ? isr123 : isr32, k ? 3 : 2, 3, live_fn, NULL,
-                                         &out, &n, &lead), 4);
+                                         &out, &n, &lead),
+                        4);
         CU_ASSERT_EQUAL_FATAL(n, 2);
         CU_ASSERT_EQUAL(out[0], 3);
         CU_ASSERT_EQUAL(out[1], 2);

@@ -29,7 +29,7 @@
 /* One record as appended (the model) or as read back. */
 typedef struct tc_rec {
     int64_t off, ts;
-    int key;          /* -1: no key */
+    int key; /* -1: no key */
     bool tomb;
     char val[24];
 } tc_rec_t;
@@ -237,7 +237,8 @@ static int64_t tc_active_base(sl_log_t *log)
 }
 
 /* Random overwrites of nkeys keys; some tombstones when tombs. */
-static void tc_fill(sl_log_t *log, tc_model_t *m, int batches, int nkeys, bool tombs, int64_t ts, unsigned seed)
+static void tc_fill(sl_log_t *log, tc_model_t *m, int batches, int nkeys, bool tombs, int64_t ts,
+                    unsigned seed)
 {
     srand(seed);
     for (int b = 0; b < batches; b++) {
@@ -396,8 +397,8 @@ static void test_clean_tombstones(void)
         saw1 |= got[i].key == 1 && !got[i].tomb;
         tomb1_kept |= got[i].off == tomb1 && got[i].tomb;
     }
-    CU_ASSERT_FALSE(saw0);     /* expired tombstone and all older values gone */
-    CU_ASSERT_FALSE(saw1);     /* values of key 1 gone ... */
+    CU_ASSERT_FALSE(saw0);      /* expired tombstone and all older values gone */
+    CU_ASSERT_FALSE(saw1);      /* values of key 1 gone ... */
     CU_ASSERT_TRUE(tomb1_kept); /* ... its recent tombstone stays */
     CU_ASSERT_PTR_NULL(tc_find(got, n, tomb0));
     /* latest values of keys 2, 3, 10 stay at their offsets, alone */

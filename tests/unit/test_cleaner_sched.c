@@ -97,18 +97,23 @@ static void compact_cfg(sl_log_config_t *c, bool compact)
     c->index_interval_bytes = 256;
     c->segment_index_bytes = 4096;
     c->retention_ms = -1;
-    CU_ASSERT_FATAL(br_cleaner_log_config(c, compact ? "compact" : "delete", "86400000", "0.5",
-                                          "0", NULL, 0) == ST_OK);
+    CU_ASSERT_FATAL(
+        br_cleaner_log_config(c, compact ? "compact" : "delete", "86400000", "0.5", "0", NULL, 0) == ST_OK);
 }
 
 /* Host topic/partition here; leader with the given ISR (this broker
  * first). Returns apply_state's result. */
-static st_err_t host(const char *topic, int32_t partition, const sl_log_config_t *cfg,
-                     const int32_t *isr, size_t n_isr)
+static st_err_t host(const char *topic, int32_t partition, const sl_log_config_t *cfg, const int32_t *isr,
+                     size_t n_isr)
 {
     int32_t replicas[] = {1, 2};
-    br_part_state_t st = {.leader = 1, .leader_epoch = 1, .controller_epoch = 1,
-                          .replicas = replicas, .n_replicas = 2, .isr = isr, .n_isr = n_isr};
+    br_part_state_t st = {.leader = 1,
+                          .leader_epoch = 1,
+                          .controller_epoch = 1,
+                          .replicas = replicas,
+                          .n_replicas = 2,
+                          .isr = isr,
+                          .n_isr = n_isr};
     return br_pm_apply_state(g_pm, topic, partition, &st, cfg);
 }
 
@@ -121,8 +126,7 @@ static void append_cb(void *arg, st_err_t err, int64_t base)
 /* Append one batch of n keyed records (keys k0..k<nkeys-1>, rotating from
  * first) through the manager, acks=all. Returns the outcome (ST_OK once
  * the HW passed it; ST_ERR_REQUEST_TIMED_OUT when it waits). */
-static st_err_t append_keys(const char *topic, int32_t partition, int n, int first, int nkeys,
-                            int tag)
+static st_err_t append_keys(const char *topic, int32_t partition, int n, int first, int nkeys, int tag)
 {
     st_batch_builder_t b;
     st_batch_builder_init(&b, ST_CODEC_NONE);
@@ -353,8 +357,8 @@ static void test_topic_config(void)
     memset(&c, 0, sizeof c);
     sl_log_config_default(&c);
     char err[128];
-    CU_ASSERT_EQUAL(br_cleaner_log_config(&c, "compact,delete", "1000", "0.25", "5000", err,
-                                          sizeof err), ST_OK);
+    CU_ASSERT_EQUAL(br_cleaner_log_config(&c, "compact,delete", "1000", "0.25", "5000", err, sizeof err),
+                    ST_OK);
     CU_ASSERT_EQUAL(c.cleanup_policy, SL_CLEANUP_COMPACT | SL_CLEANUP_DELETE);
     CU_ASSERT_EQUAL(c.delete_retention_ms, 1000);
     CU_ASSERT_DOUBLE_EQUAL(c.min_cleanable_dirty_ratio, 0.25, 1e-9);
@@ -390,12 +394,12 @@ static void test_topic_config(void)
 /* ---------------------------------------------------------- log-dir failure */
 
 static int g_fails;
-#define CHECK(cond)                                                               \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            fprintf(stderr, "child check failed line %d: %s\n", __LINE__, #cond); \
-            g_fails++;                                                            \
-        }                                                                         \
+#define CHECK(cond)                                                                                          \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            fprintf(stderr, "child check failed line %d: %s\n", __LINE__, #cond);                            \
+            g_fails++;                                                                                       \
+        }                                                                                                    \
     } while (0)
 
 typedef struct dirfail_rec {
@@ -406,8 +410,7 @@ typedef struct dirfail_rec {
     int has_p0, has_p2;
 } dirfail_rec_t;
 
-static void dirfail_cb(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts,
-                       size_t n_parts)
+static void dirfail_cb(void *arg, const char *log_dir, st_err_t err, const br_pm_tp_t *parts, size_t n_parts)
 {
     dirfail_rec_t *r = arg;
     r->calls++;
@@ -475,8 +478,8 @@ static int produce_err(const char *topic, int32_t partition, size_t value_len)
 }
 
 /* Start a fetch (min_bytes, max_wait) into *c; no decoding. */
-static void fetch_start(br_call_t *c, const char *topic, int32_t partition, int64_t offset,
-                        int32_t min_bytes, int32_t max_wait)
+static void fetch_start(br_call_t *c, const char *topic, int32_t partition, int64_t offset, int32_t min_bytes,
+                        int32_t max_wait)
 {
     Strata__FetchPartitionRequest fp = STRATA__FETCH_PARTITION_REQUEST__INIT;
     fp.partition = partition;

@@ -130,8 +130,9 @@ static void test_accum_size(void)
     int closes = 0;
     /* 100-byte values: about 8 fit in 1000 bytes */
     for (int i = 0; i < 40; i++) {
-        CU_ASSERT_EQUAL(sc_accum_append(&a, t, 0, 0, 1000 + i, NULL, 0, val, sizeof val, NULL, 0,
-                                        count_cb, NULL, &closed), ST_OK);
+        CU_ASSERT_EQUAL(sc_accum_append(&a, t, 0, 0, 1000 + i, NULL, 0, val, sizeof val, NULL, 0, count_cb,
+                                        NULL, &closed),
+                        ST_OK);
         closes += closed;
     }
     CU_ASSERT(closes >= 4);
@@ -185,8 +186,7 @@ static void test_accum_linger(void)
     sc_accum_set_partitions(t, 3, NULL);
     bool closed;
     strata_header_t h = {"hk", 2, "hv", 2};
-    CU_ASSERT_EQUAL(sc_accum_append(&a, t, 1, 100, 1, "k", 1, "v", 1, &h, 1, NULL, NULL, &closed),
-                    ST_OK);
+    CU_ASSERT_EQUAL(sc_accum_append(&a, t, 1, 100, 1, "k", 1, "v", 1, &h, 1, NULL, NULL, &closed), ST_OK);
     CU_ASSERT_FALSE(closed);
     /* not yet: due at 105 */
     CU_ASSERT_EQUAL(sc_accum_linger(&a, 104, false), 105);
@@ -310,8 +310,8 @@ static void test_conf_bootstrap(void)
     char err[256] = "";
     char **urls;
     size_t n;
-    CU_ASSERT_EQUAL(strata_conf_set(c, "bootstrap.servers",
-                                    " tcp://127.0.0.1:9092 ,,tcp://127.0.0.1:9093", err, sizeof err),
+    CU_ASSERT_EQUAL(strata_conf_set(c, "bootstrap.servers", " tcp://127.0.0.1:9092 ,,tcp://127.0.0.1:9093",
+                                    err, sizeof err),
                     STRATA_OK);
     CU_ASSERT_EQUAL_FATAL(sc_conf_bootstrap(c, &urls, &n), ST_OK);
     CU_ASSERT_EQUAL_FATAL(n, 2u);
@@ -359,7 +359,10 @@ static void test_conf_markdown(void)
 
 /* Every wire code, named in strata.h with st_err's value (a missing or
  * misnumbered STRATA_ERR_ fails to compile or to compare). */
-#define E(x) {(int)STRATA_ERR_##x, (int)ST_ERR_##x, #x}
+#define E(x)                                                                                                 \
+    {                                                                                                        \
+        (int)STRATA_ERR_##x, (int)ST_ERR_##x, #x                                                             \
+    }
 static const struct {
     int strata, st;
     const char *name;
@@ -450,7 +453,8 @@ static void test_err_wire_names(void)
             continue;
         seen++;
         if (!wire_code_named(v))
-            fprintf(stderr, "st_err wire code %d (%s) has no STRATA_ERR_ name\n", v, st_err_name((st_err_t)v));
+            fprintf(stderr, "st_err wire code %d (%s) has no STRATA_ERR_ name\n", v,
+                    st_err_name((st_err_t)v));
         CU_ASSERT_TRUE(wire_code_named(v));
     }
     CU_ASSERT_EQUAL(seen, n);
@@ -463,7 +467,8 @@ static void test_err_wire_names(void)
         CU_ASSERT_STRING_EQUAL(strata_err_name((strata_err_t)d->values[i].value), d->values[i].name);
     }
     CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_REBALANCE_IN_PROGRESS), "REBALANCE_IN_PROGRESS");
-    CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_DUPLICATE_SEQUENCE_NUMBER), "DUPLICATE_SEQUENCE_NUMBER");
+    CU_ASSERT_STRING_EQUAL(strata_err_name(STRATA_ERR_DUPLICATE_SEQUENCE_NUMBER),
+                           "DUPLICATE_SEQUENCE_NUMBER");
 }
 
 static void test_err_names(void)

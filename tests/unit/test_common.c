@@ -44,7 +44,10 @@ typedef struct arena_pair {
     const char *name;
 } arena_pair_t;
 
-#define ARENA_PAIR_INIT {42, "x"}
+#define ARENA_PAIR_INIT                                                                                      \
+    {                                                                                                        \
+        42, "x"                                                                                              \
+    }
 
 static void test_arena(void)
 {
@@ -105,7 +108,9 @@ static uint64_t hm_hash(int key)
 
 static void test_hmap(void)
 {
-    enum { N = 5000 };
+    enum {
+        N = 5000
+    };
     st_hmap_t m;
     CU_ASSERT_EQUAL_FATAL(st_hmap_init(&m, 4), ST_OK);
     hm_obj_t *objs = calloc(N, sizeof *objs);

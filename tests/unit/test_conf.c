@@ -170,12 +170,8 @@ static void test_markdown(void)
 }
 
 static CU_TestInfo conf_tests[] = {
-    {"defaults", test_defaults},
-    {"set", test_set},
-    {"ranges and errors", test_ranges_and_errors},
-    {"file", test_file},
-    {"markdown", test_markdown},
-    CU_TEST_INFO_NULL,
+    {"defaults", test_defaults}, {"set", test_set},           {"ranges and errors", test_ranges_and_errors},
+    {"file", test_file},         {"markdown", test_markdown}, CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
     {"st_conf", NULL, NULL, NULL, NULL, conf_tests},

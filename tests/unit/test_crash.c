@@ -118,7 +118,9 @@ static void test_crash_rounds(void)
                 st_batch_hdr_decode(out.data, out.len, &h) != ST_OK || h.base_offset != acks[i].base ||
                 h.record_count != acks[i].n || tsl_frame_tag(out.data, out.len) != (int)acks[i].seq) {
                 if (bad++ < 5)
-                    fprintf(stderr, "round %d: acknowledged batch seq %" PRId64 " at %" PRId64 " lost or damaged (end %" PRId64 ")\n",
+                    fprintf(stderr,
+                            "round %d: acknowledged batch seq %" PRId64 " at %" PRId64
+                            " lost or damaged (end %" PRId64 ")\n",
                             round, acks[i].seq, acks[i].base, end);
             }
         }

@@ -198,8 +198,8 @@ static br_call_t *send(Strata__Request *req)
 }
 
 /* JoinGroup with one "range" protocol whose metadata is `meta`. */
-static br_call_t *join(const char *group, const char *member, const char *instance,
-                       int32_t session_ms, const char *meta)
+static br_call_t *join(const char *group, const char *member, const char *instance, int32_t session_ms,
+                       const char *meta)
 {
     Strata__JoinGroupProtocol p = STRATA__JOIN_GROUP_PROTOCOL__INIT;
     p.name = (char *)"range";
@@ -249,8 +249,7 @@ static join_result_t join_result(br_call_t *c)
 
 /* First join of a dynamic member: MEMBER_ID_REQUIRED, then the real join
  * (returned, maybe still parked). */
-static br_call_t *join_dynamic(const char *group, int32_t session_ms, const char *meta,
-                               char *id_out)
+static br_call_t *join_dynamic(const char *group, int32_t session_ms, const char *meta, char *id_out)
 {
     join_result_t jr = join_result(join(group, "", NULL, session_ms, meta));
     CU_ASSERT_EQUAL(jr.error, ST_ERR_MEMBER_ID_REQUIRED);
@@ -264,8 +263,8 @@ typedef struct asg {
     const char *bytes;
 } asg_t;
 
-static br_call_t *sync_group(const char *group, int32_t gen, const char *member,
-                             const char *instance, const asg_t *a, size_t n)
+static br_call_t *sync_group(const char *group, int32_t gen, const char *member, const char *instance,
+                             const asg_t *a, size_t n)
 {
     Strata__SyncGroupAssignment sa[8];
     Strata__SyncGroupAssignment *sp[8];
@@ -346,8 +345,8 @@ static int leave(const char *group, const char *member)
 }
 
 /* Commit one offset; returns the partition's error (or the top-level one). */
-static int commit(const char *group, int32_t gen, const char *member, const char *topic,
-                  int32_t partition, int64_t offset)
+static int commit(const char *group, int32_t gen, const char *member, const char *topic, int32_t partition,
+                  int64_t offset)
 {
     Strata__OffsetCommitPartition p = STRATA__OFFSET_COMMIT_PARTITION__INIT;
     p.partition = partition;
@@ -898,9 +897,7 @@ static void test_local_append_isr_shrink(void)
     CU_ASSERT_FATAL(st_batch_builder_finish(&b, &frame) == ST_OK);
     st_batch_builder_fini(&b);
     g_la_calls = 0;
-    CU_ASSERT_EQUAL(br_pm_local_append(g_pm, "t2", 0, frame.data, frame.len, 60000, la_done,
-                                       NULL),
-                    ST_OK);
+    CU_ASSERT_EQUAL(br_pm_local_append(g_pm, "t2", 0, frame.data, frame.len, 60000, la_done, NULL), ST_OK);
     CU_ASSERT_EQUAL(g_la_calls, 0); /* replica 2 has not fetched it */
     st.isr = alone;
     st.n_isr = 1; /* replica 2 dropped out: the HW now passes the batch */

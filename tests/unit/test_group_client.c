@@ -81,8 +81,8 @@ static void test_reset_plan(void)
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, -20, 10, 100, 50, -1), 30);
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, 20, 10, 100, 50, -1), 70);
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, -80, 10, 100, 50, -1), 10);
-    CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, -5, 10, 100, -1, -1), 95);  /* none: from end */
-    CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, 5, 10, 100, -1, -1), 15);   /* none: from start */
+    CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, -5, 10, 100, -1, -1), 95); /* none: from end */
+    CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, 5, 10, 100, -1, -1), 15);  /* none: from start */
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_SHIFT, INT64_MIN, 10, 100, 50, -1), 10);
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_DATETIME, 123, 10, 100, 50, 64), 64);
     CU_ASSERT_EQUAL(sc_group_reset_target(SC_RESET_DATETIME, 123, 10, 100, 50, -1), 100);
@@ -138,8 +138,7 @@ static void test_api_offline(void)
     char err[256] = "";
     strata_conf_t *conf = strata_conf_new();
     CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    CU_ASSERT_EQUAL(strata_conf_set(conf, "bootstrap.servers", "tcp://127.0.0.1:1", NULL, 0),
-                    STRATA_OK);
+    CU_ASSERT_EQUAL(strata_conf_set(conf, "bootstrap.servers", "tcp://127.0.0.1:1", NULL, 0), STRATA_OK);
     /* Kafka 3.x's default assignor list */
     char *v = strata_conf_get(conf, "partition.assignment.strategy");
     CU_ASSERT_STRING_EQUAL(v, "range,cooperative-sticky");
@@ -156,8 +155,7 @@ static void test_api_offline(void)
     CU_ASSERT_PTR_NULL(strata_consumer_new(conf, err, sizeof err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "bogus"));
 
-    CU_ASSERT_EQUAL(strata_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky",
-                                    NULL, 0),
+    CU_ASSERT_EQUAL(strata_conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", NULL, 0),
                     STRATA_OK);
     c = strata_consumer_new(conf, err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -186,8 +184,7 @@ static void test_admin_args(void)
     char err[256] = "";
     strata_conf_t *conf = strata_conf_new();
     CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    CU_ASSERT_EQUAL(strata_conf_set(conf, "bootstrap.servers", "tcp://127.0.0.1:1", NULL, 0),
-                    STRATA_OK);
+    CU_ASSERT_EQUAL(strata_conf_set(conf, "bootstrap.servers", "tcp://127.0.0.1:1", NULL, 0), STRATA_OK);
     strata_admin_t *a = strata_admin_new(conf, err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     strata_group_listing_t *l = NULL;

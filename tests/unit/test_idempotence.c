@@ -44,8 +44,7 @@ static void pbatch(int n, int64_t pid, int16_t epoch, int32_t seq, st_buf_t *wir
     for (int i = 0; i < n; i++) {
         char v[32];
         int len = snprintf(v, sizeof v, "p%lld-s%d", (long long)pid, seq + i);
-        CU_ASSERT_FATAL(st_batch_builder_add(&b, now_ms(), "k", 1, v, (size_t)len, NULL, 0) ==
-                        ST_OK);
+        CU_ASSERT_FATAL(st_batch_builder_add(&b, now_ms(), "k", 1, v, (size_t)len, NULL, 0) == ST_OK);
     }
     b.producer_id = pid;
     b.producer_epoch = epoch;
@@ -183,19 +182,15 @@ static void test_rules(void)
     /* next in line, a gap, an overlap */
     st_batch_hdr_t ok = hdr(7, 0, 3, 2, 13), gap = hdr(7, 0, 6, 1, 0), ovl = hdr(7, 0, 2, 2, 0);
     CU_ASSERT_EQUAL(sl_pstate_check(ps, &ok, NULL, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &gap, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &ovl, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &gap, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &ovl, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     /* a later batch of the same request follows the earlier one */
     st_batch_hdr_t after = hdr(7, 0, 5, 1, 0);
     CU_ASSERT_EQUAL(sl_pstate_check(ps, &after, &ok, false, &dup), ST_OK);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &after, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &after, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     /* epochs: a new one starts at 0, an old one is fenced */
     st_batch_hdr_t e1 = hdr(7, 1, 3, 1, 0), e1z = hdr(7, 1, 0, 1, 20);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &e1, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &e1, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(sl_pstate_check(ps, &e1z, NULL, false, &dup), ST_OK);
     CU_ASSERT_EQUAL(sl_pstate_update(ps, &e1z), ST_OK);
     CU_ASSERT_EQUAL(sl_pstate_check(ps, &ok, NULL, false, &dup), ST_ERR_INVALID_PRODUCER_EPOCH);
@@ -212,10 +207,8 @@ static void test_rules(void)
     }
     CU_ASSERT_EQUAL(sl_pstate_get(ps, 7)->n_batches, SL_PSTATE_BATCHES);
     st_batch_hdr_t old = hdr(7, 1, 1, 1, 0), recent = hdr(7, 1, 2, 1, 0);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &old, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    CU_ASSERT_EQUAL(sl_pstate_check(ps, &recent, NULL, false, &dup),
-                    ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &old, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(ps, &recent, NULL, false, &dup), ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(dup, 22);
     /* sequences wrap at INT32_MAX */
     CU_ASSERT_EQUAL(sl_pstate_seq_add(INT32_MAX, 1), 0);
@@ -270,17 +263,17 @@ static void test_truncate_head(void)
 {
     sl_pstate_t *ps = sl_pstate_new();
     st_batch_hdr_t h[] = {
-        hdr(7, 0, 0, 5, 0),   /* pid 7: offsets 0-4 */
-        hdr(3, 0, 0, 5, 5),   /* pid 3: 5-9 */
-        hdr(9, 0, 0, 2, 10),  /* pid 9: 10-11 */
-        hdr(3, 0, 5, 5, 12),  /* pid 3: 12-16 */
-        hdr(5, 0, 0, 1, 17),  /* pid 5: 17 */
+        hdr(7, 0, 0, 5, 0),  /* pid 7: offsets 0-4 */
+        hdr(3, 0, 0, 5, 5),  /* pid 3: 5-9 */
+        hdr(9, 0, 0, 2, 10), /* pid 9: 10-11 */
+        hdr(3, 0, 5, 5, 12), /* pid 3: 12-16 */
+        hdr(5, 0, 0, 1, 17), /* pid 5: 17 */
     };
     for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
         CU_ASSERT_EQUAL(sl_pstate_update(ps, &h[i]), ST_OK);
     CU_ASSERT_EQUAL(sl_pstate_count(ps), 4);
     CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 0), 0);
-    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 5), 1);  /* pid 7 ended at 4 */
+    CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 5), 1); /* pid 7 ended at 4 */
     CU_ASSERT_PTR_NULL(sl_pstate_get(ps, 7));
     CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 11), 0); /* pid 9 ends at 11: kept */
     CU_ASSERT_EQUAL(sl_pstate_truncate_head(ps, 12), 1);
@@ -398,7 +391,9 @@ static void test_long_retry(void)
     host_leader("lr", 0, 0);
     /* another producer first, so the batches are not at offset = sequence */
     CU_ASSERT_EQUAL(send_p("lr", 3, 9, 0, 0, NULL), 0);
-    enum { N = SL_PSTATE_BATCHES + 4 };
+    enum {
+        N = SL_PSTATE_BATCHES + 4
+    };
     st_buf_t w[N + 1];
     for (int i = 0; i <= N; i++)
         pbatch(2, 4, 0, 2 * i, &w[i]);
@@ -410,8 +405,7 @@ static void test_long_retry(void)
     br_part_t *p = part_of(g_pm, "lr");
     st_batch_hdr_t h0 = hdr(4, 0, 0, 2, 0);
     int64_t dup = -1;
-    CU_ASSERT_EQUAL(sl_pstate_check(p->pstate, &h0, NULL, false, &dup),
-                    ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(sl_pstate_check(p->pstate, &h0, NULL, false, &dup), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     CU_ASSERT(sl_pstate_find_retry(p->pstate, p->log, &h0, &dup));
     CU_ASSERT_EQUAL(dup, 3);
     /* a batch never written (same epoch, sequence in the past, other count) */
@@ -507,7 +501,8 @@ static void test_truncation(void)
     CU_ASSERT_EQUAL(snapshot_files("tr", false), 1);
     CU_ASSERT_EQUAL(sl_pstate_snapshot_offset(part->pstate), 1);
     CU_ASSERT_PTR_NULL(sl_pstate_get(part->pstate, 22));
-    CU_ASSERT_EQUAL(sl_pstate_get(part->pstate, 21)->batches[sl_pstate_get(part->pstate, 21)->n_batches - 1].last_seq, 1);
+    CU_ASSERT_EQUAL(
+        sl_pstate_get(part->pstate, 21)->batches[sl_pstate_get(part->pstate, 21)->n_batches - 1].last_seq, 1);
     /* the cut batch of 21 is appended again, not taken as a duplicate */
     CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 3, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
     CU_ASSERT_EQUAL(send_p("tr", 1, 21, 0, 2, &base), 0);
@@ -633,7 +628,9 @@ static void test_pid_json(void)
     CU_ASSERT_EQUAL(br_producer_id_block_decode(ints, strlen(ints), &back), ST_OK);
     CU_ASSERT(back.start == 0 && back.end == 999);
     const char *bad[] = {
-        "", "[]", "{\"version\":2,\"broker\":0,\"block_start\":\"0\",\"block_end\":\"9\"}",
+        "",
+        "[]",
+        "{\"version\":2,\"broker\":0,\"block_start\":\"0\",\"block_end\":\"9\"}",
         "{\"version\":1,\"broker\":0,\"block_start\":\"10\",\"block_end\":\"9\"}",
         "{\"version\":1,\"broker\":0,\"block_start\":\"-1\",\"block_end\":\"9\"}",
         "{\"version\":1,\"broker\":0,\"block_start\":\"1x\",\"block_end\":\"9\"}",

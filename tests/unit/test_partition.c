@@ -40,8 +40,8 @@ static void make_batch(int n, int64_t ts, size_t value_len, st_buf_t *frame, st_
         int len = snprintf(v, value_len + 16, "v%d", i);
         v[len] = 'x';
         CU_ASSERT_FATAL(st_batch_builder_add(&b, ts + i, "k", 1, v,
-                                             value_len > (size_t)len ? value_len : (size_t)len,
-                                             NULL, 0) == ST_OK);
+                                             value_len > (size_t)len ? value_len : (size_t)len, NULL,
+                                             0) == ST_OK);
     }
     free(v);
     st_buf_init(frame);
@@ -80,8 +80,8 @@ static void produce(br_call_t *c, const char *topic, int32_t partition, st_buf_t
 }
 
 /* Produce and return the single partition result's error and base offset. */
-static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int64_t *base,
-                       char *msg, size_t msglen)
+static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int64_t *base, char *msg,
+                       size_t msglen)
 {
     br_call_t c;
     tu_call_init(&c, 7, -1);
@@ -105,9 +105,8 @@ static int produce_one(const char *topic, int32_t partition, st_buf_t *wire, int
 
 static const char *g_rack_id; /* rack_id of fetch_req's requests, NULL none */
 
-static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, size_t n_parts,
-                      int64_t offset, int32_t part_max, int32_t max_bytes, int32_t min_bytes,
-                      int32_t max_wait, int32_t epoch)
+static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, size_t n_parts, int64_t offset,
+                      int32_t part_max, int32_t max_bytes, int32_t min_bytes, int32_t max_wait, int32_t epoch)
 {
     Strata__FetchPartitionRequest *fp = calloc(n_parts, sizeof *fp);
     Strata__FetchPartitionRequest **fpp = calloc(n_parts, sizeof *fpp);
@@ -137,8 +136,7 @@ static void fetch_req(br_call_t *c, const char *topic, const int32_t *parts, siz
     free(fpp);
 }
 
-static void fetch(br_call_t *c, const char *topic, int32_t partition, int64_t offset,
-                  int32_t epoch)
+static void fetch(br_call_t *c, const char *topic, int32_t partition, int64_t offset, int32_t epoch)
 {
     fetch_req(c, topic, &partition, 1, offset, 0, 0, 0, 0, epoch);
 }
@@ -232,8 +230,7 @@ static void test_round_trip(void)
         st_buf_t back;
         st_buf_init(&back);
         const char *why = NULL;
-        CU_ASSERT_FATAL(st_batch_from_wire(rp->batches[i].data, rp->batches[i].len, &back, &why) ==
-                        ST_OK);
+        CU_ASSERT_FATAL(st_batch_from_wire(rp->batches[i].data, rp->batches[i].len, &back, &why) == ST_OK);
         CU_ASSERT(back.len == frames[i].len && memcmp(back.data, frames[i].data, back.len) == 0);
         st_buf_free(&back);
         st_buf_free(&expect);
@@ -495,7 +492,7 @@ static void test_fenced_epochs(void)
 }
 
 static Strata__ListOffsetsPartitionResult *list_offsets(br_call_t *c, Strata__Response **rout,
-                                                       const char *topic, int64_t ts)
+                                                        const char *topic, int64_t ts)
 {
     Strata__ListOffsetsPartition lp = STRATA__LIST_OFFSETS_PARTITION__INIT;
     lp.partition = 0;
@@ -515,8 +512,7 @@ static Strata__ListOffsetsPartitionResult *list_offsets(br_call_t *c, Strata__Re
     Strata__Response *r = tu_call_response(c);
     *rout = r;
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_LIST_OFFSETS);
-    CU_ASSERT_FATAL(r->list_offsets->n_topics == 1 &&
-                    r->list_offsets->topics[0]->n_partitions == 1);
+    CU_ASSERT_FATAL(r->list_offsets->n_topics == 1 && r->list_offsets->topics[0]->n_partitions == 1);
     return r->list_offsets->topics[0]->partitions[0];
 }
 
@@ -808,12 +804,12 @@ static void peer_close(peer_t *p)
 }
 
 /* Run fn against pm instead of g_pm. */
-#define WITH_PM(pm_, stmt)         \
-    do {                           \
-        br_pm_t *saved_ = g_pm;    \
-        g_pm = (pm_);              \
-        stmt;                      \
-        g_pm = saved_;             \
+#define WITH_PM(pm_, stmt)                                                                                   \
+    do {                                                                                                     \
+        br_pm_t *saved_ = g_pm;                                                                              \
+        g_pm = (pm_);                                                                                        \
+        stmt;                                                                                                \
+        g_pm = saved_;                                                                                       \
     } while (0)
 
 static void produce_n(const char *topic, int n)
@@ -1060,8 +1056,8 @@ static int g_isr_calls;
 static int32_t g_isr[8];
 static size_t g_n_isr;
 
-static void isr_cb(void *arg, const char *topic, int32_t partition, int32_t epoch,
-                   const int32_t *isr, size_t n)
+static void isr_cb(void *arg, const char *topic, int32_t partition, int32_t epoch, const int32_t *isr,
+                   size_t n)
 {
     (void)arg;
     CU_ASSERT_STRING_EQUAL(topic, "is");
@@ -1120,8 +1116,8 @@ static void test_isr_proposals(void)
 
 /* One client fetch of partition 0 at offset with rack (NULL: none):
  * error, preferred_read_replica, batches and the next offset after them. */
-static int rack_fetch(br_pm_t *pm, const char *topic, int64_t offset, const char *rack,
-                      int32_t *preferred, size_t *n_batches)
+static int rack_fetch(br_pm_t *pm, const char *topic, int64_t offset, const char *rack, int32_t *preferred,
+                      size_t *n_batches)
 {
     br_call_t c;
     tu_call_init(&c, 80, -1);

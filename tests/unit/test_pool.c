@@ -14,12 +14,12 @@
 static pthread_t tp_main;
 
 typedef struct tp_job {
-    atomic_int *ran;          /* work_fn count */
-    int *done, *cancelled;    /* loop-side counts */
-    bool work_on_main;        /* work_fn ran on the loop thread (must not) */
-    bool done_off_main;       /* done_fn ran elsewhere (must not) */
-    sem_t *started, *go;      /* blocker job: post started, wait go */
-    br_pool_t *pool;          /* resubmit from done when resubmit > 0 */
+    atomic_int *ran;       /* work_fn count */
+    int *done, *cancelled; /* loop-side counts */
+    bool work_on_main;     /* work_fn ran on the loop thread (must not) */
+    bool done_off_main;    /* done_fn ran elsewhere (must not) */
+    sem_t *started, *go;   /* blocker job: post started, wait go */
+    br_pool_t *pool;       /* resubmit from done when resubmit > 0 */
     int resubmit;
 } tp_job_t;
 
@@ -54,7 +54,9 @@ static void tp_done(void *arg, bool cancelled)
  * and ev_run() returns by itself once all are done. */
 static void test_pool_run_all(void)
 {
-    enum { N = 200 };
+    enum {
+        N = 200
+    };
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     br_pool_t *pool;
     CU_ASSERT_EQUAL_FATAL(br_pool_new(loop, 3, &pool), ST_OK);
@@ -161,7 +163,9 @@ static void test_pool_shutdown(void)
  * done_fn runs exactly once within br_pool_free. */
 static void test_pool_free_owes_done(void)
 {
-    enum { N = 50 };
+    enum {
+        N = 50
+    };
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     br_pool_t *pool;
     CU_ASSERT_EQUAL_FATAL(br_pool_new(loop, 2, &pool), ST_OK);

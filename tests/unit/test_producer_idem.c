@@ -29,9 +29,9 @@ static void add(sc_accum_t *a, sc_atopic_t *t, int32_t p, int n)
 {
     bool closed;
     for (int i = 0; i < n; i++)
-        CU_ASSERT_EQUAL(sc_accum_append(a, t, p, 0, 1000 + i, NULL, 0, "0123456789", 10, NULL, 0,
-                                        NULL, NULL, &closed),
-                        ST_OK);
+        CU_ASSERT_EQUAL(
+            sc_accum_append(a, t, p, 0, 1000 + i, NULL, 0, "0123456789", 10, NULL, 0, NULL, NULL, &closed),
+            ST_OK);
     sc_accum_close(a, t, p);
 }
 
@@ -291,8 +291,8 @@ static void test_conf_rules(void)
     CU_ASSERT_EQUAL(strata_conf_set(c, "acks", "all", err, sizeof err), STRATA_OK);
     CU_ASSERT_EQUAL(sc_conf_idempotence(c, &on, err, sizeof err), ST_OK);
     CU_ASSERT_TRUE(on);
-    CU_ASSERT_EQUAL(strata_conf_set(c, "max.in.flight.requests.per.connection", "6", err,
-                                    sizeof err), STRATA_OK);
+    CU_ASSERT_EQUAL(strata_conf_set(c, "max.in.flight.requests.per.connection", "6", err, sizeof err),
+                    STRATA_OK);
     CU_ASSERT_EQUAL(sc_conf_idempotence(c, &on, err, sizeof err), ST_ERR_INVALID_CONFIG);
     CU_ASSERT_EQUAL(strata_conf_set(c, "enable.idempotence", "false", err, sizeof err), STRATA_OK);
     CU_ASSERT_EQUAL(sc_conf_idempotence(c, &on, err, sizeof err), ST_OK);

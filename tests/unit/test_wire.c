@@ -16,7 +16,8 @@
 
 static int wire_mismatches;
 
-static void wire_compare(const ProtobufCMessageDescriptor *raw, const ProtobufCMessageDescriptor *twin, int depth)
+static void wire_compare(const ProtobufCMessageDescriptor *raw, const ProtobufCMessageDescriptor *twin,
+                         int depth)
 {
     CU_ASSERT_FATAL(depth < 8);
     for (unsigned i = 0; i < raw->n_fields; i++) {

@@ -138,17 +138,29 @@ static void test_reassign(void)
 static void test_member(void)
 {
     char *eps[] = {"tcp://127.0.0.1:9092"};
-    zknode_broker_t b = {.id = 4, .host = "127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 1,
-                      .timestamp_ms = 1763686539000};
+    zknode_broker_t b = {.id = 4,
+                         .host = "127.0.0.1",
+                         .port = 9092,
+                         .endpoints = eps,
+                         .n_endpoints = 1,
+                         .timestamp_ms = 1763686539000};
     char *dirs[] = {"/data/a", "/data/b"}, *topics[] = {"orders", "audit"};
     int32_t parts[] = {0, 3};
     br_md_member_t variants[] = {
         {0},
-        {.offline_dirs = dirs, .n_offline_dirs = 2, .offline_topics = topics, .offline_parts = parts, .n_offline = 2},
+        {.offline_dirs = dirs,
+         .n_offline_dirs = 2,
+         .offline_topics = topics,
+         .offline_parts = parts,
+         .n_offline = 2},
         {.offline_dirs = dirs, .n_offline_dirs = 1},
         {.offline_topics = topics, .offline_parts = parts, .n_offline = 1},
         {.controlled_shutdown = true},
-        {.offline_dirs = dirs, .n_offline_dirs = 1, .offline_topics = topics, .offline_parts = parts, .n_offline = 1,
+        {.offline_dirs = dirs,
+         .n_offline_dirs = 1,
+         .offline_topics = topics,
+         .offline_parts = parts,
+         .n_offline = 1,
          .controlled_shutdown = true},
     };
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {

@@ -54,7 +54,8 @@ static void keep_report(void *opaque, const char *where, const char *msg)
 /* Number of deviations of payload at path (persistent unless eph). */
 static size_t check(const char *path, const char *payload, bool eph)
 {
-    return zkschema_check_node(schemas, path, payload, payload ? strlen(payload) : 0, eph, print_report, NULL);
+    return zkschema_check_node(schemas, path, payload, payload ? strlen(payload) : 0, eph, print_report,
+                               NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -92,7 +93,10 @@ static void test_paths(void)
     CU_ASSERT_EQUAL(zknode_path_broker(b, sizeof(b), -5), -1);
 
     /* every path built matches the schema for its kind */
-    const struct { const char *path; const char *schema; } m[] = {
+    const struct {
+        const char *path;
+        const char *schema;
+    } m[] = {
         {"/brokers/ids/7", "broker"},
         {"/brokers/topics/orders", "topic"},
         {"/brokers/topics/orders/partitions", "partitions"},
@@ -169,8 +173,13 @@ static void test_new_id(void)
 static void test_broker(void)
 {
     char *eps[] = {"tcp://127.0.0.1:9092", "tls+tcp://127.0.0.1:9093"};
-    zknode_broker_t b = {.id = 3, .host = "127.0.0.1", .port = 9092, .endpoints = eps, .n_endpoints = 2,
-                      .rack = NULL, .timestamp_ms = 1763686539123};
+    zknode_broker_t b = {.id = 3,
+                         .host = "127.0.0.1",
+                         .port = 9092,
+                         .endpoints = eps,
+                         .n_endpoints = 2,
+                         .rack = NULL,
+                         .timestamp_ms = 1763686539123};
     char err[256];
     char *j = zknode_broker_encode(&b);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
@@ -267,7 +276,8 @@ static void test_topic(void)
 static void test_part_state(void)
 {
     int32_t isr[] = {1, 3};
-    zknode_part_state_t s = {.leader = 1, .leader_epoch = 5, .controller_epoch = 2, .isr = isr, .n_isr = 2}, d;
+    zknode_part_state_t s = {.leader = 1, .leader_epoch = 5, .controller_epoch = 2, .isr = isr, .n_isr = 2},
+                        d;
     char err[256];
     char *j = zknode_part_state_encode(&s);
     CU_ASSERT_EQUAL(check("/brokers/topics/t/partitions/0/state", j, false), 0);
@@ -328,8 +338,12 @@ static void test_cluster_id(void)
     CU_ASSERT_STRING_EQUAL(out, id);
     CU_ASSERT_EQUAL(zknode_cluster_id_decode(j, strlen(j), out, 10), ST_ERR_INVALID_ARG);
     free(j);
-    const char *bad[] = {"{\"version\":1,\"id\":\"OHHi6iZWTbmnQHH5FkcbQg\"}", "{\"version\":\"1\"}",
-                         "{\"version\":\"1\",\"id\":\"x\"}", "{\"version\":\"1\",\"id\":7}", "[]", "nope"};
+    const char *bad[] = {"{\"version\":1,\"id\":\"OHHi6iZWTbmnQHH5FkcbQg\"}",
+                         "{\"version\":\"1\"}",
+                         "{\"version\":\"1\",\"id\":\"x\"}",
+                         "{\"version\":\"1\",\"id\":7}",
+                         "[]",
+                         "nope"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         CU_ASSERT_EQUAL(zknode_cluster_id_decode(bad[i], strlen(bad[i]), out, sizeof(out)), ST_ERR_CORRUPT);
         CU_ASSERT(check("/cluster/id", bad[i], false) > 0);
@@ -358,29 +372,39 @@ static void test_decoders_reject(void)
         "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":\"tcp://h:1\",\"timestamp\":\"1\"}",
         "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":1}",
         "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":\"12x\"}",
-        "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":\"99999999999999999999\"}",
-        "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"rack\":3,\"timestamp\":\"1\"}",
-        "{\"version\":1,\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":\"1\"}",
+        "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://"
+        "h:1\"],\"timestamp\":\"99999999999999999999\"}",
+        "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://"
+        "h:1\"],\"rack\":3,\"timestamp\":\"1\"}",
+        "{\"version\":1,\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://"
+        "h:1\"],\"timestamp\":\"1\"}",
     };
     for (size_t i = 0; i < sizeof(bad_broker) / sizeof(bad_broker[0]); i++) {
         zknode_broker_t b;
         err[0] = '\0';
-        CU_ASSERT_EQUAL(zknode_broker_decode(bad_broker[i], strlen(bad_broker[i]), 1, &b, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_broker_decode(bad_broker[i], strlen(bad_broker[i]), 1, &b, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT(err[0] != '\0');
         CU_ASSERT_PTR_NULL(b.host);
         CU_ASSERT(check("/brokers/ids/1", bad_broker[i], true) > 0);
     }
-    const char *ok_broker = "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":\"1\"}";
+    const char *ok_broker =
+        "{\"version\":1,\"host\":\"h\",\"port\":1,\"endpoints\":[\"tcp://h:1\"],\"timestamp\":\"1\"}";
     zknode_broker_t b;
-    CU_ASSERT_EQUAL(zknode_broker_decode(ok_broker, strlen(ok_broker), -1, &b, err, sizeof(err)), ST_ERR_CORRUPT);
+    CU_ASSERT_EQUAL(zknode_broker_decode(ok_broker, strlen(ok_broker), -1, &b, err, sizeof(err)),
+                    ST_ERR_CORRUPT);
 
-    const char *bad_ctl[] = {"{}", "{\"version\":1,\"brokerid\":-1,\"timestamp\":\"1\"}",
+    const char *bad_ctl[] = {"{}",
+                             "{\"version\":1,\"brokerid\":-1,\"timestamp\":\"1\"}",
                              "{\"version\":1,\"brokerid\":\"1\",\"timestamp\":\"1\"}",
-                             "{\"version\":1,\"brokerid\":1}", "{\"version\":0,\"brokerid\":1,\"timestamp\":\"1\"}",
-                             "{\"version\":1,\"brokerid\":1.0,\"timestamp\":\"1\"}", "1"};
+                             "{\"version\":1,\"brokerid\":1}",
+                             "{\"version\":0,\"brokerid\":1,\"timestamp\":\"1\"}",
+                             "{\"version\":1,\"brokerid\":1.0,\"timestamp\":\"1\"}",
+                             "1"};
     for (size_t i = 0; i < sizeof(bad_ctl) / sizeof(bad_ctl[0]); i++) {
         zknode_controller_t c;
-        CU_ASSERT_EQUAL(zknode_controller_decode(bad_ctl[i], strlen(bad_ctl[i]), &c, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_controller_decode(bad_ctl[i], strlen(bad_ctl[i]), &c, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT(check("/controller", bad_ctl[i], true) > 0);
     }
 
@@ -405,7 +429,8 @@ static void test_decoders_reject(void)
     };
     for (size_t i = 0; i < sizeof(bad_topic) / sizeof(bad_topic[0]); i++) {
         zknode_topic_t t;
-        CU_ASSERT_EQUAL(zknode_topic_decode(bad_topic[i], strlen(bad_topic[i]), &t, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_topic_decode(bad_topic[i], strlen(bad_topic[i]), &t, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT_PTR_NULL(t.replicas);
         CU_ASSERT(check("/brokers/topics/t", bad_topic[i], false) > 0);
     }
@@ -413,7 +438,8 @@ static void test_decoders_reject(void)
                                "{\"version\":2,\"partitions\":{\"0\":[1],\"2\":[1]}}"};
     for (size_t i = 0; i < 2; i++) {
         zknode_topic_t t;
-        CU_ASSERT_EQUAL(zknode_topic_decode(gap_topic[i], strlen(gap_topic[i]), &t, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_topic_decode(gap_topic[i], strlen(gap_topic[i]), &t, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "partition key"));
     }
 
@@ -430,7 +456,8 @@ static void test_decoders_reject(void)
     };
     for (size_t i = 0; i < sizeof(bad_state) / sizeof(bad_state[0]); i++) {
         zknode_part_state_t s;
-        CU_ASSERT_EQUAL(zknode_part_state_decode(bad_state[i], strlen(bad_state[i]), &s, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_part_state_decode(bad_state[i], strlen(bad_state[i]), &s, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT_PTR_NULL(s.isr);
         CU_ASSERT(check("/brokers/topics/t/partitions/0/state", bad_state[i], false) > 0);
     }
@@ -440,7 +467,8 @@ static void test_decoders_reject(void)
                              "{\"version\":1,\"config\":{\"a\":\"1\",\"b\":null}}", "{\"config\":{}}"};
     for (size_t i = 0; i < sizeof(bad_cfg) / sizeof(bad_cfg[0]); i++) {
         zknode_config_t c;
-        CU_ASSERT_EQUAL(zknode_config_decode(bad_cfg[i], strlen(bad_cfg[i]), &c, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_config_decode(bad_cfg[i], strlen(bad_cfg[i]), &c, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT_EQUAL(c.n, 0);
         CU_ASSERT(check("/config/topics/t", bad_cfg[i], false) > 0);
     }
@@ -460,7 +488,8 @@ static void test_schema_files(void)
         CU_ASSERT(json_array_size(ex) > 0);
         size_t k;
         json_t *v;
-        json_array_foreach (ex, k, v) {
+        json_array_foreach(ex, k, v)
+        {
             CU_ASSERT_EQUAL(zkschema_validate(e->schema, v, "$", print_report, NULL), 0);
         }
         CU_ASSERT_PTR_NOT_NULL(json_object_get(e->schema, "x-strata-written-by"));
@@ -481,8 +510,9 @@ static void test_schema_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(last, "/brokers/junk unknown znode"));
     /* a wrong type names the field */
     const char *st = "{\"version\":1,\"leader\":\"x\",\"leader_epoch\":0,\"isr\":[1],\"controller_epoch\":1}";
-    CU_ASSERT_EQUAL(zkschema_check_node(schemas, "/brokers/topics/t/partitions/0/state", st, strlen(st), false,
-                                   keep_report, last), 1);
+    CU_ASSERT_EQUAL(zkschema_check_node(schemas, "/brokers/topics/t/partitions/0/state", st, strlen(st),
+                                        false, keep_report, last),
+                    1);
     CU_ASSERT_PTR_NOT_NULL(strstr(last, "$.leader: is string, expected integer"));
     /* a payload that does not parse */
     CU_ASSERT_EQUAL(zkschema_check_node(schemas, "/controller", "{", 1, true, keep_report, last), 1);
@@ -585,15 +615,16 @@ static void test_validator(void)
                       "\"patternProperties\":{\"^x[0-9]+$\":{\"type\":\"string\"}},"
                       "\"additionalProperties\":{\"type\":\"boolean\"}}";
     CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":true}"), 0);
-    CU_ASSERT_EQUAL(v(obj, "{\"a\":1}"), 1);                        /* b missing */
-    CU_ASSERT_EQUAL(v(obj, "{}"), 2);                               /* both missing */
-    CU_ASSERT_EQUAL(v(obj, "{\"a\":11,\"b\":true}"), 1);            /* maximum */
-    CU_ASSERT_EQUAL(v(obj, "{\"a\":-1,\"b\":true}"), 1);            /* minimum */
-    CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":1}"), 1);                /* additionalProperties schema */
+    CU_ASSERT_EQUAL(v(obj, "{\"a\":1}"), 1);             /* b missing */
+    CU_ASSERT_EQUAL(v(obj, "{}"), 2);                    /* both missing */
+    CU_ASSERT_EQUAL(v(obj, "{\"a\":11,\"b\":true}"), 1); /* maximum */
+    CU_ASSERT_EQUAL(v(obj, "{\"a\":-1,\"b\":true}"), 1); /* minimum */
+    CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":1}"), 1);     /* additionalProperties schema */
     CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":true,\"x12\":\"s\"}"), 0);
-    CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":true,\"x12\":3}"), 1);   /* patternProperties */
+    CU_ASSERT_EQUAL(v(obj, "{\"a\":1,\"b\":true,\"x12\":3}"), 1); /* patternProperties */
     CU_ASSERT_EQUAL(v(obj, "[]"), 1);
-    CU_ASSERT_EQUAL(v("{\"additionalProperties\":false,\"properties\":{\"a\":true}}", "{\"a\":1,\"c\":2}"), 1);
+    CU_ASSERT_EQUAL(v("{\"additionalProperties\":false,\"properties\":{\"a\":true}}", "{\"a\":1,\"c\":2}"),
+                    1);
     CU_ASSERT_EQUAL(v("{\"minProperties\":1,\"maxProperties\":2}", "{}"), 1);
     CU_ASSERT_EQUAL(v("{\"minProperties\":1,\"maxProperties\":2}", "{\"a\":1,\"b\":2,\"c\":3}"), 1);
 
@@ -612,7 +643,7 @@ static void test_validator(void)
     CU_ASSERT_EQUAL(v("{\"pattern\":\"^[0-9]+$\"}", "\"123\""), 0);
     CU_ASSERT_EQUAL(v("{\"pattern\":\"^[0-9]+$\"}", "\"12a\""), 1);
     CU_ASSERT_EQUAL(v("{\"pattern\":\"^[0-9]+$\"}", "12"), 0); /* pattern applies to strings only */
-    CU_ASSERT_EQUAL(v("{\"pattern\":\"([\"}", "\"x\""), 1);      /* bad regex is reported */
+    CU_ASSERT_EQUAL(v("{\"pattern\":\"([\"}", "\"x\""), 1);    /* bad regex is reported */
     CU_ASSERT_EQUAL(v("{\"minLength\":2,\"maxLength\":3}", "\"\xc3\xa9\xc3\xa9\""), 0); /* 2 code points */
     CU_ASSERT_EQUAL(v("{\"minLength\":2}", "\"a\""), 1);
     CU_ASSERT_EQUAL(v("{\"maxLength\":3}", "\"abcd\""), 1);
@@ -629,7 +660,8 @@ static void test_validator(void)
     json_decref(i);
 
     /* lint */
-    s = json_loads("{\"type\":\"strng\",\"requried\":[],\"items\":[{}],\"minItems\":-1,\"pattern\":\"(\"}", 0, NULL);
+    s = json_loads("{\"type\":\"strng\",\"requried\":[],\"items\":[{}],\"minItems\":-1,\"pattern\":\"(\"}", 0,
+                   NULL);
     CU_ASSERT_EQUAL(zkschema_lint(s, print_report, NULL), 5);
     json_decref(s);
     s = json_loads("{\"title\":\"t\",\"x-any\":1,\"type\":[\"string\",\"null\"],\"examples\":[1]}", 0, NULL);
@@ -662,7 +694,7 @@ static void test_pid_block(void)
 
     /* rejected by both the schema and the decoder */
     const char *bad[] = {
-        "{\"version\":1,\"broker\":1,\"block_start\":0,\"block_end\":\"999\"}",      /* number, not string */
+        "{\"version\":1,\"broker\":1,\"block_start\":0,\"block_end\":\"999\"}", /* number, not string */
         "{\"version\":1,\"broker\":1,\"block_start\":\"-1\",\"block_end\":\"999\"}",
         "{\"version\":1,\"broker\":-1,\"block_start\":\"0\",\"block_end\":\"999\"}",
         "{\"version\":2,\"broker\":1,\"block_start\":\"0\",\"block_end\":\"999\"}",
@@ -673,7 +705,8 @@ static void test_pid_block(void)
         "",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        CU_ASSERT_EQUAL(zknode_pid_block_decode(bad[i], strlen(bad[i]), &d, err, sizeof(err)), ST_ERR_CORRUPT);
+        CU_ASSERT_EQUAL(zknode_pid_block_decode(bad[i], strlen(bad[i]), &d, err, sizeof(err)),
+                        ST_ERR_CORRUPT);
         CU_ASSERT(check(ZKNODE_PATH_PID_BLOCK, bad[i], false) > 0);
     }
     /* schema-clean but refused by the decoder: start after end (strata zk
@@ -695,8 +728,9 @@ static void test_reassign(void)
     char err[256];
     char *j = zknode_reassign_encode(&r);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-    CU_ASSERT_STRING_EQUAL(j, "{\"version\":1,\"partitions\":[{\"topic\":\"orders\",\"partition\":0,\"replicas\":[2,3,4]},"
-                              "{\"topic\":\"audit.log\",\"partition\":7,\"replicas\":[1]}]}");
+    CU_ASSERT_STRING_EQUAL(
+        j, "{\"version\":1,\"partitions\":[{\"topic\":\"orders\",\"partition\":0,\"replicas\":[2,3,4]},"
+           "{\"topic\":\"audit.log\",\"partition\":7,\"replicas\":[1]}]}");
     CU_ASSERT_EQUAL(check(ZKNODE_PATH_REASSIGN, j, false), 0);
     CU_ASSERT_EQUAL_FATAL(zknode_reassign_decode(j, strlen(j), &d, err, sizeof(err)), ST_OK);
     CU_ASSERT_EQUAL_FATAL(d.n, 2);
@@ -739,7 +773,8 @@ static void test_reassign(void)
         CU_ASSERT(check(ZKNODE_PATH_REASSIGN, bad[i], false) > 0);
         /* the decoder ignores unknown members ("x"), as for every znode */
         if (strstr(bad[i], "\"x\"") == NULL)
-            CU_ASSERT_EQUAL(zknode_reassign_decode(bad[i], strlen(bad[i]), &d, err, sizeof(err)), ST_ERR_CORRUPT);
+            CU_ASSERT_EQUAL(zknode_reassign_decode(bad[i], strlen(bad[i]), &d, err, sizeof(err)),
+                            ST_ERR_CORRUPT);
         CU_ASSERT_EQUAL(d.n, 0);
         zknode_reassign_free(&d);
     }
@@ -764,7 +799,8 @@ static void test_reassign(void)
 static void test_mutations(void)
 {
     const char *seeds[] = {
-        "{\"version\":1,\"host\":\"h\",\"port\":9092,\"endpoints\":[\"tcp://h:9092\"],\"rack\":\"r\",\"timestamp\":\"17\"}",
+        "{\"version\":1,\"host\":\"h\",\"port\":9092,\"endpoints\":[\"tcp://"
+        "h:9092\"],\"rack\":\"r\",\"timestamp\":\"17\"}",
         "{\"version\":1,\"brokerid\":1,\"timestamp\":\"1\"}",
         "{\"version\":2,\"topic_id\":\"OHHi6iZWTbmnQHH5FkcbQg\",\"partitions\":{\"0\":[1,2],\"1\":[2,1]}}",
         "{\"version\":1,\"leader\":1,\"leader_epoch\":0,\"isr\":[1,2],\"controller_epoch\":1}",
@@ -775,9 +811,10 @@ static void test_mutations(void)
         "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,2]},"
         "{\"topic\":\"u\",\"partition\":3,\"replicas\":[2]}]}",
     };
-    const char *paths[] = {"/brokers/ids/1", "/controller", "/brokers/topics/t", "/brokers/topics/t/partitions/0/state",
-                           "/config/topics/t", "/cluster/id", "/controller_epoch", ZKNODE_PATH_PID_BLOCK,
-                           ZKNODE_PATH_REASSIGN};
+    const char *paths[] = {
+        "/brokers/ids/1",    "/controller", "/brokers/topics/t", "/brokers/topics/t/partitions/0/state",
+        "/config/topics/t",  "/cluster/id", "/controller_epoch", ZKNODE_PATH_PID_BLOCK,
+        ZKNODE_PATH_REASSIGN};
     const char alphabet[] = "{}[]\":,0123456789-.e\\ ntfu";
     unsigned seed = 12345;
     char buf[256], err[256], id[32];
@@ -790,10 +827,22 @@ static void test_mutations(void)
         for (int e = 0; e < edits && n > 1; e++) {
             size_t at = (size_t)rand_r(&seed) % n;
             switch (rand_r(&seed) % 4) {
-            case 0: buf[at] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)]; break;
-            case 1: memmove(buf + at, buf + at + 1, n - at - 1); n--; break;
-            case 2: if (n < sizeof(buf) - 1) { memmove(buf + at + 1, buf + at, n - at); n++; } break;
-            default: n = at + 1; break;
+            case 0:
+                buf[at] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                n--;
+                break;
+            case 2:
+                if (n < sizeof(buf) - 1) {
+                    memmove(buf + at + 1, buf + at, n - at);
+                    n++;
+                }
+                break;
+            default:
+                n = at + 1;
+                break;
             }
         }
         zknode_broker_t b;

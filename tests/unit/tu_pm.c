@@ -58,8 +58,8 @@ void tu_pm_teardown(void)
     free(g_dir);
 }
 
-void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch,
-                 const int32_t *isr, size_t n_isr)
+void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch, const int32_t *isr,
+          size_t n_isr)
 {
     int32_t replicas[] = {1, 2, 3};
     br_part_state_t st = {

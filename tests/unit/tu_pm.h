@@ -36,8 +36,8 @@ void fixture_open(void);
 /* Free the manager and close the directory cleanly (a broker stop). */
 void fixture_close(void);
 /* Host topic/partition with replicas {1,2,3}, the given leader, epoch and ISR. */
-void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch,
-          const int32_t *isr, size_t n_isr);
+void host(const char *topic, int32_t partition, int32_t leader, int32_t epoch, const int32_t *isr,
+          size_t n_isr);
 /* Host it with broker 1 as the only in-sync leader. */
 void host_leader(const char *topic, int32_t partition, int32_t epoch);
 
