@@ -27,7 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/br_server.h"
+#include "broker/br_call.h"
 #include "control/br_cp.h"
 #include "coord/zknode.h"
 #include "strata.pb-c.h"

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/br_server.h"
+#include "broker/br_call.h"
 #include "common/st_err.h"
 #include "coord/zkc.h"
 #include "strata.pb-c.h"

@@ -33,7 +33,7 @@
 
 #include "group/br_group.h"
 #include "partition/br_pm.h"
-#include "broker/br_server.h"
+#include "broker/br_call.h"
 #include "common/st_err.h"
 #include "strata.pb-c.h"
 

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/br_server.h"
+#include "broker/br_call.h"
 #include "common/st_err.h"
 #include "raw.pb-c.h"
 #include "storage/sl_log.h"

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/br_server.h"
+#include "broker/br_call.h"
 #include "strata.pb-c.h"
 
 struct br_call {
