@@ -288,21 +288,33 @@ br_replica_t *br_part_replica(br_part_t *part, int32_t id)
 
 /* Leader: HW = min LEO over the ISR (this broker's LEO is its log end).
  * An ISR member whose position is unknown holds the HW where it is. */
+/* Lower *hw to replica id's log end; false when its position is unknown. */
+static bool br_part_hw_member(br_pm_t *pm, br_part_t *part, int32_t id, int64_t *hw)
+{
+    if (id == pm->broker_id)
+        return true;
+    br_replica_t *r = br_part_replica(part, id);
+    if (!r || r->leo < 0)
+        return false;
+    if (r->leo < *hw)
+        *hw = r->leo;
+    return true;
+}
+
 void br_part_update_hw(br_pm_t *pm, br_part_t *part)
 {
     if (part->role != BR_ROLE_LEADER)
         return;
+    /* KIP-497: over the maximal ISR, the current one plus any replica an
+     * outstanding proposal adds, so an expansion that commits later never
+     * names a member below the HW */
     int64_t hw = br_part_leo(part);
-    for (size_t i = 0; i < part->n_isr; i++) {
-        int32_t id = part->isr[i];
-        if (id == pm->broker_id)
-            continue;
-        br_replica_t *r = br_part_replica(part, id);
-        if (!r || r->leo < 0)
+    for (size_t i = 0; i < part->n_isr; i++)
+        if (!br_part_hw_member(pm, part, part->isr[i], &hw))
             return;
-        if (r->leo < hw)
-            hw = r->leo;
-    }
+    for (size_t i = 0; i < part->n_isr_proposed; i++)
+        if (!br_part_hw_member(pm, part, part->isr_proposed[i], &hw))
+            return;
     if (hw > part->hw) {
         part->hw = hw;
         br_part_wake(pm, part, BR_WAKE_HW);

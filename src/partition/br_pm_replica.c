@@ -253,11 +253,37 @@ void br_part_maybe_expand_isr(br_pm_t *pm, br_part_t *part, br_replica_t *r)
     br_part_propose_isr(pm, part, isr, part->n_isr + 1);
 }
 
+/* A proposal that adds a replica holds the HW at that replica's log end
+ * (br_part_update_hw). When the replica stops fetching and the proposal
+ * was not applied within replica.lag.time.max.ms, forget it, as a
+ * committed ISR would shrink that replica out after the same time. */
+static void br_part_expire_expansion(br_pm_t *pm, br_part_t *part, int64_t now_ms, int64_t lag_max)
+{
+    if (!part->isr_proposed || now_ms - part->isr_proposed_ms <= lag_max)
+        return;
+    for (size_t i = 0; i < part->n_isr_proposed; i++) {
+        int32_t id = part->isr_proposed[i];
+        br_replica_t *r = br_part_replica(part, id);
+        if (id == pm->broker_id || br_isr_has(part->isr, part->n_isr, id) || !r)
+            continue;
+        if (now_ms - r->caught_up_ms > lag_max) {
+            br_pm_logf(pm, part, BR_LOGK_RANGE,
+                       "%s-%d: ISR proposal adding replica %d not applied for %" PRId64
+                       " ms and the replica stopped fetching: withdrawn",
+                       part->topic, part->partition, id, now_ms - part->isr_proposed_ms);
+            br_part_clear_isr_proposal(part);
+            br_part_update_hw(pm, part);
+            return;
+        }
+    }
+}
+
 void br_part_maybe_shrink_isr(br_pm_t *pm, br_part_t *part, int64_t now_ms)
 {
     if (!pm->isr_fn || part->role != BR_ROLE_LEADER || part->n_isr == 0)
         return;
     int64_t lag_max = br_lim(pm->limits.replica_lag_time_max_ms, BR_DEFAULT_LAG_MAX_MS);
+    br_part_expire_expansion(pm, part, now_ms, lag_max);
     int32_t *isr = malloc(part->n_isr * sizeof *isr);
     if (!isr)
         return;

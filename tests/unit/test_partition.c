@@ -1112,6 +1112,44 @@ static void test_isr_proposals(void)
     br_pm_set_isr_change_fn(g_pm, NULL, NULL);
 }
 
+/* KIP-497: while an expansion is proposed, the HW is the minimum over
+ * the ISR plus the replica being added, so the new ISR never commits
+ * with a member below the HW. */
+static void test_isr_expansion_bounds_hw(void)
+{
+    g_isr_calls = 0;
+    br_pm_set_isr_change_fn(g_pm, isr_cb, NULL);
+    int32_t isr12[] = {1, 2};
+    host("is", 0, 1, 1, isr12, 2);
+    br_part_t *l = part_of(g_pm, "is");
+    produce_n("is", 1);
+    int64_t leo1 = br_part_leo(l);
+    replica_fetch("is", 2, leo1);
+    CU_ASSERT_EQUAL(l->hw, leo1);
+    /* replica 3 has caught up: expansion to {1,2,3} proposed */
+    replica_fetch("is", 3, leo1);
+    CU_ASSERT_EQUAL_FATAL(g_isr_calls, 1);
+    CU_ASSERT_EQUAL(g_n_isr, 3);
+    /* more records; replica 2 takes them, replica 3 does not yet */
+    produce_n("is", 3);
+    int64_t leo2 = br_part_leo(l);
+    CU_ASSERT_FATAL(leo2 > leo1);
+    replica_fetch("is", 2, leo2);
+    CU_ASSERT_EQUAL(l->hw, leo1);
+    /* replica 3 fetches them: the HW moves */
+    replica_fetch("is", 3, leo2);
+    CU_ASSERT_EQUAL(l->hw, leo2);
+    /* a proposal never applied, whose replica stopped fetching, is
+     * withdrawn after replica.lag.time.max.ms: the HW is free again */
+    produce_n("is", 1);
+    int64_t leo3 = br_part_leo(l);
+    replica_fetch("is", 2, leo3);
+    CU_ASSERT_EQUAL(l->hw, leo2);
+    br_pm_tick(g_pm, now_ms() + 60000);
+    CU_ASSERT_EQUAL(l->hw, leo3);
+    br_pm_set_isr_change_fn(g_pm, NULL, NULL);
+}
+
 /* ------------------------------------------------------------ KIP-392 */
 
 /* One client fetch of partition 0 at offset with rack (NULL: none):
@@ -1248,6 +1286,7 @@ static CU_TestInfo tests[] = {
     {"KIP-392: preferred read replica", test_preferred_read_replica},
     {"KIP-392: follower serves a client in its rack", test_follower_serves_client},
     {"ISR expand and shrink proposals", test_isr_proposals},
+    {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
     CU_TEST_INFO_NULL,
 };
 
