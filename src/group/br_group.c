@@ -381,6 +381,10 @@ void br_group_offset_remove(br_group_t *g, br_group_offset_t *o)
 st_err_t br_group_offset_put(br_group_t *g, const br_group_offset_t *v)
 {
     br_group_offset_t *o = br_group_find_offset(g, v->topic, v->partition);
+    /* only a record appended later replaces one: completions of commits
+     * in flight together may run in any order */
+    if (o && v->log_offset >= 0 && o->log_offset > v->log_offset)
+        return ST_OK;
     char *md = br_group_strdup(v->metadata);
     if (!md)
         return ST_ERR_NOMEM;
@@ -404,6 +408,7 @@ st_err_t br_group_offset_put(br_group_t *g, const br_group_offset_t *v)
     o->leader_epoch = v->leader_epoch;
     o->commit_ts = v->commit_ts;
     o->expire_ts = v->expire_ts;
+    o->log_offset = v->log_offset;
     return ST_OK;
 }
 

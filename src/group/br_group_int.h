@@ -88,7 +88,8 @@ typedef struct br_group_offset {
     int32_t leader_epoch;
     char *metadata;
     int64_t commit_ts;
-    int64_t expire_ts; /* -1: by offsets.retention once the group is empty */
+    int64_t expire_ts;  /* -1: by offsets.retention once the group is empty */
+    int64_t log_offset; /* of its record in __consumer_offsets, -1 unknown */
 } br_group_offset_t;
 
 struct br_group {
@@ -366,10 +367,10 @@ st_err_t br_group_check_member(const br_group_t *g, const char *member_id, const
 
 /* An OffsetCommit in flight: free (NULL ok); answer call with its
  * per-partition results (top: the response's error); the completion of
- * its append. */
+ * its append (base_offset: where its batch was appended). */
 void br_group_commit_free(br_group_commit_t *c);
 void br_group_commit_reply(br_call_t *call, const br_group_commit_t *c, st_err_t top);
-void br_group_op_commit_done(br_group_op_t *op, st_err_t err);
+void br_group_op_commit_done(br_group_op_t *op, st_err_t err, int64_t base_offset);
 
 /* Offsets of empty groups past their retention, and empty groups left
  * without offsets: tombstones, then gone (Kafka's cleanupGroupMetadata). */

@@ -76,7 +76,7 @@ void br_group_commit_reply(br_call_t *call, const br_group_commit_t *c, st_err_t
     free(pp);
 }
 
-void br_group_op_commit_done(br_group_op_t *op, st_err_t err)
+void br_group_op_commit_done(br_group_op_t *op, st_err_t err, int64_t base_offset)
 {
     br_group_commit_t *c = op->commit;
     br_group_t *g = br_group_op_group(op);
@@ -86,6 +86,7 @@ void br_group_op_commit_done(br_group_op_t *op, st_err_t err)
         br_group_commit_item_t *it = &c->items[i];
         if (!it->write)
             continue;
+        it->v.log_offset = base_offset;
         if (err == ST_OK && br_group_offset_put(g, &it->v) != ST_OK)
             it->err = ST_ERR_UNKNOWN_SERVER_ERROR;
         else if (err != ST_OK)

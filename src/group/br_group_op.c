@@ -65,7 +65,6 @@ br_group_t *br_group_op_group(const br_group_op_t *op)
 
 static void br_group_op_done(void *arg, st_err_t err, int64_t base_offset)
 {
-    (void)base_offset;
     br_group_op_t *op = arg;
     br_groups_t *gc = op->gc;
     if (gc) {
@@ -83,7 +82,7 @@ static void br_group_op_done(void *arg, st_err_t err, int64_t base_offset)
         case BR_GROUP_OP_FIRE:
             break;
         case BR_GROUP_OP_COMMIT:
-            br_group_op_commit_done(op, e);
+            br_group_op_commit_done(op, e, base_offset);
             break;
         case BR_GROUP_OP_SYNC:
             br_group_op_sync_done(op, e);

@@ -168,8 +168,14 @@ static void br_groups_load_offset(void *arg, const char *group, const char *topi
             br_group_offset_remove(g, o);
         return;
     }
-    br_group_offset_t o = {(char *)topic, partition,           v->offset,          v->leader_epoch,
-                           v->metadata,   v->commit_timestamp, v->expire_timestamp};
+    br_group_offset_t o = {.topic = (char *)topic,
+                           .partition = partition,
+                           .offset = v->offset,
+                           .leader_epoch = v->leader_epoch,
+                           .metadata = v->metadata,
+                           .commit_ts = v->commit_timestamp,
+                           .expire_ts = v->expire_timestamp,
+                           .log_offset = -1}; /* loaded in log order */
     if (br_group_offset_put(g, &o) != ST_OK)
         l->nomem = true;
 }

@@ -216,8 +216,11 @@ void br_part_wake(br_pm_t *pm, br_part_t *part, br_wake_t what)
         if (!seen)
             list[n++] = w->pending;
     }
-    for (size_t i = 0; i < n; i++) {
-        br_pending_t *p = list[i];
+    /* waiters are pushed at the head: wake the oldest first, so calls
+     * complete in the order they were made (two offset commits covered by
+     * one HW move apply in append order) */
+    for (size_t k = n; k-- > 0;) {
+        br_pending_t *p = list[k];
         /* find p's waiter on this partition (still attached: only p
          * itself can detach its waiters) */
         for (size_t j = 0; j < p->n_waiters; j++) {

@@ -344,9 +344,9 @@ static int leave(const char *group, const char *member)
     return err;
 }
 
-/* Commit one offset; returns the partition's error (or the top-level one). */
-static int commit(const char *group, int32_t gen, const char *member, const char *topic, int32_t partition,
-                  int64_t offset)
+/* Send a commit of one offset; the reply may come later. */
+static br_call_t *commit_send(const char *group, int32_t gen, const char *member, const char *topic,
+                              int32_t partition, int64_t offset)
 {
     Strata__OffsetCommitPartition p = STRATA__OFFSET_COMMIT_PARTITION__INIT;
     p.partition = partition;
@@ -369,7 +369,12 @@ static int commit(const char *group, int32_t gen, const char *member, const char
     Strata__Request req = STRATA__REQUEST__INIT;
     req.body_case = STRATA__REQUEST__BODY_OFFSET_COMMIT;
     req.offset_commit = &oc;
-    br_call_t *c = send(&req);
+    return send(&req);
+}
+
+/* The partition's error (or the top-level one) of a commit's reply. */
+static int commit_result(br_call_t *c, int32_t partition)
+{
     Strata__Response *r = tu_call_response(c);
     CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_OFFSET_COMMIT);
     int err = r->offset_commit->error;
@@ -382,6 +387,13 @@ static int commit(const char *group, int32_t gen, const char *member, const char
     strata__response__free_unpacked(r, NULL);
     call_free(c);
     return err;
+}
+
+/* Commit one offset; returns the partition's error (or the top-level one). */
+static int commit(const char *group, int32_t gen, const char *member, const char *topic, int32_t partition,
+                  int64_t offset)
+{
+    return commit_result(commit_send(group, gen, member, topic, partition, offset), partition);
 }
 
 /* The committed offset of (topic, partition), -1 when none; *err the
@@ -910,12 +922,46 @@ static void test_local_append_isr_shrink(void)
     st_buf_free(&frame);
 }
 
+/* Two commits in flight, covered by one HW move: the later append wins,
+ * whatever order their completions run in. */
+static void test_commits_in_append_order(void)
+{
+    int32_t opart = br_group_partition_for("inflight", NPARTS), r12[] = {1, 2}, r1[] = {1};
+    br_part_state_t st = {
+        .leader = 1,
+        .leader_epoch = g_epoch + 100,
+        .controller_epoch = 1,
+        .replicas = r12,
+        .n_replicas = 2,
+        .isr = r12,
+        .n_isr = 2,
+        .min_insync_replicas = 1,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, BR_OFFSETS_TOPIC, opart, &st, &g_cfg) == ST_OK);
+    pump();
+    br_call_t *c1 = commit_send("inflight", -1, "", "t", 0, 100);
+    br_call_t *c2 = commit_send("inflight", -1, "", "t", 0, 200);
+    pump();
+    CU_ASSERT_EQUAL(c1->replies, 0); /* replica 2 has fetched neither */
+    CU_ASSERT_EQUAL(c2->replies, 0);
+    st.isr = r1;
+    st.n_isr = 1; /* the HW passes both at once */
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, BR_OFFSETS_TOPIC, opart, &st, &g_cfg) == ST_OK);
+    pump();
+    CU_ASSERT_EQUAL(commit_result(c1, 0), 0);
+    CU_ASSERT_EQUAL(commit_result(c2, 0), 0);
+    int err;
+    CU_ASSERT_EQUAL(fetch_offset("inflight", "t", 0, &err), 200);
+    CU_ASSERT_EQUAL(err, 0);
+}
+
 static CU_TestInfo tests[] = {
     {"partition_for = Kafka's", test_partition_for},
     {"join/sync of three members", test_join_sync_three},
     {"session expiry rebalances", test_session_expiry},
     {"static member rejoin", test_static_rejoin},
     {"commit and fetch", test_commit_fetch},
+    {"commits complete in append order", test_commits_in_append_order},
     {"coordinator failover", test_failover},
     {"not coordinator, FindCoordinator", test_not_coordinator},
     {"delete group", test_delete_group},
