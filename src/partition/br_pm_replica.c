@@ -433,7 +433,7 @@ static bool br_part_truncate(br_pm_t *pm, br_part_t *part, int64_t target, const
         target = 0;
     if (target >= leo)
         return true;
-    st_err_t err = sl_log_truncate_to(part->log, target);
+    st_err_t err = sl_logdir_truncate_to(pm->dirs[part->dir_idx].ld, part->topic, part->partition, target);
     if (err != ST_OK) {
         br_part_set_offline(pm, part, err);
         return false;
@@ -743,7 +743,8 @@ static void br_follow_fetch_part(br_pm_t *pm, br_part_t *part, int32_t source,
     if (err == ST_ERR_OFFSET_OUT_OF_RANGE) {
         int64_t leo = sl_log_end_offset(part->log);
         if (res->log_start_offset > leo) {
-            st_err_t e = sl_log_truncate_fully_and_start_at(part->log, res->log_start_offset);
+            st_err_t e = sl_logdir_truncate_fully(pm->dirs[part->dir_idx].ld, part->topic, part->partition,
+                                                  res->log_start_offset);
             if (e != ST_OK) {
                 br_part_set_offline(pm, part, e);
                 return;

@@ -409,6 +409,33 @@ st_err_t sl_logdir_checkpoint_recovery(sl_logdir_t *ld)
     return sl_ld_write_ckpt(ld, SL_LD_RP_FILE, false);
 }
 
+static st_err_t sl_ld_truncate(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t offset,
+                               bool fully)
+{
+    sl_ld_part_t *p = sl_ld_find(ld, topic, partition);
+    if (!p || !p->lp_log)
+        return ST_ERR_INVALID_ARG;
+    st_err_t err =
+        fully ? sl_log_truncate_fully_and_start_at(p->lp_log, offset) : sl_log_truncate_to(p->lp_log, offset);
+    if (err != ST_OK)
+        return err;
+    int64_t rp = sl_log_recovery_point(p->lp_log);
+    if (p->lp_rp >= 0 && p->lp_rp <= rp)
+        return ST_OK; /* the checkpoint is not past the cut */
+    p->lp_rp = rp;
+    return sl_ld_write_ckpt(ld, SL_LD_RP_FILE, false);
+}
+
+st_err_t sl_logdir_truncate_to(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t offset)
+{
+    return sl_ld_truncate(ld, topic, partition, offset, false);
+}
+
+st_err_t sl_logdir_truncate_fully(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t offset)
+{
+    return sl_ld_truncate(ld, topic, partition, offset, true);
+}
+
 st_err_t sl_logdir_set_hw(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t hw)
 {
     if (!sl_ld_topic_ok(topic) || partition < 0)

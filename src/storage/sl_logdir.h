@@ -45,6 +45,14 @@ st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic
 
 /* Write recovery-point-offset-checkpoint for all open logs. */
 st_err_t sl_logdir_checkpoint_recovery(sl_logdir_t *ld);
+/* Truncation of an open log (sl_log_truncate_to, and
+ * sl_log_truncate_fully_and_start_at when fully) that also writes the
+ * lowered recovery point to the checkpoint before it returns: a crash
+ * after the cut and new appends then rechecks everything from the cut and
+ * rebuilds the epochs written there, instead of trusting unflushed bytes
+ * below a recovery point from before the truncation. */
+st_err_t sl_logdir_truncate_to(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t offset);
+st_err_t sl_logdir_truncate_fully(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t offset);
 /* High watermarks: stored in replication-offset-checkpoint. */
 st_err_t sl_logdir_set_hw(sl_logdir_t *ld, const char *topic, int32_t partition, int64_t hw);
 int64_t sl_logdir_get_hw(sl_logdir_t *ld, const char *topic, int32_t partition); /* -1 unknown */

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "storage/sl_logdir.h"
 #include "tsl.h"
 
 static char *tr_dir;
@@ -365,11 +366,83 @@ static void test_disk_full(void)
     sl_log_close(log);
 }
 
+/* Append n frames of leader epoch `epoch`; the end offset after them. */
+static int64_t tr_append_epoch(sl_log_t *log, int n, int32_t epoch)
+{
+    for (int i = 0; i < n; i++) {
+        st_buf_t f;
+        st_buf_init(&f);
+        tsl_frame(&f, 2, 1000 + i, i, 200);
+        int64_t base;
+        st_err_t err = sl_log_append(log, f.data, f.len, epoch, 0, &base);
+        st_buf_free(&f);
+        if (err != ST_OK)
+            return -1;
+    }
+    return sl_log_end_offset(log);
+}
+
+/* The child of test_truncate_crash: epoch 1 up to offset 200 made
+ * durable and checkpointed, truncated to 20, epoch 2 written past the old
+ * recovery point across new segments, then a crash (no close, no
+ * checkpoint). */
+static int tr_truncate_child(const char *dir)
+{
+    sl_log_config_t c;
+    tsl_cfg(&c);
+    sl_logdir_t *ld;
+    sl_log_t *log;
+    if (sl_logdir_open(dir, &ld) != ST_OK || sl_logdir_open_log(ld, "t", 0, &c, &log) != ST_OK)
+        return 10;
+    if (tr_append_epoch(log, 100, 1) != 200 || sl_log_flush(log) != ST_OK ||
+        sl_logdir_checkpoint_recovery(ld) != ST_OK)
+        return 11;
+    if (sl_logdir_truncate_to(ld, "t", 0, 20) != ST_OK || sl_log_end_offset(log) != 20)
+        return 12;
+    if (tr_append_epoch(log, 150, 2) != 320)
+        return 13;
+    return 0;
+}
+
+/* A crash after a truncation and new appends must not trust the recovery
+ * point from before the truncation: the new epoch starts where the cut
+ * was, every byte after it is checked. */
+static void test_truncate_crash(void)
+{
+    const char *dir = tr_fresh("trunc");
+    pid_t pid = fork();
+    CU_ASSERT_TRUE_FATAL(pid >= 0);
+    if (pid == 0)
+        _exit(tr_truncate_child(dir));
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(status));
+    CU_ASSERT_EQUAL_FATAL(WEXITSTATUS(status), 0);
+    sl_log_config_t c;
+    tsl_cfg(&c);
+    sl_logdir_t *ld;
+    sl_log_t *log;
+    CU_ASSERT_EQUAL_FATAL(sl_logdir_open(dir, &ld), ST_OK);
+    CU_ASSERT_EQUAL_FATAL(sl_logdir_open_log(ld, "t", 0, &c, &log), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_end_offset(log), 320);
+    CU_ASSERT_TRUE(sl_log_recovery_point(log) <= 20 || sl_log_recovery_point(log) == 320);
+    int32_t e;
+    int64_t end;
+    sl_log_end_offset_for_epoch(log, 1, &e, &end);
+    CU_ASSERT_EQUAL(e, 1);
+    CU_ASSERT_EQUAL(end, 20);
+    sl_log_end_offset_for_epoch(log, 2, &e, &end);
+    CU_ASSERT_EQUAL(e, 2);
+    CU_ASSERT_EQUAL(end, 320);
+    sl_logdir_close(ld, true);
+}
+
 static CU_TestInfo rec_tests[] = {
     {"corrupt batch in the middle of a segment", test_corrupt_middle},
     {"torn and garbled .log tail", test_torn_log_tail},
     {"torn, wrong, missing index files", test_index_damage},
     {"disk full (RLIMIT_FSIZE) in a child", test_disk_full},
+    {"crash after truncation and new appends", test_truncate_crash},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {
