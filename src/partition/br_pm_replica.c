@@ -458,33 +458,42 @@ static void br_part_epoch_precheck(br_pm_t *pm, br_part_t *part)
     part->fstate = BR_F_FETCH;
 }
 
-/* Apply the leader's answer to an epoch question (KIP-101/279). */
+/* Apply the leader's answer to an epoch question (KIP-101/279), as
+ * Kafka's fetcher does: the leader names the largest epoch <= the one
+ * asked about and where it ends on the leader. When this log has that
+ * epoch too, cut to the smaller of the two ends of it: done. When it
+ * does not, cut to this log's end of the largest epoch below it and ask
+ * again about that one (each round asks about an older epoch). */
 static void br_part_epoch_answer(br_pm_t *pm, br_part_t *part, int32_t l_epoch, int64_t l_end)
 {
     int64_t leo = sl_log_end_offset(part->log), target;
-    char why[96];
-    if (l_epoch < 0 || l_end < 0) {
+    char why[128];
+    int32_t e2 = -1;
+    int64_t our_end = -1;
+    if (l_epoch >= 0 && l_end >= 0 && l_epoch <= part->f_ask_epoch)
+        sl_log_end_offset_for_epoch(part->log, l_epoch, &e2, &our_end);
+    if (l_epoch < 0 || l_end < 0 || l_epoch > part->f_ask_epoch) {
         target = part->hw;
         snprintf(why, sizeof why, "leader knows no epoch <= %d: back to the HW", part->f_ask_epoch);
-    } else if (l_epoch == part->f_ask_epoch) {
-        target = l_end < leo ? l_end : leo;
-        snprintf(why, sizeof why, "leader ends epoch %d at %" PRId64, l_epoch, l_end);
-    } else {
-        int32_t e2 = -1;
-        int64_t our_end = -1;
-        sl_log_end_offset_for_epoch(part->log, l_epoch, &e2, &our_end);
-        if (e2 == l_epoch) {
-            target = l_end < our_end ? l_end : our_end;
-            snprintf(why, sizeof why, "leader ends epoch %d at %" PRId64 ", here at %" PRId64, l_epoch, l_end,
-                     our_end);
-        } else if (e2 >= 0 && e2 < part->f_ask_epoch) {
-            part->f_ask_epoch = e2; /* ask again, about an older epoch */
-            part->f_retry_ms = 0;
+    } else if (e2 == l_epoch) {
+        target = l_end < our_end ? l_end : our_end;
+        if (target > leo)
+            target = leo;
+        snprintf(why, sizeof why, "leader ends epoch %d at %" PRId64 ", here at %" PRId64, l_epoch, l_end,
+                 our_end);
+    } else if (e2 >= 0) {
+        /* epoch l_epoch is not here: this log's epochs after e2 diverge */
+        target = our_end < leo ? our_end : leo;
+        snprintf(why, sizeof why, "leader has epoch %d, not here; epoch %d ends here at %" PRId64, l_epoch,
+                 e2, our_end);
+        if (!br_part_truncate(pm, part, target, why))
             return;
-        } else {
-            target = part->hw;
-            snprintf(why, sizeof why, "no common epoch with the leader: back to the HW");
-        }
+        part->f_ask_epoch = e2; /* ask again, about the older epoch */
+        part->f_retry_ms = 0;
+        return;
+    } else {
+        target = part->hw;
+        snprintf(why, sizeof why, "no common epoch with the leader: back to the HW");
     }
     if (!br_part_truncate(pm, part, target, why))
         return;

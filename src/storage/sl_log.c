@@ -544,7 +544,9 @@ undo:
 
 static st_err_t sl_log_after_append(sl_log_t *log, int32_t epoch, int64_t base, int64_t now_ms)
 {
-    if (epoch >= 0 && epoch > sl_epoch_latest(&log->lg_epochs)) {
+    /* any change of epoch, also a lower one a follower copies after
+     * truncation: the cache drops entries it contradicts (Kafka's assign) */
+    if (epoch >= 0 && epoch != sl_epoch_latest(&log->lg_epochs)) {
         st_err_t err = sl_epoch_assign(&log->lg_epochs, epoch, base);
         if (err != ST_OK)
             ST_WARN(SL_TAG, "%s: cannot record leader epoch %d: %s", log->lg_dir, epoch, st_err_name(err));

@@ -514,6 +514,30 @@ static int64_t tl_append_epoch(sl_log_t *log, int nrec, int tag, int32_t epoch)
     return err == ST_OK ? base : -1;
 }
 
+/* A frame of a lower epoch than the cache's latest (a follower copying
+ * its leader after a cut back to the HW) is recorded too, and the entry it
+ * contradicts goes. */
+static void test_epochs_lower_epoch_recorded(void)
+{
+    sl_log_config_t c;
+    tsl_cfg(&c);
+    sl_log_t *log;
+    CU_ASSERT_EQUAL_FATAL(sl_log_open(tl_fresh("lower"), &c, -1, false, &log, NULL), ST_OK);
+    CU_ASSERT_EQUAL(tl_append_epoch(log, 2, 0, 1), 0);
+    CU_ASSERT_EQUAL(tl_append_epoch(log, 2, 1, 3), 2);
+    CU_ASSERT_EQUAL(tl_append_epoch(log, 2, 2, 2), 4);
+    CU_ASSERT_EQUAL(sl_log_latest_epoch(log), 2);
+    int32_t e;
+    int64_t o;
+    sl_log_end_offset_for_epoch(log, 1, &e, &o);
+    CU_ASSERT_EQUAL(e, 1);
+    CU_ASSERT_EQUAL(o, 4);
+    sl_log_end_offset_for_epoch(log, 2, &e, &o);
+    CU_ASSERT_EQUAL(e, 2);
+    CU_ASSERT_EQUAL(o, 6);
+    sl_log_close(log);
+}
+
 /* Assignments are lazy: no file write until a flush/close/checkpoint; a
  * crash before it loses nothing that has data, because recovery rebuilds
  * epochs from the frames above the recovery point. */
@@ -856,6 +880,7 @@ static CU_TestInfo log_tests[] = {
     {"truncate_to, truncate fully, start offset", test_truncate},
     {"leader epoch cache", test_epochs},
     {"leader epochs: lazy checkpoint, rebuilt after a crash", test_epochs_lazy_crash},
+    {"leader epochs: a lower epoch is recorded", test_epochs_lower_epoch_recorded},
     {"flush policy and recovery point", test_flush_policy},
     {"reopen after clean close", test_reopen_clean},
     {"follower appends", test_replica_append},

@@ -1016,6 +1016,56 @@ static void test_follower_truncates_and_copies(void)
     peer_close(&b2);
 }
 
+/* KIP-279: the leader answers an older epoch the follower lacks; the
+ * follower cuts to its own end of the epoch below it, asks again, and
+ * ends at the smaller of the two ends of the common epoch, keeping
+ * nothing of its divergent later epoch. */
+static void test_follower_epoch_follow_up(void)
+{
+    peer_t b2;
+    peer_open(&b2, 2);
+    int32_t isr1[] = {1}, isr2[] = {2}, isr12[] = {1, 2};
+    /* broker 2: epoch 1 at 0..9, then it led epoch 3 at 10..12 */
+    WITH_PM(b2.pm, host("fu", 0, 2, 1, isr2, 1); produce_n("fu", 4));
+    WITH_PM(b2.pm, host("fu", 0, 2, 3, isr2, 1); produce_n("fu", 2));
+    /* broker 1: epoch 1 at 0..11, epoch 2 at 12..14, now leads epoch 4 */
+    host("fu", 0, 1, 1, isr1, 1);
+    produce_n("fu", 4);
+    produce_n("fu", 1);
+    produce_n("fu", 1);
+    host("fu", 0, 1, 2, isr1, 1);
+    produce_n("fu", 2);
+    host("fu", 0, 1, 4, isr12, 2);
+    WITH_PM(b2.pm, host("fu", 0, 1, 4, isr12, 2));
+    br_part_t *f = part_of(b2.pm, "fu"), *l = part_of(g_pm, "fu");
+    CU_ASSERT_EQUAL_FATAL(sl_log_end_offset(f->log), 13);
+    CU_ASSERT_EQUAL_FATAL(sl_log_end_offset(l->log), 15);
+    /* epoch 3? the leader knows epoch 2, ending at 15, which broker 2
+     * lacks: cut to its end of epoch 1 (10) and ask about epoch 1 */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 10);
+    /* epoch 1 ends at 12 on the leader, at 10 here: 10 */
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_OFFSET_FOR_LEADER_EPOCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 10);
+    CU_ASSERT_EQUAL(follow_step(b2.pm, 1, g_pm), STRATA__REQUEST__BODY_FETCH);
+    CU_ASSERT_EQUAL(sl_log_end_offset(f->log), 15);
+    st_buf_t a, b;
+    log_bytes(g_pm, "fu", 10, &a);
+    log_bytes(b2.pm, "fu", 10, &b);
+    CU_ASSERT(a.len > 0 && a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    st_buf_free(&a);
+    st_buf_free(&b);
+    int32_t e;
+    int64_t end;
+    sl_log_end_offset_for_epoch(f->log, 1, &e, &end);
+    CU_ASSERT_EQUAL(e, 1);
+    CU_ASSERT_EQUAL(end, 12);
+    sl_log_end_offset_for_epoch(f->log, 3, &e, &end);
+    CU_ASSERT_EQUAL(e, 2);
+    CU_ASSERT_EQUAL(end, 15);
+    peer_close(&b2);
+}
+
 /* A follower behind the leader's log start restarts its log there. */
 static void test_follower_behind_log_start(void)
 {
@@ -1287,6 +1337,7 @@ static CU_TestInfo tests[] = {
     {"KIP-392: follower serves a client in its rack", test_follower_serves_client},
     {"ISR expand and shrink proposals", test_isr_proposals},
     {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
+    {"KIP-279: follow-up epoch question", test_follower_epoch_follow_up},
     CU_TEST_INFO_NULL,
 };
 
