@@ -152,6 +152,9 @@ static void core_registered(br_core_t *core, const struct Stat *stat)
     core->broker_epoch = stat ? stat->czxid : -1;
     core->fenced = false;
     core->zk_confirmed_ms = st_mono_ms();
+    /* a probe sent on an expired session may never complete: the new
+     * session probes afresh (core_probe_done checks the owner) */
+    core->probe_inflight = false;
     if (core->self_dirty)
         core_self_schedule(core);
     core_write_session(core, zkc_session_id(core->zk));
@@ -487,6 +490,14 @@ static void core_logdir_failed(void *arg, const char *log_dir, st_err_t err, con
 
 /* ------------------------------------------------------ zombie fencing */
 
+/* The session timeout ZooKeeper negotiated (it may cap the configured one
+ * to its own min/max), the configured one before any session. */
+static int64_t core_session_timeout_ms(br_core_t *core)
+{
+    int t = zkc_session_timeout_ms(core->zk);
+    return t > 0 ? t : core->conf->zookeeper_session_timeout_ms;
+}
+
 static void core_probe_done(void *arg, int rc, const struct Stat *stat)
 {
     br_core_t *core = arg;
@@ -507,6 +518,9 @@ static void core_probe_done(void *arg, int rc, const struct Stat *stat)
 
 static void core_probe(br_core_t *core)
 {
+    /* a probe unanswered for a whole session timeout is lost: send another */
+    if (core->probe_inflight && st_mono_ms() - core->probe_sent_ms > core_session_timeout_ms(core))
+        core->probe_inflight = false;
     if (core->probe_inflight || core->stopping || core->member != BR_MEMBER_REGISTERED ||
         zkc_state(core->zk) != ZKC_CONNECTED)
         return;
@@ -522,7 +536,7 @@ bool br_core_fenced(br_core_t *core)
     if (core->member != BR_MEMBER_REGISTERED)
         return false; /* nothing is led before registration; expiry resigned all */
     int64_t age = st_mono_ms() - core->zk_confirmed_ms;
-    int64_t limit = core->conf->zookeeper_session_timeout_ms * 2 / 3;
+    int64_t limit = core_session_timeout_ms(core) * 2 / 3;
     if (age > limit / 2)
         core_probe(core);
     if (age <= limit) {
@@ -534,7 +548,7 @@ bool br_core_fenced(br_core_t *core)
         ST_WARN(CORE_TAG,
                 "ZooKeeper has not confirmed our session for %lld ms (session timeout %lld ms): "
                 "resigning leadership until it does",
-                (long long)age, (long long)core->conf->zookeeper_session_timeout_ms);
+                (long long)age, (long long)core_session_timeout_ms(core));
         if (core->pm)
             br_pm_resign_all(core->pm);
     }
@@ -682,15 +696,19 @@ static void core_tick(struct ev_loop *loop, ev_timer *w, int revents)
         br_groups_tick(core->gc, st_wall_ms());
     br_ctl_tick(core->ctl);
     if (core->member == BR_MEMBER_WAITING_OLD && core->register_deadline_ms &&
-        st_wall_ms() > core->register_deadline_ms) {
-        char msg[160];
-        snprintf(msg, sizeof msg,
-                 "broker.id %d is already registered in ZooKeeper and the registration did not expire",
-                 core->broker_id);
-        core_fatal(core, msg);
-    } else if (core->member == BR_MEMBER_REGISTERING && zkc_state(core->zk) == ZKC_CONNECTED &&
-               core->register_deadline_ms == 0) {
-        /* nothing: callbacks drive registration */
+        st_wall_ms() > core->register_deadline_ms && zkc_state(core->zk) == ZKC_CONNECTED) {
+        /* the registration is our previous session's: ZooKeeper expires it
+         * for sure, later than expected when this process was paused or
+         * cut off meanwhile. Keep waiting, and look again (a watch set on
+         * an older session may be gone). */
+        core->register_deadline_ms = st_wall_ms() + core->conf->zookeeper_session_timeout_ms + 2000;
+        ST_WARN(CORE_TAG,
+                "broker.id %d is still registered by our previous session; still waiting for it to expire",
+                core->broker_id);
+        char p[64];
+        zknode_path_broker(p, sizeof p, core->broker_id);
+        core->member = BR_MEMBER_REGISTERING;
+        zkc_get(core->zk, p, NULL, core_existing_read, core);
     }
 }
 

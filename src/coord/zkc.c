@@ -357,6 +357,11 @@ int64_t zkc_session_id(const zkc_t *z)
     return z->session_id;
 }
 
+int zkc_session_timeout_ms(const zkc_t *z)
+{
+    return z->zh && z->state == ZKC_CONNECTED ? zoo_recv_timeout(z->zh) : 0;
+}
+
 int64_t zkc_previous_session_id(const zkc_t *z)
 {
     return z->prev_session_id;

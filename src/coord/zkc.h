@@ -65,6 +65,8 @@ void zkc_close(zkc_t *z);
 
 zkc_state_t zkc_state(const zkc_t *z);
 int64_t zkc_session_id(const zkc_t *z);
+/* The session timeout the server negotiated (ms), 0 when not connected. */
+int zkc_session_timeout_ms(const zkc_t *z);
 /* Session id of the previous (expired) session of this zkc, 0 if none. */
 int64_t zkc_previous_session_id(const zkc_t *z);
 /* Name of a ZooKeeper return code. */
