@@ -578,6 +578,7 @@ void br_ctl_free(br_ctl_t *ctl)
     free(ctl->shutting);
     free(ctl->shutting_until);
     free(ctl->shutting_epoch);
+    free(ctl->seen);
     free(ctl);
 }
 
@@ -598,6 +599,7 @@ void br_ctl_resign(br_ctl_t *ctl)
     ctl->active = false;
     ctl->electing = false;
     ctl_inflight_clear(ctl);
+    ctl->n_seen = 0; /* a controller again starts from what it then reads */
 }
 
 void br_ctl_md_changed(br_ctl_t *ctl)

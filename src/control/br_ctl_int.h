@@ -64,6 +64,16 @@ struct br_ctl {
     /* metadata changes arrive one znode at a time (hundreds after a broker
      * dies): one reconcile per loop iteration covers all of them */
     ev_timer reconcile_soon;
+    /* bounce detection (KAFKA-7235): the broker epoch each broker had when
+     * this controller last looked; a broker seen with another one restarted
+     * in between, maybe faster than its registration's deletion could be
+     * seen, and its leaderships are moved as after a failure */
+    struct ctl_seen {
+        int32_t id;
+        int64_t epoch;
+        bool bounced; /* leaderships still to move */
+    } * seen;
+    size_t n_seen;
 };
 
 /* A partition state we wrote: until the cache shows at least this znode
@@ -122,6 +132,7 @@ typedef struct ctl_pl {
     br_md_t *md;
     const char *topic;
     int32_t partition;
+    int32_t exclude; /* a broker counted as dead all the same (-1: none) */
 } ctl_pl_t;
 
 static inline bool ctl_has(const int32_t *v, size_t n, int32_t x)

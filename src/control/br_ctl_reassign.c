@@ -277,7 +277,7 @@ void br_ctl_reassign_reconcile(br_ctl_t *ctl)
             continue;
         int32_t *v = NULL, lead = -1;
         size_t nv = 0;
-        ctl_pl_t pl = {.md = md, .topic = t->name, .partition = ra->r.partition};
+        ctl_pl_t pl = {.md = md, .topic = t->name, .partition = ra->r.partition, .exclude = -1};
         int step =
             br_reassign_step(ra->r.replicas, ra->r.n_replicas, part->replicas, part->n_replicas, part->isr,
                              part->n_isr, part->leader, br_ctl_live_part, &pl, &v, &nv, &lead);

@@ -10,6 +10,7 @@
  * multi). Then the pending reassignments take a step
  * (br_ctl_reassign.c). Core loop only.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,51 @@ bool br_ctl_next_state(const zknode_part_state_t *cur, const int32_t *replicas, 
 bool br_ctl_live_part(void *arg, int32_t id)
 {
     const ctl_pl_t *pl = arg;
-    return br_md_replica_live(pl->md, id, pl->topic, pl->partition);
+    return id != pl->exclude && br_md_replica_live(pl->md, id, pl->topic, pl->partition);
+}
+
+/* ---- bounce detection: a registration re-created between two reads */
+
+static struct ctl_seen *ctl_seen_find(br_ctl_t *ctl, int32_t id)
+{
+    for (size_t i = 0; i < ctl->n_seen; i++)
+        if (ctl->seen[i].id == id)
+            return &ctl->seen[i];
+    return NULL;
+}
+
+/* Compare every live broker's epoch with the one seen last. */
+static void ctl_detect_bounces(br_ctl_t *ctl)
+{
+    br_md_t *md = ctl->cp->md;
+    for (size_t i = 0; i < br_md_n_brokers(md); i++) {
+        const br_md_broker_t *b = br_md_broker_at(md, i);
+        if (!b || !b->loaded || b->epoch < 0)
+            continue;
+        struct ctl_seen *s = ctl_seen_find(ctl, b->id);
+        if (!s) {
+            struct ctl_seen *n = realloc(ctl->seen, (ctl->n_seen + 1) * sizeof *n);
+            if (!n)
+                return;
+            ctl->seen = n;
+            ctl->seen[ctl->n_seen++] = (struct ctl_seen){.id = b->id, .epoch = b->epoch};
+            continue;
+        }
+        if (s->epoch == b->epoch)
+            continue;
+        ST_WARN(CTL_TAG,
+                "broker %d registered again (broker epoch %" PRId64 " -> %" PRId64
+                "): a restart; moving the leaderships it held with a new leader epoch",
+                b->id, s->epoch, b->epoch);
+        s->epoch = b->epoch;
+        s->bounced = true;
+    }
+}
+
+static bool ctl_bounced(br_ctl_t *ctl, int32_t id)
+{
+    struct ctl_seen *s = id >= 0 ? ctl_seen_find(ctl, id) : NULL;
+    return s && s->bounced;
 }
 
 /* New partition: look which of .../partitions and .../partitions/<p>
@@ -193,29 +238,52 @@ out:
     free(zt.n_replicas);
 }
 
-static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool unclean)
+/* Returns false when the partition could not be looked at now (a write
+ * of it in flight or settling): a bounce of its leader waits. */
+static bool ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool unclean)
 {
     br_md_part_t *part = &t->parts[p];
     char key[300], path[512];
     snprintf(key, sizeof key, "s:%s/%d", t->name, p);
     if (br_ctl_inflight(ctl, key) ||
         br_ctl_settling(ctl, t->name, p, part->kind == BR_MD_STATE_OK, part->state_version))
-        return;
+        return false;
     if (part->kind == BR_MD_STATE_NONE) {
         ctl_new_part(ctl, t, p, key);
-        return;
+        return true;
     }
     if (part->kind != BR_MD_STATE_OK)
-        return;
+        return true;
     zknode_part_state_t cur = {.leader = part->leader,
                                .leader_epoch = part->leader_epoch,
                                .controller_epoch = part->controller_epoch,
                                .isr = part->isr,
                                .n_isr = part->n_isr};
     zknode_part_state_t next;
-    ctl_pl_t pl = {.md = ctl->cp->md, .topic = t->name, .partition = p};
-    if (!br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, br_ctl_live_part, &pl, &next))
-        return;
+    bool bounced = ctl_bounced(ctl, part->leader);
+    /* a restarted leader is handled as a failed one (elect another ISR
+     * member); when it is the only one, it keeps leading under a new
+     * epoch, so requests and retries meant for its old life are fenced */
+    ctl_pl_t pl = {
+        .md = ctl->cp->md, .topic = t->name, .partition = p, .exclude = bounced ? part->leader : -1};
+    bool change =
+        br_ctl_next_state(&cur, part->replicas, part->n_replicas, unclean, br_ctl_live_part, &pl, &next);
+    if (bounced && (!change || next.leader < 0) &&
+        br_md_replica_live(ctl->cp->md, part->leader, t->name, p)) {
+        if (change)
+            zknode_part_state_free(&next);
+        memset(&next, 0, sizeof next);
+        next.leader = cur.leader;
+        next.leader_epoch = cur.leader_epoch + 1;
+        next.isr = malloc((cur.n_isr + 1) * sizeof *next.isr);
+        if (!next.isr)
+            return false;
+        memcpy(next.isr, cur.isr, cur.n_isr * sizeof *next.isr);
+        next.n_isr = cur.n_isr;
+        change = true;
+    }
+    if (!change)
+        return true;
     next.controller_epoch = ctl->epoch;
     char *json = zknode_part_state_encode(&next);
     if (json && zknode_path_partition_state(path, sizeof path, t->name, p) >= 0) {
@@ -229,6 +297,7 @@ static void ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
     }
     free(json);
     zknode_part_state_free(&next);
+    return true;
 }
 
 /* ---- topic deletion: collect the subtree, delete it in one fenced multi */
@@ -366,6 +435,8 @@ void br_ctl_reconcile(br_ctl_t *ctl)
         return;
     for (size_t i = 0; i < ctl->n_deletes; i++)
         ctl_delete_topic(ctl, ctl->deletes[i]);
+    ctl_detect_bounces(ctl);
+    bool waiting = false;
     for (br_md_topic_t *t = br_md_topics(md); t; t = t->next) {
         if (!t->loaded)
             continue;
@@ -381,7 +452,12 @@ void br_ctl_reconcile(br_ctl_t *ctl)
         bool unclean = tc.unclean_leader_election_enable;
         br_topic_config_free(&tc);
         for (int32_t p = 0; p < t->n_parts; p++)
-            ctl_part_state(ctl, t, p, unclean);
+            if (!ctl_part_state(ctl, t, p, unclean) && ctl_bounced(ctl, t->parts[p].leader))
+                waiting = true;
     }
+    /* every leadership of a restarted broker was moved (or is being
+     * written): done with its restart */
+    for (size_t i = 0; i < ctl->n_seen && !waiting; i++)
+        ctl->seen[i].bounced = false;
     br_ctl_reassign_reconcile(ctl);
 }
