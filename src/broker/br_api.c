@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "broker/br_core.h"
+#include "common/st_clock.h"
+#include "common/st_log.h"
 #include "control/br_admin.h"
 #include "control/br_ctl.h"
 #include "control/br_md.h"
@@ -193,15 +195,39 @@ static void api_refuse(br_core_t *core, const br_api_t *a, br_call_t *call, st_e
     br_call_reply_error(call, err, msg);
 }
 
-/* A broker's request (broker_epoch > 0) older than the registration the
- * cache knows for that broker: STALE_BROKER_EPOCH. */
-static bool api_stale_broker(br_core_t *core, br_call_t *call)
+/* One log line per this many ms for requests refused for their broker
+ * epoch: a forged request can be sent at any rate. */
+#define API_EPOCH_LOG_INTERVAL_MS 60000
+
+/* A broker's request (broker_epoch > 0) must carry exactly the epoch (the
+ * czxid of /brokers/ids/<replica_id>) the metadata cache knows for that
+ * broker: an older one is a zombie's, a newer or unknown one is not a
+ * registration this broker has seen (forged, or a broker whose new
+ * registration the cache has not read yet: it retries). False and
+ * STALE_BROKER_EPOCH in *err with a reason in msg otherwise; the refusal
+ * is logged once a minute. */
+static bool api_broker_epoch_ok(br_core_t *core, br_call_t *call, const char *what, char *msg, size_t msglen)
 {
     int64_t e = br_call_broker_epoch(call);
-    if (e <= 0 || !core->md)
-        return false;
-    int64_t known = br_md_broker_epoch(core->md, br_call_replica_id(call));
-    return known > 0 && e < known;
+    if (e <= 0)
+        return true;
+    int32_t id = br_call_replica_id(call);
+    int64_t known = core->md ? br_md_broker_epoch(core->md, id) : -1;
+    if (known > 0 && e == known)
+        return true;
+    if (known <= 0)
+        snprintf(msg, msglen, "broker epoch %lld of broker %d: no such registration is known", (long long)e,
+                 (int)id);
+    else
+        snprintf(msg, msglen, "broker epoch %lld of broker %d is %s than its registration's (%lld)",
+                 (long long)e, (int)id, e < known ? "older" : "newer", (long long)known);
+    int64_t now = st_wall_ms();
+    if (core->api_epoch_log_ms == 0 || now - core->api_epoch_log_ms >= API_EPOCH_LOG_INTERVAL_MS) {
+        core->api_epoch_log_ms = now;
+        ST_WARN("br_api", "%s refused (STALE_BROKER_EPOCH): %s (from %s; logged once a minute)", what, msg,
+                br_call_peer(call));
+    }
+    return false;
 }
 
 void br_api_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceRequest *req)
@@ -211,8 +237,8 @@ void br_api_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceReq
     char msg[128];
     if (br_core_fenced(core))
         api_refuse(core, a, call, ST_ERR_NOT_LEADER_OR_FOLLOWER, "ZooKeeper session not confirmed");
-    else if (api_stale_broker(core, call))
-        api_refuse(core, a, call, ST_ERR_STALE_BROKER_EPOCH, "stale broker epoch");
+    else if (!api_broker_epoch_ok(core, call, a->name, msg, sizeof msg))
+        api_refuse(core, a, call, ST_ERR_STALE_BROKER_EPOCH, msg);
     else if (br_api_check_version(a->api, &req->base, msg, sizeof msg) != ST_OK)
         api_refuse(core, a, call, ST_ERR_UNSUPPORTED_VERSION, msg);
     else {
@@ -227,8 +253,8 @@ void br_api_request(void *arg, br_call_t *call, const Strata__Request *req)
     (void)br_core_fenced(core); /* resigns before serving anything, if due */
     const br_api_t *a = br_api_find((int32_t)req->body_case);
     char msg[128];
-    if (api_stale_broker(core, call)) {
-        api_refuse(core, a, call, ST_ERR_STALE_BROKER_EPOCH, "stale broker epoch");
+    if (!api_broker_epoch_ok(core, call, a ? a->name : "request", msg, sizeof msg)) {
+        api_refuse(core, a, call, ST_ERR_STALE_BROKER_EPOCH, msg);
         return;
     }
     if (!a) {

@@ -9,8 +9,10 @@
  *
  *   1. resign leaderships if the ZooKeeper session is no longer
  *      confirmed (br_core_fenced); Produce is refused while fenced;
- *   2. refuse a broker's request older than its registration
- *      (STALE_BROKER_EPOCH);
+ *   2. refuse a broker's request (broker_epoch > 0) whose epoch is not
+ *      exactly the czxid of that broker's registration as the metadata
+ *      cache knows it: older, newer or unknown (STALE_BROKER_EPOCH,
+ *      logged once a minute);
  *   3. look the body up in the table and check its version
  *      (UNSUPPORTED_VERSION);
  *   4. refuse a missing body (INVALID_REQUEST) unless BR_API_NO_BODY;

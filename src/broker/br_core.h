@@ -107,6 +107,7 @@ typedef struct br_core {
     bool fenced; /* session not confirmed: not acting as leader */
     br_member_state_t member;
     br_api_stats_t api_stats[BR_API_COUNT]; /* per row of br_api_table */
+    int64_t api_epoch_log_ms;               /* last "broker epoch refused" log line (wall ms) */
     int64_t broker_epoch;                   /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];
     int64_t prev_session_file; /* session id found in the session file at start */

@@ -19,6 +19,7 @@
 #include "common/st_log.h"
 
 #define BR_SRV_LOG_INTERVAL_S 10
+#define BR_SRV_FIRST_BODY 10 /* Request's first body field number (oneof body) */
 
 /* ------------------------------------------------------------ decode */
 
@@ -61,10 +62,11 @@ static bool br_srv_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
  * unpacked exactly once: Produce into its raw view, everything else into
  * Request. False when the bytes are not a protobuf message or a header
  * field has the wrong wire type. */
-static bool br_srv_peek(const uint8_t *buf, size_t len, uint32_t *body, uint64_t *corr)
+static bool br_srv_peek(const uint8_t *buf, size_t len, uint32_t *body, uint32_t *unknown, uint64_t *corr)
 {
     const uint8_t *p = buf, *end = buf + len;
     *body = 0;
+    *unknown = 0;
     *corr = 0;
     while (p < end) {
         uint64_t key, v;
@@ -105,6 +107,8 @@ static bool br_srv_peek(const uint8_t *buf, size_t len, uint32_t *body, uint64_t
             protobuf_c_message_descriptor_get_field(&strata__request__descriptor, (unsigned)field);
         if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
             *body = (uint32_t)field;
+        else if (!f && field >= BR_SRV_FIRST_BODY && *unknown == 0)
+            *unknown = (uint32_t)field; /* a body this broker does not know */
     }
     return true;
 }
@@ -121,9 +125,9 @@ static void br_srv_sender(br_call_t *call, uint64_t correlation_id, int32_t repl
 st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handlers_t *h, br_call_t *call)
 {
     br_server_t *s = call ? call->srv : NULL;
-    uint32_t body;
+    uint32_t body, unknown;
     uint64_t corr;
-    if (!br_srv_peek(buf, len, &body, &corr)) {
+    if (!br_srv_peek(buf, len, &body, &unknown, &corr)) {
         if (call) {
             br_srv_log_malformed(s, call->peer, "not a request envelope");
             br_call_drop(call);
@@ -165,7 +169,14 @@ st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handle
     st_err_t rc = ST_OK;
     if (call) {
         br_srv_sender(call, req->correlation_id, req->replica_id, req->broker_epoch);
-        if (req->body_case == STRATA__REQUEST__BODY__NOT_SET) {
+        if (req->body_case == STRATA__REQUEST__BODY__NOT_SET && unknown) {
+            /* a newer client's body: as Kafka answers an unknown API key */
+            char msg[96];
+            snprintf(msg, sizeof msg, "request body %u is not supported here (see ApiVersions)", unknown);
+            br_srv_log_malformed(s, call->peer, msg);
+            br_call_reply_error(call, ST_ERR_UNSUPPORTED_VERSION, msg);
+            rc = ST_ERR_UNSUPPORTED_VERSION;
+        } else if (req->body_case == STRATA__REQUEST__BODY__NOT_SET) {
             br_srv_log_malformed(s, call->peer, "no body");
             br_call_reply_error(call, ST_ERR_INVALID_REQUEST, "request has no body");
             rc = ST_ERR_INVALID_REQUEST;

@@ -45,7 +45,9 @@ void br_server_close(br_server_t *s);
 size_t br_server_in_flight(const br_server_t *s);
 
 /* Decode one request message and hand it to the handlers, or answer
- * INVALID_REQUEST / drop it. Exposed for the fuzzer and unit tests, which
+ * INVALID_REQUEST (undecodable body, no body), UNSUPPORTED_VERSION (a
+ * body field number Request does not have: a newer client's) / drop it
+ * (not a request envelope). Exposed for the fuzzer and unit tests, which
  * pass call == NULL (nothing is answered then, and handlers are not
  * called). Returns ST_OK when the message decoded. */
 st_err_t br_server_decode(const uint8_t *buf, size_t len, const br_server_handlers_t *h, br_call_t *call);

@@ -312,12 +312,13 @@ static st_err_t st_batch_parse_record(const uint8_t *p, size_t len, st_rec_parse
  * (delta == position); a batch rewritten by the log cleaner may have gaps
  * (Kafka's compacted batches). *count gets the number of records,
  * *last_delta the largest offset_delta (-1 when empty). */
-static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count, int64_t *last_delta)
+static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count, int64_t *last_delta,
+                                  int64_t *max_ts_delta)
 {
     st_pb_t c = st_pb_span(p, len);
     st_pb_field_t f;
     st_rec_parse_t r;
-    int64_t n = 0, last = -1;
+    int64_t n = 0, last = -1, max_ts = INT64_MIN;
     while (c.p < c.end) {
         if (!st_pb_next(&c, &f) || f.num != 15 || f.wt != 2)
             return ST_ERR_CORRUPT_MESSAGE;
@@ -326,10 +327,13 @@ static st_err_t st_batch_walk_run(const uint8_t *p, size_t len, int64_t *count, 
         if (r.offset_delta <= last)
             return ST_ERR_CORRUPT_MESSAGE;
         last = r.offset_delta;
+        if (r.timestamp_delta > max_ts)
+            max_ts = r.timestamp_delta;
         n++;
     }
     *count = n;
     *last_delta = last;
+    *max_ts_delta = max_ts;
     return ST_OK;
 }
 
@@ -423,7 +427,7 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
  * well-formed records whose offset deltas do not pass last_delta.
  * Compressed bodies are decompressed (bounded). */
 static st_err_t st_batch_check_body(int codec, const uint8_t *body, size_t len, int32_t count,
-                                    int32_t last_delta, const char **why)
+                                    int32_t last_delta, int64_t *max_ts_delta, const char **why)
 {
     st_buf_t plain;
     st_buf_init(&plain);
@@ -440,7 +444,7 @@ static st_err_t st_batch_check_body(int codec, const uint8_t *body, size_t len, 
         run_len = plain.len;
     }
     int64_t n = 0, last = -1;
-    if (st_batch_walk_run(run, run_len, &n, &last) != ST_OK) {
+    if (st_batch_walk_run(run, run_len, &n, &last, max_ts_delta) != ST_OK) {
         *why = "malformed record";
         err = ST_ERR_CORRUPT_MESSAGE;
         goto done;
@@ -609,9 +613,32 @@ st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, 
         return ST_ERR_CORRUPT_MESSAGE;
     }
     st_err_t err;
-    if (!(flags & ST_BATCH_WIRE_SKIP_RECORDS) &&
-        (err = st_batch_check_body(codec, body, body_len, h.record_count, h.last_offset_delta, why)) != ST_OK)
-        return err;
+    int64_t max_delta = INT64_MIN;
+    if (!(flags & ST_BATCH_WIRE_SKIP_RECORDS)) {
+        err =
+            st_batch_check_body(codec, body, body_len, h.record_count, h.last_offset_delta, &max_delta, why);
+        if (err != ST_OK)
+            return err;
+        if (flags & ST_BATCH_WIRE_CREATE_TIME) {
+            int64_t ft = h.first_timestamp;
+            if ((max_delta > 0 && ft > INT64_MAX - max_delta) ||
+                (max_delta < 0 && ft < INT64_MIN - max_delta)) {
+                *why = "record timestamp out of range";
+                return ST_ERR_CORRUPT_MESSAGE;
+            }
+            int64_t max_ts = ft + max_delta;
+            if (max_ts != h.max_timestamp || (h.attributes & ST_BATCH_ATTR_LOG_APPEND_TIME)) {
+                /* the header says what the records say: the CRC covers it */
+                h.max_timestamp = max_ts;
+                h.attributes = (int16_t)(h.attributes & ~ST_BATCH_ATTR_LOG_APPEND_TIME);
+                h.crc = 0;
+                st_batch_hdr_encode(&h, hdr);
+                crc = st_crc32c(hdr + ST_BATCH_CRC_START, ST_BATCH_HEADER_SIZE - ST_BATCH_CRC_START);
+                h.crc = st_crc32c_update(crc, body, body_len);
+                st_batch_hdr_encode(&h, hdr);
+            }
+        }
+    }
 
     err = st_buf_reserve(out, ST_BATCH_HEADER_SIZE + body_len);
     if (err != ST_OK)

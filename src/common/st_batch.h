@@ -138,12 +138,18 @@ void st_batch_set_offset_epoch(uint8_t *frame, int64_t base_offset, int32_t lead
  * a compacted topic may be sparse), and the CRC. Returns ST_ERR_CORRUPT_MESSAGE (with *why set to a static reason) on any
  * failure; out is unchanged then. */
 st_err_t st_batch_from_wire(const uint8_t *pb, size_t len, st_buf_t *out, const char **why);
-/* st_batch_from_wire flags. */
-#define ST_BATCH_WIRE_SKIP_RECORDS                                                                           \
-    0x1 /* check protobuf structure, header and CRC
-                                        * only: never decompress or walk the
-                                        * records (a follower copying its leader,
-                                        * as Kafka's followers do) */
+/* st_batch_from_wire flags.
+ * SKIP_RECORDS: check protobuf structure, header and CRC only: never
+ *   decompress or walk the records (a follower copying its leader, as
+ *   Kafka's followers do).
+ * CREATE_TIME: a leader appending a producer's batch, as Kafka's leader
+ *   does for CreateTime: max_timestamp becomes the largest record
+ *   timestamp (first_timestamp + the largest timestamp_delta) and the
+ *   log-append-time attribute is cleared, the CRC recomputed when either
+ *   changed; first_timestamp stays (record timestamps are relative to it).
+ *   Ignored with SKIP_RECORDS. */
+#define ST_BATCH_WIRE_SKIP_RECORDS 0x1
+#define ST_BATCH_WIRE_CREATE_TIME 0x2
 /* st_batch_from_wire with flags (ST_BATCH_WIRE_*); flags 0 is
  * st_batch_from_wire. */
 st_err_t st_batch_from_wire_flags(const uint8_t *pb, size_t len, st_buf_t *out, const char **why,

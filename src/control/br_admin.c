@@ -502,12 +502,14 @@ static void ad_create_topics(br_admin_t *ad, br_call_t *call, const Strata__Crea
             ad_result_set(r, ST_ERR_INVALID_REQUEST, "empty topic entry");
             continue;
         }
+        /* a name listed more than once: every entry of it is refused (as
+         * Kafka does), the other topics are created */
         bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = req->topics[j] && req->topics[j]->name && ct->name &&
+        for (size_t j = 0; j < n && !dup; j++)
+            dup = j != i && req->topics[j] && req->topics[j]->name && ct->name &&
                   strcmp(req->topics[j]->name, ct->name) == 0;
         if (dup) {
-            ad_result_set(r, ST_ERR_INVALID_REQUEST, "topic listed twice in the request");
+            ad_result_set(r, ST_ERR_INVALID_REQUEST, "Duplicate topic name.");
             continue;
         }
         char msg[256] = "";
@@ -569,6 +571,11 @@ static void ad_delete_topics(br_admin_t *ad, br_call_t *call, const Strata__Dele
         ad_topic_result_t *r = &w->topics[i];
         r->name = strdup(name);
         char path[512];
+        if (!zknode_topic_name_valid(name)) {
+            ad_result_set(r, ST_ERR_INVALID_TOPIC_EXCEPTION,
+                          "invalid topic name (1 to 249 of [a-zA-Z0-9._-], not \".\" or \"..\")");
+            continue;
+        }
         br_md_topic_t *t = br_md_topic(ad->cp->md, name);
         if (!t) {
             ad_result_set(r, ST_ERR_UNKNOWN_TOPIC_OR_PARTITION, "unknown topic");

@@ -43,11 +43,15 @@ void br_admin_free(br_admin_t *ad);
 void br_admin_handle_metadata(br_admin_t *ad, br_call_t *call, const Strata__Request *req);
 /* CreateTopics (body create_topics): validates each topic, writes its
  * config and topic znodes, and answers once every topic has leaders (or
- * at timeout_ms; timeout_ms <= 0 or validate_only: once written/checked). */
+ * at timeout_ms; timeout_ms <= 0 or validate_only: once written/checked).
+ * Every entry of a name listed more than once is refused (INVALID_REQUEST,
+ * "Duplicate topic name."), the others are created. */
 void br_admin_handle_create_topics(br_admin_t *ad, br_call_t *call, const Strata__Request *req);
 /* DeleteTopics (body delete_topics): marks /admin/delete_topics/<t> and
  * answers once the controller removed the topic (or at timeout_ms);
- * POLICY_VIOLATION when delete.topic.enable is false. */
+ * INVALID_TOPIC_EXCEPTION per entry for an invalid name, else
+ * UNKNOWN_TOPIC_OR_PARTITION for an unknown one; POLICY_VIOLATION when
+ * delete.topic.enable is false. */
 void br_admin_handle_delete_topics(br_admin_t *ad, br_call_t *call, const Strata__Request *req);
 /* CreatePartitions (body create_partitions): rewrites the topic znode with
  * the new partitions (given or placed) under a version check, and answers

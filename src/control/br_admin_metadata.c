@@ -1,7 +1,8 @@
 /*
  * br_admin_metadata: Metadata (see br_admin.h). Metadata
  * answers from the metadata cache: the live brokers, the cluster id, the
- * controller and this broker's controller epoch, and the topics asked (or
+ * controller and the controller epoch (/controller_epoch, as the cache
+ * read it, or the active controller's own), and the topics asked (or
  * all) with each partition's leader, leader epoch, replicas, offline
  * replicas and ISR; an unknown topic is auto-created when the request
  * allows it and auto.create.topics.enable is set (answered
@@ -87,7 +88,10 @@ static void ad_metadata(br_admin_t *ad, br_call_t *call, const Strata__MetadataR
     }
     mr.cluster_id = st_arena_strdup(&a, cp->cluster_id);
     mr.controller_id = br_md_controller_id(md);
-    mr.controller_epoch = br_ctl_epoch(cp->ctl);
+    /* the active controller knows its epoch before the cache reads it back */
+    mr.controller_epoch = br_md_controller_epoch(md);
+    if (br_ctl_active(cp->ctl) && br_ctl_epoch(cp->ctl) > mr.controller_epoch)
+        mr.controller_epoch = br_ctl_epoch(cp->ctl);
     size_t n_all = 0;
     for (br_md_topic_t *t = br_md_topics(md); t; t = t->next)
         n_all++;

@@ -58,7 +58,10 @@ typedef struct br_ctl_tp {
 } br_ctl_tp_t;
 
 /* Outcome of a controlled shutdown: err NOT_CONTROLLER (not, or no
- * longer, the controller), STALE_BROKER_EPOCH, or ST_OK with the
+ * longer, the controller), BROKER_NOT_AVAILABLE (no registration of
+ * broker_id is known), STALE_BROKER_EPOCH (broker_epoch is not exactly
+ * the czxid of its current registration: older, newer or forged; logged
+ * once a minute), or ST_OK with the
  * partitions broker_id still leads (valid during the call only). */
 typedef void (*br_ctl_cs_fn)(void *arg, st_err_t err, const br_ctl_tp_t *remaining, size_t n);
 /* Broker broker_id (epoch broker_epoch) is stopping: move every partition

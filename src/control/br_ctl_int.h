@@ -52,7 +52,8 @@ struct br_ctl {
     size_t n_settles;
     int32_t *shutting; /* brokers in controlled shutdown */
     int64_t *shutting_until;
-    int64_t *shutting_epoch; /* the registration that is stopping */
+    int64_t *shutting_epoch;   /* the registration that is stopping */
+    int64_t cs_refused_log_ms; /* last "controlled shutdown refused" log line (wall ms) */
     size_t n_shutting;
     int64_t next_rebalance_ms;
     /* reassignment */

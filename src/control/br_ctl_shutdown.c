@@ -20,6 +20,9 @@
 
 /* --------------------------------------------------- controlled shutdown */
 
+/* One "refused" line per this many ms: refusals can come at any rate. */
+#define CTL_CS_LOG_INTERVAL_MS 60000
+
 bool br_ctl_shutting_down(br_ctl_t *ctl, int32_t id)
 {
     int64_t now = st_wall_ms();
@@ -101,7 +104,17 @@ void br_ctl_controlled_shutdown(br_ctl_t *ctl, int32_t broker_id, int64_t broker
         return;
     }
     int64_t known = br_md_broker_epoch(md, broker_id);
-    if (known < 0 || broker_epoch < known) {
+    if (known < 0 || broker_epoch != known) {
+        /* only the registration's own epoch (its czxid) may stop a broker:
+         * an older one is a zombie's, any other is forged */
+        int64_t now = st_wall_ms();
+        if (ctl->cs_refused_log_ms == 0 || now - ctl->cs_refused_log_ms >= CTL_CS_LOG_INTERVAL_MS) {
+            ctl->cs_refused_log_ms = now;
+            ST_WARN(CTL_TAG,
+                    "controlled shutdown of broker %d refused: broker epoch %lld, registration %lld "
+                    "(logged once a minute)",
+                    broker_id, (long long)broker_epoch, (long long)known);
+        }
         fn(arg, known < 0 ? ST_ERR_BROKER_NOT_AVAILABLE : ST_ERR_STALE_BROKER_EPOCH, NULL, 0);
         return;
     }

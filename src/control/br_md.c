@@ -27,6 +27,7 @@ struct br_md {
     bool topics_listed;
     br_md_topic_t *topics;
     int32_t controller_id;
+    int32_t controller_epoch;      /* /controller_epoch, 0 until read */
     zknode_config_t broker_config; /* /config/brokers/<this broker> */
 };
 
@@ -412,6 +413,51 @@ static void md_controller_done(void *arg, int rc, const char *data, int len, con
         md_changed(md, NULL);
 out:
     free(r);
+}
+
+static void md_read_controller_epoch(br_md_t *md);
+
+static void md_epoch_exists_done(void *arg, int rc, const struct Stat *stat)
+{
+    md_req_t *r = arg;
+    (void)stat;
+    if (md_req_current(r, rc) && rc == ZOK)
+        md_read_controller_epoch(r->md); /* created between the get and the exists */
+    free(r);
+}
+
+static void md_epoch_done(void *arg, int rc, const char *data, int len, const struct Stat *stat)
+{
+    (void)stat;
+    md_req_t *r = arg;
+    br_md_t *md = r->md;
+    if (!md_req_current(r, rc))
+        goto out;
+    int32_t e;
+    if (rc == ZOK && data && zknode_epoch_decode(data, (size_t)len, &e) == ST_OK) {
+        if (e > md->controller_epoch)
+            md->controller_epoch = e; /* the epoch only grows */
+    } else if (rc == ZNONODE) {
+        md_req_t *r2 = md_req_new(md, NULL, -1);
+        if (r2 &&
+            zkc_exists(md->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, md->watch, md_epoch_exists_done, r2) != ZOK)
+            free(r2);
+    }
+out:
+    free(r);
+}
+
+/* Read /controller_epoch and watch it (each new controller increments it). */
+static void md_read_controller_epoch(br_md_t *md)
+{
+    md_req_t *r = md_req_new(md, NULL, -1);
+    if (r && zkc_get(md->cp->zk, ZKNODE_PATH_CONTROLLER_EPOCH, md->watch, md_epoch_done, r) != ZOK)
+        free(r);
+}
+
+int32_t br_md_controller_epoch(const br_md_t *md)
+{
+    return md ? md->controller_epoch : 0;
 }
 
 static void md_read_controller(br_md_t *md)
@@ -954,6 +1000,8 @@ static void md_watch(void *arg, int type, const char *path)
             md_read_state(md, topic, p);
     } else if (strcmp(path, ZKNODE_PATH_CONTROLLER) == 0) {
         md_read_controller(md);
+    } else if (strcmp(path, ZKNODE_PATH_CONTROLLER_EPOCH) == 0) {
+        md_read_controller_epoch(md);
     } else if (strncmp(path, ZKNODE_PATH_BROKER_CONFIGS "/", strlen(ZKNODE_PATH_BROKER_CONFIGS) + 1) == 0) {
         int32_t id;
         if (md_parse_id(path + strlen(ZKNODE_PATH_BROKER_CONFIGS) + 1, &id) && id == md->cp->broker_id)
@@ -990,6 +1038,7 @@ void br_md_start(br_md_t *md)
     md_list_brokers(md);
     md_list_topics(md);
     md_read_controller(md);
+    md_read_controller_epoch(md);
     md_read_broker_config(md);
 }
 

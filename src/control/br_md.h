@@ -116,6 +116,10 @@ bool br_md_replica_offline(const br_md_t *md, int32_t id, const char *topic, int
 bool br_md_broker_stopping(const br_md_t *md, int32_t id);
 /* Live, and its replica of topic/partition is usable (not offline). */
 bool br_md_replica_live(const br_md_t *md, int32_t id, const char *topic, int32_t partition);
+/* The controller epoch in /controller_epoch as last read (watched; it
+ * only grows), 0 before the first read or when no controller was ever
+ * elected. */
+int32_t br_md_controller_epoch(const br_md_t *md);
 /* Broker epoch of a live broker, -1 when unknown. */
 int64_t br_md_broker_epoch(const br_md_t *md, int32_t id);
 /* True once the broker list and topic list were read this session. */

@@ -119,6 +119,8 @@ static int64_t br_fetch_gather(br_pm_t *pm, br_fetch_t *f)
             err = ST_ERR_NOT_LEADER_OR_FOLLOWER;
             snprintf(it->msg, sizeof it->msg, "broker %d is not a replica of %s-%d", f->replica_id, it->topic,
                      it->partition);
+            br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: follower fetch refused: %s", it->topic,
+                       it->partition, it->msg);
         }
         if (err != ST_OK) {
             it->err = err;

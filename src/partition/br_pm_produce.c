@@ -3,7 +3,10 @@
  * checks hosting, role and acks, turns every batch of the raw request
  * (batches stay bytes: proto/raw.proto) into a frame with one
  * st_batch_from_wire (one copy, CRC and structure checked, records only
- * counted), checks size and timestamps, checks the sequence of batches
+ * counted; max_timestamp recomputed from the records and a producer's
+ * log-append-time attribute cleared, as Kafka does for CreateTime, so the
+ * time index and time retention see the records' real timestamps), checks
+ * size and timestamps, checks the sequence of batches
  * from idempotent producers against the partition's sl_pstate (a retried
  * batch already in the log is answered with its original offset and not
  * appended again, as Kafka does), and appends each frame with one
@@ -240,7 +243,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         }
         size_t off = sb->len;
         const char *why = NULL;
-        st_err_t err = st_batch_from_wire(b->data, b->len, sb, &why);
+        /* CreateTime: max_timestamp from the records, no log-append-time bit */
+        st_err_t err = st_batch_from_wire_flags(b->data, b->len, sb, &why, ST_BATCH_WIRE_CREATE_TIME);
         if (err != ST_OK) {
             if (err == ST_ERR_NOMEM) {
                 br_res_fail(res, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
@@ -260,7 +264,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         }
         spans[i].h = h;
         spans[i].dup_offset = -1;
-        if (diff >= 0 && diff < INT64_MAX / 4 && !(h.attributes & ST_BATCH_ATTR_LOG_APPEND_TIME) &&
+        if (diff >= 0 && diff < INT64_MAX / 4 &&
             (h.first_timestamp < now - diff || h.max_timestamp > now + diff ||
              h.first_timestamp > now + diff || h.max_timestamp < now - diff)) {
             int64_t bad = (h.first_timestamp < now - diff || h.first_timestamp > now + diff)
