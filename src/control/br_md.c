@@ -508,6 +508,7 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
         .n_replicas = part->n_replicas,
         .isr = part->isr,
         .n_isr = part->n_isr,
+        .topic_id = t->topic_id,
     };
     st_err_t rc = br_pm_apply_state(cp->pm, t->name, p, &st, &lc);
     if (rc != ST_OK)

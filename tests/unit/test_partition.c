@@ -1066,6 +1066,57 @@ static void test_follower_epoch_follow_up(void)
     peer_close(&b2);
 }
 
+/* Host "tid" led by broker 1 alone at epoch, under topic id id. */
+static void host_with_id(int32_t epoch, const char *id)
+{
+    int32_t replicas[] = {1};
+    br_part_state_t st = {
+        .leader = 1,
+        .leader_epoch = epoch,
+        .controller_epoch = 1,
+        .replicas = replicas,
+        .n_replicas = 1,
+        .isr = replicas,
+        .n_isr = 1,
+        .topic_id = id,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "tid", 0, &st, &g_cfg) == ST_OK);
+}
+
+/* KIP-516: a replica kept from a topic deleted and re-created while this
+ * broker did not see it is dropped when the new topic's id arrives, even
+ * at a lower leader epoch; the same id keeps it, across a restart too. */
+static void test_topic_id_recreated(void)
+{
+    host_with_id(5, "AAAAAAAAAAAAAAAAAAAAAA");
+    produce_n("tid", 3);
+    br_part_t *p = part_of(g_pm, "tid");
+    CU_ASSERT_EQUAL(br_part_leo(p), 6);
+    char id[32];
+    CU_ASSERT_EQUAL(sl_logdir_topic_id(g_ld, "tid", 0, id, sizeof id), ST_OK);
+    CU_ASSERT_STRING_EQUAL(id, "AAAAAAAAAAAAAAAAAAAAAA");
+    /* same topic after a restart: data kept */
+    fixture_close();
+    fixture_open();
+    host_with_id(6, "AAAAAAAAAAAAAAAAAAAAAA");
+    CU_ASSERT_EQUAL(br_part_leo(part_of(g_pm, "tid")), 6);
+    /* re-created topic, its first leader epoch: the old data goes */
+    fixture_close();
+    fixture_open();
+    host_with_id(0, "BBBBBBBBBBBBBBBBBBBBBB");
+    p = part_of(g_pm, "tid");
+    CU_ASSERT_EQUAL(br_part_leo(p), 0);
+    CU_ASSERT_EQUAL(p->leader_epoch, 0);
+    CU_ASSERT_EQUAL(p->role, BR_ROLE_LEADER);
+    CU_ASSERT_EQUAL(sl_logdir_topic_id(g_ld, "tid", 0, id, sizeof id), ST_OK);
+    CU_ASSERT_STRING_EQUAL(id, "BBBBBBBBBBBBBBBBBBBBBB");
+    produce_n("tid", 1);
+    CU_ASSERT_EQUAL(br_part_leo(p), 1);
+    /* while hosted, too */
+    host_with_id(0, "CCCCCCCCCCCCCCCCCCCCCC");
+    CU_ASSERT_EQUAL(br_part_leo(part_of(g_pm, "tid")), 0);
+}
+
 /* A follower behind the leader's log start restarts its log there. */
 static void test_follower_behind_log_start(void)
 {
@@ -1338,6 +1389,7 @@ static CU_TestInfo tests[] = {
     {"ISR expand and shrink proposals", test_isr_proposals},
     {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
     {"KIP-279: follow-up epoch question", test_follower_epoch_follow_up},
+    {"KIP-516: a re-created topic's replica starts empty", test_topic_id_recreated},
     CU_TEST_INFO_NULL,
 };
 
