@@ -948,15 +948,13 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
         if (part->role == BR_ROLE_OFFLINE || !part->log)
             continue;
         int deleted = 0;
-        st_err_t err = sl_log_enforce_retention(part->log, now_ms, &deleted);
+        st_err_t err = sl_log_enforce_retention(part->log, now_ms, part->hw, &deleted);
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
             continue;
         }
         if (deleted > 0) {
             int64_t start = sl_log_start_offset(part->log);
-            if (part->hw < start)
-                part->hw = start;
             size_t gone = sl_pstate_truncate_head(part->pstate, start);
             st_log(ST_LOG_INFO, BR_TAG,
                    "%s-%d: retention deleted %d segment(s), log start %lld, %zu producer(s) forgotten",

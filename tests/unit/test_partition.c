@@ -1251,6 +1251,44 @@ static void test_isr_expansion_bounds_hw(void)
     br_pm_set_isr_change_fn(g_pm, NULL, NULL);
 }
 
+/* Retention never deletes above the HW, so it never moves the HW: an
+ * acks=all produce whose records only the leader has stays parked. */
+static void test_retention_below_hw(void)
+{
+    sl_log_config_t saved = g_cfg;
+    g_cfg.segment_bytes = 200;
+    g_cfg.retention_ms = 1;
+    int32_t isr12[] = {1, 2};
+    host("rh", 0, 1, 1, isr12, 2);
+    br_part_t *l = part_of(g_pm, "rh");
+    for (int i = 0; i < 4; i++)
+        produce_n("rh", 2);
+    CU_ASSERT_FATAL(sl_log_segment_count(l->log) > 3);
+    int64_t leo = br_part_leo(l);
+    replica_fetch("rh", 2, 3); /* replica 2 has offsets 0..2: HW 3 */
+    CU_ASSERT_EQUAL(l->hw, 3);
+    st_buf_t bf, bw;
+    make_batch(2, now_ms(), 10, &bf, &bw);
+    br_call_t pc;
+    tu_call_init(&pc, 61, -1);
+    produce(&pc, "rh", 0, &bw, 1, -1, 60000);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    /* an hour later every closed segment is past retention.ms */
+    br_pm_tick(g_pm, now_ms() + 3600 * 1000);
+    CU_ASSERT(sl_log_start_offset(l->log) <= 3);
+    CU_ASSERT_EQUAL(l->hw, 3);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    CU_ASSERT_EQUAL(br_part_leo(l), leo + 2);
+    /* replica 2 leaves the ISR: now it is acknowledged */
+    int32_t isr1[] = {1};
+    host("rh", 0, 1, 1, isr1, 1);
+    CU_ASSERT_EQUAL(pc.replies, 1);
+    tu_call_fini(&pc);
+    st_buf_free(&bf);
+    st_buf_free(&bw);
+    g_cfg = saved;
+}
+
 /* ------------------------------------------------------------ KIP-392 */
 
 /* One client fetch of partition 0 at offset with rack (NULL: none):
@@ -1390,6 +1428,7 @@ static CU_TestInfo tests[] = {
     {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
     {"KIP-279: follow-up epoch question", test_follower_epoch_follow_up},
     {"KIP-516: a re-created topic's replica starts empty", test_topic_id_recreated},
+    {"retention stays below the HW", test_retention_below_hw},
     CU_TEST_INFO_NULL,
 };
 
