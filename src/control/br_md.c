@@ -648,6 +648,13 @@ static void md_read_state(br_md_t *md, const char *topic, int32_t p)
         free(r);
 }
 
+void br_md_refresh_states(br_md_t *md)
+{
+    for (br_md_topic_t *t = md->topics; t; t = t->next)
+        for (int32_t p = 0; t->loaded && p < t->n_parts; p++)
+            md_read_state(md, t->name, p);
+}
+
 static void md_read_topic(br_md_t *md, const char *topic);
 
 static void md_topic_done(void *arg, int rc, const char *data, int len, const struct Stat *stat)
