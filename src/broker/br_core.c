@@ -510,9 +510,9 @@ static void core_probe_done(void *arg, int rc, const struct Stat *stat)
     if (core->probe_sent_ms > core->zk_confirmed_ms)
         core->zk_confirmed_ms = core->probe_sent_ms;
     if (core->fenced && !br_core_fenced(core)) {
-        ST_WARN(CORE_TAG, "ZooKeeper confirmed our session again: applying partition states");
+        ST_WARN(CORE_TAG, "ZooKeeper confirmed our session again: reading partition states");
         if (core->md)
-            br_md_reapply_all(core->md);
+            br_md_refresh_states(core->md);
     }
 }
 

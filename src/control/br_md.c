@@ -554,6 +554,7 @@ static void md_apply_part(br_md_t *md, br_md_topic_t *t, int32_t p)
         .n_replicas = part->n_replicas,
         .isr = part->isr,
         .n_isr = part->n_isr,
+        .topic_id = t->topic_id,
     };
     st_err_t rc = br_pm_apply_state(cp->pm, t->name, p, &st, &lc);
     if (rc != ST_OK)
@@ -691,6 +692,13 @@ static void md_read_state(br_md_t *md, const char *topic, int32_t p)
     md_req_t *r = md_req_new(md, topic, p);
     if (r && zkc_get(md->cp->zk, path, md->watch, md_state_done, r) != ZOK)
         free(r);
+}
+
+void br_md_refresh_states(br_md_t *md)
+{
+    for (br_md_topic_t *t = md->topics; t; t = t->next)
+        for (int32_t p = 0; t->loaded && p < t->n_parts; p++)
+            md_read_state(md, t->name, p);
 }
 
 static void md_read_topic(br_md_t *md, const char *topic);

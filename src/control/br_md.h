@@ -143,6 +143,11 @@ void br_md_state_written(br_md_t *md, const char *topic, int32_t p, const zknode
 /* Hand every partition to the partition manager again (controlled
  * shutdown started: followers stop). */
 void br_md_reapply_all(br_md_t *md);
+/* Read every partition state again from ZooKeeper and hand each to the
+ * partition manager as it arrives: after this broker was fenced (its
+ * session unconfirmed), the cached states may be stale, and applying them
+ * could make a deposed leader lead for a round trip. */
+void br_md_refresh_states(br_md_t *md);
 /* Effective config of a topic (broker defaults + overrides); free with
  * br_topic_config_free. */
 void br_md_topic_config(const br_md_t *md, const br_md_topic_t *t, br_topic_config_t *out);

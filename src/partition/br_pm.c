@@ -537,6 +537,7 @@ static st_err_t br_part_open(br_pm_t *pm, const char *topic, int32_t partition, 
     /* producer state: latest snapshot, then the batches after it (a
      * failure is logged; producers then see sequence errors, not silence) */
     (void)sl_pstate_load(part->pstate, part->log);
+    (void)sl_logdir_topic_id(ld, topic, partition, part->topic_id, sizeof part->topic_id);
     part->partition = partition;
     part->dir_idx = di;
     part->cfg = *cfg;
@@ -599,6 +600,8 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
     return ST_OK;
 }
 
+static size_t br_pm_unhosted_on_disk(br_pm_t *pm, const char *topic, int32_t partition);
+
 st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, const br_part_state_t *state,
                            const sl_log_config_t *topic_config)
 {
@@ -606,6 +609,20 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, co
         return ST_ERR_INVALID_ARG;
     st_err_t err;
     br_part_t *part = br_pm_find(pm, topic, partition);
+    const char *tid = state->topic_id && *state->topic_id ? state->topic_id : NULL;
+    if (tid && !part && br_pm_unhosted_on_disk(pm, topic, partition) != SIZE_MAX) {
+        /* an unhosted replica on disk: open it to see whose it is */
+        if ((err = br_part_open(pm, topic, partition, topic_config, &part)) != ST_OK)
+            return err;
+    }
+    if (tid && part && part->topic_id[0] && strcmp(part->topic_id, tid) != 0) {
+        st_log(ST_LOG_WARN, BR_TAG,
+               "%s-%d: the replica here is of an earlier topic of that name (topic id %s, now %s): "
+               "deleting it, starting empty",
+               topic, partition, part->topic_id, tid);
+        br_pm_stop(pm, topic, partition, true);
+        part = NULL;
+    }
     if (part && state->leader_epoch < part->leader_epoch) {
         st_log(ST_LOG_INFO, BR_TAG, "%s-%d: ignoring stale state (leader epoch %d < %d)", topic, partition,
                state->leader_epoch, part->leader_epoch);
@@ -618,6 +635,14 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, co
     } else if (memcmp(&part->cfg, topic_config, sizeof part->cfg) != 0) {
         part->cfg = *topic_config;
         sl_log_set_config(part->log, topic_config);
+    }
+    if (tid && !part->topic_id[0]) {
+        err = sl_logdir_set_topic_id(pm->dirs[part->dir_idx].ld, topic, partition, tid);
+        if (err == ST_OK)
+            snprintf(part->topic_id, sizeof part->topic_id, "%s", tid);
+        else
+            st_log(ST_LOG_WARN, BR_TAG, "%s-%d: cannot record topic id %s: %s", topic, partition, tid,
+                   st_err_name(err));
     }
     err = br_part_set_members(pm, part, state);
     if (err != ST_OK)
@@ -923,15 +948,13 @@ void br_pm_tick(br_pm_t *pm, int64_t now_ms)
         if (part->role == BR_ROLE_OFFLINE || !part->log)
             continue;
         int deleted = 0;
-        st_err_t err = sl_log_enforce_retention(part->log, now_ms, &deleted);
+        st_err_t err = sl_log_enforce_retention(part->log, now_ms, part->hw, &deleted);
         if (err == ST_ERR_IO || err == ST_ERR_NO_SPACE) {
             br_part_set_offline(pm, part, err);
             continue;
         }
         if (deleted > 0) {
             int64_t start = sl_log_start_offset(part->log);
-            if (part->hw < start)
-                part->hw = start;
             size_t gone = sl_pstate_truncate_head(part->pstate, start);
             st_log(ST_LOG_INFO, BR_TAG,
                    "%s-%d: retention deleted %d segment(s), log start %lld, %zu producer(s) forgotten",

@@ -47,6 +47,10 @@ typedef struct br_part_state {
     /* Topic-level overrides of br_pm_limits_t (0 = the broker's value). */
     int32_t min_insync_replicas;         /* min.insync.replicas */
     int64_t timestamp_difference_max_ms; /* message.timestamp.difference.max.ms */
+    /* KIP-516: the topic's id (NULL or "": unknown). A hosted replica
+     * recorded under another id is of an earlier topic of the same name:
+     * it is deleted and the replica starts empty. */
+    const char *topic_id;
 } br_part_state_t;
 
 /* Data-plane limits from the broker config. */

@@ -111,6 +111,7 @@ typedef enum br_fstate {
 struct br_part {
     char *topic;
     int32_t partition;
+    char topic_id[32];      /* from partition.meta, "" unknown (KIP-516) */
     st_hnode_t hnode;       /* in pm->map */
     br_part_t *prev, *next; /* pm->parts, for iteration */
     size_t dir_idx;         /* index into pm->dirs */

@@ -118,9 +118,11 @@ st_err_t sl_log_set_start_offset(sl_log_t *log, int64_t offset);
 /* Retention: delete whole closed segments past retention.ms or beyond
  * retention.bytes (only when cleanup.policy has "delete"; empty closed
  * segments left by the cleaner at the head always go); the active
- * segment is never deleted. Also rolls the
+ * segment is never deleted, nor a segment holding offsets at or above
+ * upper (the high watermark: retention never deletes what is not
+ * committed yet, and so never moves the HW; -1: no bound). Also rolls the
  * active segment when segment.ms has passed. *deleted may be NULL. */
-st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted);
+st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int64_t upper, int *deleted);
 
 /* fsync what is unflushed, write the leader-epoch checkpoint when it has
  * unwritten changes, and advance the recovery point. */

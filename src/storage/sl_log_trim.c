@@ -131,7 +131,16 @@ st_err_t sl_log_set_start_offset(sl_log_t *log, int64_t offset)
     return sl_log_save_start(log);
 }
 
-st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
+/* Closed segments at the head wholly below upper (-1: all closed ones). */
+static int sl_log_deletable(const sl_log_t *log, int64_t upper)
+{
+    int k = 0;
+    while (k < log->lg_nseg - 1 && (upper < 0 || log->lg_segs[k]->sg_next <= upper))
+        k++;
+    return k;
+}
+
+st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int64_t upper, int *deleted)
 {
     st_err_t err;
     int n = 0;
@@ -152,8 +161,8 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
         n += k;
     }
     if (del && log->lg_cfg.retention_ms >= 0) {
-        int k = 0;
-        while (k < log->lg_nseg - 1) {
+        int k = 0, max = sl_log_deletable(log, upper);
+        while (k < max) {
             sl_seg_t *sg = log->lg_segs[k];
             int64_t ts = sg->sg_max_ts;
             if (ts == SL_NO_TS) {
@@ -171,8 +180,8 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int *deleted)
     }
     if (del && log->lg_cfg.retention_bytes >= 0) {
         int64_t excess = sl_log_size_bytes(log) - log->lg_cfg.retention_bytes;
-        int k = 0;
-        while (k < log->lg_nseg - 1 && excess >= log->lg_segs[k]->sg_size && excess > 0) {
+        int k = 0, max = sl_log_deletable(log, upper);
+        while (k < max && excess >= log->lg_segs[k]->sg_size && excess > 0) {
             excess -= log->lg_segs[k]->sg_size;
             k++;
         }

@@ -302,6 +302,46 @@ st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partitio
     return ST_OK;
 }
 
+st_err_t sl_logdir_topic_id(sl_logdir_t *ld, const char *topic, int32_t partition, char *out, size_t n)
+{
+    if (!sl_ld_topic_ok(topic) || partition < 0 || n == 0)
+        return ST_ERR_INVALID_ARG;
+    out[0] = '\0';
+    char dir[PATH_MAX], meta[PATH_MAX + 32];
+    sl_ld_part_dir(ld, topic, partition, dir, sizeof dir);
+    snprintf(meta, sizeof meta, "%s/%s", dir, SL_LD_META_FILE);
+    st_buf_t b;
+    st_buf_init(&b);
+    st_err_t err = sl_file_read_all(meta, 4096, &b);
+    if (err == ST_OK && (err = st_buf_append(&b, "", 1)) == ST_OK) {
+        const char *line = strstr((const char *)b.data, "\ntopic_id: ");
+        if (line) {
+            line += strlen("\ntopic_id: ");
+            size_t len = strcspn(line, "\n");
+            if (len < n) {
+                memcpy(out, line, len);
+                out[len] = '\0';
+            }
+        }
+    }
+    st_buf_free(&b);
+    return err == ST_ERR_NOT_FOUND ? ST_OK : err;
+}
+
+st_err_t sl_logdir_set_topic_id(sl_logdir_t *ld, const char *topic, int32_t partition, const char *topic_id)
+{
+    if (!sl_ld_topic_ok(topic) || partition < 0 || !topic_id || strchr(topic_id, '\n'))
+        return ST_ERR_INVALID_ARG;
+    char dir[PATH_MAX], meta[PATH_MAX + 32], body[512];
+    sl_ld_part_dir(ld, topic, partition, dir, sizeof dir);
+    snprintf(meta, sizeof meta, "%s/%s", dir, SL_LD_META_FILE);
+    int n = snprintf(body, sizeof body, "version: 0\ntopic: %s\npartition: %" PRId32 "\ntopic_id: %s\n",
+                     topic, partition, topic_id);
+    if (n < 0 || (size_t)n >= sizeof body)
+        return ST_ERR_INVALID_ARG;
+    return sl_file_write_atomic(meta, body, (size_t)n);
+}
+
 sl_log_t *sl_logdir_get(sl_logdir_t *ld, const char *topic, int32_t partition)
 {
     sl_ld_part_t *p = sl_ld_find(ld, topic, partition);

@@ -27,6 +27,13 @@ const char *sl_logdir_path(const sl_logdir_t *ld);
  * log stays owned by ld. */
 st_err_t sl_logdir_open_log(sl_logdir_t *ld, const char *topic, int32_t partition, const sl_log_config_t *cfg,
                             sl_log_t **out);
+/* KIP-516: the topic id recorded in the partition's partition.meta
+ * ("topic_id: <id>" line; out "" when the file has none or is missing).
+ * A replica whose id differs from its topic's current one belongs to an
+ * earlier topic of the same name. */
+st_err_t sl_logdir_topic_id(sl_logdir_t *ld, const char *topic, int32_t partition, char *out, size_t n);
+/* Record topic_id in partition.meta (written atomically). */
+st_err_t sl_logdir_set_topic_id(sl_logdir_t *ld, const char *topic, int32_t partition, const char *topic_id);
 /* Find an open log; NULL when not open. */
 sl_log_t *sl_logdir_get(sl_logdir_t *ld, const char *topic, int32_t partition);
 /* Close one log (partition moved away). */

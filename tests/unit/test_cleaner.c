@@ -438,14 +438,14 @@ static void test_policy_and_keys(void)
     CU_ASSERT_FATAL(segs > 3);
     int del = -1;
     /* compact only: retention.ms does not delete */
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, TC_NOW, &del), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, TC_NOW, -1, &del), ST_OK);
     CU_ASSERT_EQUAL(del, 0);
     CU_ASSERT_EQUAL(sl_log_segment_count(log), segs);
     /* compact,delete: compaction and retention both apply */
     CU_ASSERT_EQUAL(sl_cleaner_clean(log, &(sl_cleaner_opts_t){TC_NOW, -1, true, 0}, NULL), ST_OK);
     c.cleanup_policy = SL_CLEANUP_COMPACT | SL_CLEANUP_DELETE;
     sl_log_set_config(log, &c);
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, TC_NOW, &del), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, TC_NOW, -1, &del), ST_OK);
     CU_ASSERT_TRUE(del > 0);
     CU_ASSERT_EQUAL(sl_log_segment_count(log), 1);
     /* delete only: the cleaner refuses */

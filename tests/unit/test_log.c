@@ -179,7 +179,7 @@ static void test_roll_time_and_index(void)
     CU_ASSERT_EQUAL(sl_log_segment_count(log), 2);
     /* retention's timer rolls an idle active segment */
     int deleted = -1;
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 12100, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 12100, -1, &deleted), ST_OK);
     CU_ASSERT_EQUAL(deleted, 0);
     CU_ASSERT_EQUAL(sl_log_segment_count(log), 3);
     CU_ASSERT_EQUAL(tsl_walk(log), 4);
@@ -212,13 +212,13 @@ static void test_retention(void)
     CU_ASSERT_TRUE_FATAL(segs >= 6);
     int deleted = 0;
     /* nothing expires with retention.ms = -1 */
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 100000, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 100000, -1, &deleted), ST_OK);
     CU_ASSERT_EQUAL(deleted, 0);
     /* retention.ms 10000 at now 15500: segments whose newest record is
      * older than 5500 go */
     c.retention_ms = 10000;
     sl_log_set_config(log, &c);
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 15500, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 15500, -1, &deleted), ST_OK);
     CU_ASSERT_TRUE(deleted >= 1);
     int64_t start = sl_log_start_offset(log);
     CU_ASSERT_TRUE(start > 0 && start <= 5);
@@ -230,7 +230,7 @@ static void test_retention(void)
     /* the batch at 4 (ts 5000) is gone, the one at 5 (ts 6000) stays */
     CU_ASSERT_EQUAL(sl_log_read(log, 5, 100, -1, &out), ST_OK);
     /* everything expired: only the active segment remains */
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 1000000, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 1000000, -1, &deleted), ST_OK);
     CU_ASSERT_EQUAL(sl_log_segment_count(log), 1);
     CU_ASSERT_EQUAL(sl_log_end_offset(log), 20);
     CU_ASSERT_TRUE(sl_log_start_offset(log) > 15);
@@ -246,7 +246,7 @@ static void test_retention(void)
     int64_t size = sl_log_size_bytes(log);
     c.retention_bytes = 5000;
     sl_log_set_config(log, &c);
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 0, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 0, -1, &deleted), ST_OK);
     CU_ASSERT_TRUE(deleted > 0);
     CU_ASSERT_TRUE(sl_log_size_bytes(log) < size);
     CU_ASSERT_TRUE(sl_log_size_bytes(log) <= 5000 + 2048);
@@ -255,7 +255,7 @@ static void test_retention(void)
     CU_ASSERT_TRUE(tsl_walk(log) > 0);
     c.retention_bytes = 0;
     sl_log_set_config(log, &c);
-    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 0, &deleted), ST_OK);
+    CU_ASSERT_EQUAL(sl_log_enforce_retention(log, 0, -1, &deleted), ST_OK);
     CU_ASSERT_EQUAL(sl_log_segment_count(log), 1); /* never the active one */
     st_buf_free(&out);
     sl_log_close(log);

@@ -1066,6 +1066,57 @@ static void test_follower_epoch_follow_up(void)
     peer_close(&b2);
 }
 
+/* Host "tid" led by broker 1 alone at epoch, under topic id id. */
+static void host_with_id(int32_t epoch, const char *id)
+{
+    int32_t replicas[] = {1};
+    br_part_state_t st = {
+        .leader = 1,
+        .leader_epoch = epoch,
+        .controller_epoch = 1,
+        .replicas = replicas,
+        .n_replicas = 1,
+        .isr = replicas,
+        .n_isr = 1,
+        .topic_id = id,
+    };
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "tid", 0, &st, &g_cfg) == ST_OK);
+}
+
+/* KIP-516: a replica kept from a topic deleted and re-created while this
+ * broker did not see it is dropped when the new topic's id arrives, even
+ * at a lower leader epoch; the same id keeps it, across a restart too. */
+static void test_topic_id_recreated(void)
+{
+    host_with_id(5, "AAAAAAAAAAAAAAAAAAAAAA");
+    produce_n("tid", 3);
+    br_part_t *p = part_of(g_pm, "tid");
+    CU_ASSERT_EQUAL(br_part_leo(p), 6);
+    char id[32];
+    CU_ASSERT_EQUAL(sl_logdir_topic_id(g_ld, "tid", 0, id, sizeof id), ST_OK);
+    CU_ASSERT_STRING_EQUAL(id, "AAAAAAAAAAAAAAAAAAAAAA");
+    /* same topic after a restart: data kept */
+    fixture_close();
+    fixture_open();
+    host_with_id(6, "AAAAAAAAAAAAAAAAAAAAAA");
+    CU_ASSERT_EQUAL(br_part_leo(part_of(g_pm, "tid")), 6);
+    /* re-created topic, its first leader epoch: the old data goes */
+    fixture_close();
+    fixture_open();
+    host_with_id(0, "BBBBBBBBBBBBBBBBBBBBBB");
+    p = part_of(g_pm, "tid");
+    CU_ASSERT_EQUAL(br_part_leo(p), 0);
+    CU_ASSERT_EQUAL(p->leader_epoch, 0);
+    CU_ASSERT_EQUAL(p->role, BR_ROLE_LEADER);
+    CU_ASSERT_EQUAL(sl_logdir_topic_id(g_ld, "tid", 0, id, sizeof id), ST_OK);
+    CU_ASSERT_STRING_EQUAL(id, "BBBBBBBBBBBBBBBBBBBBBB");
+    produce_n("tid", 1);
+    CU_ASSERT_EQUAL(br_part_leo(p), 1);
+    /* while hosted, too */
+    host_with_id(0, "CCCCCCCCCCCCCCCCCCCCCC");
+    CU_ASSERT_EQUAL(br_part_leo(part_of(g_pm, "tid")), 0);
+}
+
 /* A follower behind the leader's log start restarts its log there. */
 static void test_follower_behind_log_start(void)
 {
@@ -1198,6 +1249,44 @@ static void test_isr_expansion_bounds_hw(void)
     br_pm_tick(g_pm, now_ms() + 60000);
     CU_ASSERT_EQUAL(l->hw, leo3);
     br_pm_set_isr_change_fn(g_pm, NULL, NULL);
+}
+
+/* Retention never deletes above the HW, so it never moves the HW: an
+ * acks=all produce whose records only the leader has stays parked. */
+static void test_retention_below_hw(void)
+{
+    sl_log_config_t saved = g_cfg;
+    g_cfg.segment_bytes = 200;
+    g_cfg.retention_ms = 1;
+    int32_t isr12[] = {1, 2};
+    host("rh", 0, 1, 1, isr12, 2);
+    br_part_t *l = part_of(g_pm, "rh");
+    for (int i = 0; i < 4; i++)
+        produce_n("rh", 2);
+    CU_ASSERT_FATAL(sl_log_segment_count(l->log) > 3);
+    int64_t leo = br_part_leo(l);
+    replica_fetch("rh", 2, 3); /* replica 2 has offsets 0..2: HW 3 */
+    CU_ASSERT_EQUAL(l->hw, 3);
+    st_buf_t bf, bw;
+    make_batch(2, now_ms(), 10, &bf, &bw);
+    br_call_t pc;
+    tu_call_init(&pc, 61, -1);
+    produce(&pc, "rh", 0, &bw, 1, -1, 60000);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    /* an hour later every closed segment is past retention.ms */
+    br_pm_tick(g_pm, now_ms() + 3600 * 1000);
+    CU_ASSERT(sl_log_start_offset(l->log) <= 3);
+    CU_ASSERT_EQUAL(l->hw, 3);
+    CU_ASSERT_EQUAL(pc.replies, 0);
+    CU_ASSERT_EQUAL(br_part_leo(l), leo + 2);
+    /* replica 2 leaves the ISR: now it is acknowledged */
+    int32_t isr1[] = {1};
+    host("rh", 0, 1, 1, isr1, 1);
+    CU_ASSERT_EQUAL(pc.replies, 1);
+    tu_call_fini(&pc);
+    st_buf_free(&bf);
+    st_buf_free(&bw);
+    g_cfg = saved;
 }
 
 /* ------------------------------------------------------------ KIP-392 */
@@ -1338,6 +1427,8 @@ static CU_TestInfo tests[] = {
     {"ISR expand and shrink proposals", test_isr_proposals},
     {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
     {"KIP-279: follow-up epoch question", test_follower_epoch_follow_up},
+    {"KIP-516: a re-created topic's replica starts empty", test_topic_id_recreated},
+    {"retention stays below the HW", test_retention_below_hw},
     CU_TEST_INFO_NULL,
 };
 
