@@ -388,14 +388,14 @@ static bool mp_bad(const char *text)
 static void test_parser_rejects(void)
 {
     CU_ASSERT_TRUE(mp_ok("# HELP a x\n# TYPE a gauge\na 1\na{b=\"c\"} 2\n"));
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na 1\na 2\n"));                   /* duplicate */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na 1\na 2\n")); /* duplicate */
     CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na{b=\"c\",d=\"e\"} 1\na{d=\"e\",b=\"c\"} 1\n"));
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na{b=\"c\\q\"} 1\n"));            /* escape */
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na{b=\"c\"\"} 1\n"));             /* quote */
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\nb 1\n"));                       /* other name */
-    CU_ASSERT_TRUE(mp_bad("b 1\n"));                                                   /* no TYPE */
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na one\n"));                     /* value */
-    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na 1"));                         /* newline */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na{b=\"c\\q\"} 1\n")); /* escape */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na{b=\"c\"\"} 1\n"));  /* quote */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\nb 1\n"));             /* other name */
+    CU_ASSERT_TRUE(mp_bad("b 1\n"));                                         /* no TYPE */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na one\n"));           /* value */
+    CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\na 1"));               /* newline */
     CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a gauge\n# HELP b y\n# TYPE b gauge\n# HELP a z\n"));
     CU_ASSERT_TRUE(mp_bad("# HELP a x\n# TYPE a counter\n# TYPE a gauge\na 1\n"));
     const char *h = "# HELP h x\n# TYPE h histogram\n";
@@ -406,7 +406,9 @@ static void test_parser_rejects(void)
     CU_ASSERT_TRUE(mp_bad(buf)); /* not cumulative */
     snprintf(buf, sizeof buf, "%sh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 5\n", h);
     CU_ASSERT_TRUE(mp_bad(buf)); /* +Inf != count */
-    snprintf(buf, sizeof buf, "%sh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", h);
+    snprintf(buf, sizeof buf,
+             "%sh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
+             h);
     CU_ASSERT_TRUE(mp_bad(buf)); /* le falls */
     snprintf(buf, sizeof buf, "%sh_bucket{le=\"1\"} 1\nh_sum 3\nh_count 1\n", h);
     CU_ASSERT_TRUE(mp_bad(buf)); /* no +Inf */
@@ -479,7 +481,8 @@ static void test_broker_render(void)
     conf.metrics_partition_level = true;
     char rack[] = "rack \"A\"";
     conf.broker_rack = rack;
-    br_pm_limits_t limits = {.message_max_bytes = 1048588, .fetch_max_bytes = 57671680, .max_wait_ms_cap = 30000};
+    br_pm_limits_t limits = {
+        .message_max_bytes = 1048588, .fetch_max_bytes = 57671680, .max_wait_ms_cap = 30000};
     br_core_t core;
     memset(&core, 0, sizeof core);
     core.loop = loop;
@@ -493,12 +496,22 @@ static void test_broker_render(void)
     sl_log_config_t cfg;
     sl_log_config_default(&cfg);
     int32_t replicas[] = {1, 2, 3}, isr_all[] = {1, 2, 3}, isr_one[] = {1};
-    br_part_state_t led_ok = {.leader = 1, .leader_epoch = 1, .replicas = replicas, .n_replicas = 3,
-                              .isr = isr_all, .n_isr = 3, .min_insync_replicas = 2};
-    br_part_state_t led_under = {.leader = 1, .leader_epoch = 1, .replicas = replicas, .n_replicas = 3,
-                                 .isr = isr_one, .n_isr = 1, .min_insync_replicas = 2};
-    br_part_state_t follow = {.leader = 2, .leader_epoch = 1, .replicas = replicas, .n_replicas = 3,
-                              .isr = isr_all, .n_isr = 3};
+    br_part_state_t led_ok = {.leader = 1,
+                              .leader_epoch = 1,
+                              .replicas = replicas,
+                              .n_replicas = 3,
+                              .isr = isr_all,
+                              .n_isr = 3,
+                              .min_insync_replicas = 2};
+    br_part_state_t led_under = {.leader = 1,
+                                 .leader_epoch = 1,
+                                 .replicas = replicas,
+                                 .n_replicas = 3,
+                                 .isr = isr_one,
+                                 .n_isr = 1,
+                                 .min_insync_replicas = 2};
+    br_part_state_t follow = {
+        .leader = 2, .leader_epoch = 1, .replicas = replicas, .n_replicas = 3, .isr = isr_all, .n_isr = 3};
     CU_ASSERT_FATAL(br_pm_apply_state(core.pm, "orders", 0, &led_ok, &cfg) == ST_OK);
     CU_ASSERT_FATAL(br_pm_apply_state(core.pm, "orders", 1, &led_under, &cfg) == ST_OK);
     CU_ASSERT_FATAL(br_pm_apply_state(core.pm, "audit", 0, &follow, &cfg) == ST_OK);
@@ -510,8 +523,8 @@ static void test_broker_render(void)
     const br_api_t *api = br_api_table(&n_api);
     for (size_t i = 0; i < n_api; i++)
         br_metrics_observe(m, (int)i, (int64_t)(i + 1) * 1000000);
-    br_metrics_observe(m, -1, 5);                /* untagged: ignored */
-    br_metrics_observe(m, BR_API_COUNT, 5);      /* out of the table: ignored */
+    br_metrics_observe(m, -1, 5);           /* untagged: ignored */
+    br_metrics_observe(m, BR_API_COUNT, 5); /* out of the table: ignored */
 
     st_mw_t w;
     st_mw_init(&w);
@@ -519,9 +532,9 @@ static void test_broker_render(void)
     CU_ASSERT_EQUAL(st_mw_status(&w), ST_OK);
     CU_ASSERT_FATAL(w.text != NULL);
     CU_ASSERT_TRUE(mp_ok(w.text));
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(w.text, "strata_broker_info{broker_id=\"1\",version=\"" PACKAGE_VERSION "\",rack=\"rack \\\"A\\\"\","
-                       "cluster_id=\"c1\"} 1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "strata_broker_info{broker_id=\"1\",version=\"" PACKAGE_VERSION
+                                          "\",rack=\"rack \\\"A\\\"\","
+                                          "cluster_id=\"c1\"} 1\n"));
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_hosted"), 3);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_led"), 2);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_under_replicated"), 1);
@@ -529,8 +542,10 @@ static void test_broker_render(void)
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_offline_replicas"), 0);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_controller_active"), 0);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_broker_registered"), 0);
-    CU_ASSERT_EQUAL(sample_value(w.text, "strata_partition_high_watermark{topic=\"orders\",partition=\"1\"}"), 0);
-    CU_ASSERT_EQUAL(sample_value(w.text, "strata_partition_log_end_offset{topic=\"audit\",partition=\"0\"}"), 0);
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_partition_high_watermark{topic=\"orders\",partition=\"1\"}"),
+                    0);
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_partition_log_end_offset{topic=\"audit\",partition=\"0\"}"),
+                    0);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_topic_records_in_total{topic=\"orders\"}"), 0);
     char series[256];
     snprintf(series, sizeof series, "strata_requests_total{api=\"%s\"}", api[0].name);
