@@ -341,6 +341,12 @@ static void bm_storage(br_core_t *core, st_mw_t *w)
     memset(&ct, 0, sizeof ct);
     if (core->cleaner)
         br_cleaner_get_totals(core->cleaner, &ct);
+    uint64_t flushes = 0, rolls = 0;
+    sl_log_totals(&flushes, &rolls);
+    bm_one(w, "strata_log_flushes_total", "counter",
+           "Log flushes (fsync up to the log end) of every replica.", (double)flushes);
+    bm_one(w, "strata_log_segment_rolls_total", "counter", "New active segments started, every replica.",
+           (double)rolls);
     bm_one(w, "strata_log_cleaner_runs_total", "counter", "Log cleaner passes committed.", (double)ct.runs);
     bm_one(w, "strata_log_cleaner_runs_failed_total", "counter", "Log cleaner passes that failed.",
            (double)ct.runs_failed);
@@ -348,7 +354,7 @@ static void bm_storage(br_core_t *core, st_mw_t *w)
            (double)ct.bytes_read);
     bm_one(w, "strata_log_cleaner_bytes_written_total", "counter",
            "Bytes the log cleaner wrote (cleaned segments).", (double)ct.bytes_out);
-    st_mw_family(w, "strata_log_dir_bytes_used", "gauge",
+    st_mw_family(w, "strata_log_dir_used_bytes", "gauge",
                  "Bytes used on the file system of each log.dirs entry.");
     struct statvfs sv[16];
     bool ok[16];
@@ -358,15 +364,15 @@ static void bm_storage(br_core_t *core, st_mw_t *w)
         if (!ok[i])
             continue;
         st_mlabel_t l = {"dir", sl_logdir_path(core->log_dirs[i])};
-        st_mw_sample(w, "strata_log_dir_bytes_used", &l, 1,
+        st_mw_sample(w, "strata_log_dir_used_bytes", &l, 1,
                      (double)(sv[i].f_blocks - sv[i].f_bfree) * (double)sv[i].f_frsize);
     }
-    st_mw_family(w, "strata_log_dir_bytes_total", "gauge", "Size of the file system of each log.dirs entry.");
+    st_mw_family(w, "strata_log_dir_size_bytes", "gauge", "Size of the file system of each log.dirs entry.");
     for (size_t i = 0; i < nd; i++) {
         if (!ok[i])
             continue;
         st_mlabel_t l = {"dir", sl_logdir_path(core->log_dirs[i])};
-        st_mw_sample(w, "strata_log_dir_bytes_total", &l, 1, (double)sv[i].f_blocks * (double)sv[i].f_frsize);
+        st_mw_sample(w, "strata_log_dir_size_bytes", &l, 1, (double)sv[i].f_blocks * (double)sv[i].f_frsize);
     }
 }
 

@@ -7,7 +7,8 @@
 # restarting it brings it back to 0; a group whose committed offsets trail
 # the high watermark has, per partition, the lag `strata group describe`
 # reports. /healthz answers 200 on a registered broker and 503 with a
-# reason on a broker that cannot reach ZooKeeper; other paths are 404.
+# reason on a broker that cannot reach ZooKeeper; other paths are 404;
+# `promtool check metrics` accepts the page.
 . "$(dirname "$0")/lib.sh"
 PROM=/usr/bin/prometheus
 [ -x "$PROM" ] || st_fail "prometheus not installed (apt-get install prometheus)"
@@ -31,6 +32,7 @@ grep -qx ok "$ST_TMP/http.body" || st_fail "/healthz body '$(cat "$ST_TMP/http.b
 [ "$(http_code "http://127.0.0.1:${MPORT[1]}/nope")" = 404 ] || st_fail "/nope is not 404"
 [ "$(http_code "http://127.0.0.1:${MPORT[1]}/metrics")" = 200 ] || st_fail "/metrics is not 200"
 grep -q '^strata_broker_info{broker_id="1",' "$ST_TMP/http.body" || st_fail "/metrics has no strata_broker_info"
+promtool check metrics <"$ST_TMP/http.body" >"$ST_TMP/lint.out" 2>&1 || st_fail "promtool check metrics: $(head -5 "$ST_TMP/lint.out")"
 
 # a broker that cannot reach ZooKeeper serves /healthz 503 with its reason
 deadzk=$(st_free_port) || st_fail "no free port"

@@ -23,6 +23,7 @@
 #include "broker/br_metrics.h"
 #include "common/st_metrics.h"
 #include "partition/br_pm.h"
+#include "storage/sl_log.h"
 #include "storage/sl_logdir.h"
 #include "tu.h"
 
@@ -557,6 +558,16 @@ static void test_broker_render(void)
         snprintf(series, sizeof series, "strata_request_duration_seconds_count{api=\"%s\"}", api[i].name);
         CU_ASSERT_EQUAL(sample_value(w.text, series), 1);
     }
+    /* flushes are counted */
+    double flushes = sample_value(w.text, "strata_log_flushes_total");
+    br_pm_log_ref_t ref;
+    CU_ASSERT_FATAL(br_pm_get_log(core.pm, "orders", 0, &ref) == ST_OK);
+    CU_ASSERT_EQUAL(sl_log_flush(ref.log), ST_OK);
+    st_mw_reset(&w);
+    br_metrics_render(&core, m, &w);
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_log_flushes_total"), flushes + 1);
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_log_segment_rolls_total"), 0);
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_log_segments"), 3);
     /* metrics.partition.level=false: no per-partition families */
     conf.metrics_partition_level = false;
     st_mw_reset(&w);
