@@ -147,6 +147,12 @@ static void bm_broker(br_core_t *core, st_mw_t *w)
            (double)core->zk_connects);
     bm_one(w, "strata_zookeeper_session_expirations_total", "counter", "ZooKeeper sessions that expired.",
            (double)core->zk_expirations);
+    st_mw_family(w, "strata_zookeeper_request_duration_seconds", "histogram",
+                 "ZooKeeper operations, request to completion.");
+    st_mhist_t none;
+    memset(&none, 0, sizeof none);
+    st_mw_hist(w, "strata_zookeeper_request_duration_seconds", NULL, 0,
+               core->zk ? zkc_latency(core->zk) : &none);
 }
 
 static void bm_controller(br_core_t *core, st_mw_t *w)

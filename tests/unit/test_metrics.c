@@ -536,6 +536,7 @@ static void test_broker_render(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "strata_broker_info{broker_id=\"1\",version=\"" PACKAGE_VERSION
                                           "\",rack=\"rack \\\"A\\\"\","
                                           "cluster_id=\"c1\"} 1\n"));
+    CU_ASSERT_EQUAL(sample_value(w.text, "strata_zookeeper_request_duration_seconds_count"), 0);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_hosted"), 3);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_led"), 2);
     CU_ASSERT_EQUAL(sample_value(w.text, "strata_partitions_under_replicated"), 1);
