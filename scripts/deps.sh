@@ -5,7 +5,7 @@ ST_DEPS_BUILD="build-essential autoconf automake libtool pkg-config \
  libzookeeper-st-dev libprotobuf-c-dev protobuf-c-compiler libev-dev libnng-dev \
  libcunit1-dev libjansson-dev libzstd-dev liblz4-dev libisal-dev uuid-dev libssl-dev"
 ST_DEPS_RUN="zookeeper default-jre-headless procps iproute2"
-ST_DEPS_TEST="python3 python3-protobuf protobuf-compiler clang clang-format valgrind"
+ST_DEPS_TEST="python3 python3-protobuf protobuf-compiler clang clang-format valgrind prometheus"
 
 st_install_deps() {
     local missing=() p

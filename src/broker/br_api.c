@@ -177,7 +177,7 @@ st_err_t br_api_check_request_version(const Strata__Request *req, char *msg, siz
 
 /* ------------------------------------------------------------ dispatch */
 
-static void api_count(br_core_t *core, const br_api_t *a, bool refused)
+static void api_count(br_core_t *core, const br_api_t *a, br_call_t *call, bool refused)
 {
     int i = br_api_index(a);
     if (i < 0)
@@ -186,12 +186,13 @@ static void api_count(br_core_t *core, const br_api_t *a, bool refused)
         core->api_stats[i].refused++;
     else
         core->api_stats[i].requests++;
+    br_call_set_tag(call, i); /* its latency is counted in the row's histogram (br_metrics) */
 }
 
 /* Answer with an envelope error, counted as refused by dispatch. */
 static void api_refuse(br_core_t *core, const br_api_t *a, br_call_t *call, st_err_t err, const char *msg)
 {
-    api_count(core, a, true);
+    api_count(core, a, call, true);
     br_call_reply_error(call, err, msg);
 }
 
@@ -242,7 +243,7 @@ void br_api_produce(void *arg, br_call_t *call, const Strata__Raw__RawProduceReq
     else if (br_api_check_version(a->api, &req->base, msg, sizeof msg) != ST_OK)
         api_refuse(core, a, call, ST_ERR_UNSUPPORTED_VERSION, msg);
     else {
-        api_count(core, a, false);
+        api_count(core, a, call, false);
         br_pm_handle_produce(core->pm, call, req);
     }
 }
@@ -275,7 +276,7 @@ void br_api_request(void *arg, br_call_t *call, const Strata__Request *req)
     } else if ((a->flags & BR_API_GROUP) && !core->gc) {
         api_refuse(core, a, call, ST_ERR_COORDINATOR_NOT_AVAILABLE, "no group coordinator");
     } else {
-        api_count(core, a, false);
+        api_count(core, a, call, false);
         a->handle(core, call, req);
     }
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 
 uint64_t br_call_correlation_id(const br_call_t *call)
@@ -36,9 +37,17 @@ bool br_call_is_closing(const br_call_t *call)
     return !call || !call->srv || call->srv->closing;
 }
 
+void br_call_set_tag(br_call_t *call, int tag)
+{
+    if (call)
+        call->tag = tag;
+}
+
 static void br_call_unlink_free(br_call_t *call)
 {
     br_server_t *s = call->srv;
+    if (s && call->tag >= 0 && s->h.answered)
+        s->h.answered(s->h.arg, call->tag, st_mono_ns() - call->recv_ns);
     if (s) {
         if (call->prev)
             call->prev->next = call->next;

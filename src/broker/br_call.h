@@ -41,6 +41,11 @@ void br_call_reply_error(br_call_t *call, st_err_t err, const char *message);
  * about, or shutdown); the peer's request times out. */
 void br_call_drop(br_call_t *call);
 
+/* Tag the call (tag >= 0; -1, the default, is none): the server's
+ * `answered` hook gets the tag and the call's latency when it is answered
+ * or dropped (dispatch tags each call with its row of the API table). */
+void br_call_set_tag(br_call_t *call, int tag);
+
 /* True once the server is shutting down (the handler must answer or
  * drop the call promptly). */
 bool br_call_is_closing(const br_call_t *call);

@@ -147,6 +147,14 @@ const st_conf_prop_t br_config_table[] = {
      "strata: file for the broker's own log lines (reopened on SIGHUP); stderr when unset.", BC(log_file)},
     {"log.level", ST_CONF_STRING, "info", 0, 0, "debug|info|warn|error", true, false,
      "strata: lowest level of the broker's own log lines.", BC(log_level)},
+    {"metrics.listener", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
+     "strata: http://host:port where the broker serves Prometheus metrics (GET /metrics) and GET /healthz "
+     "(docs/metrics.md); off when empty.",
+     BC(metrics_listener)},
+    {"metrics.partition.level", ST_CONF_BOOL, "true", 0, 0, NULL, false, false,
+     "strata: export per-partition metrics (log size, offsets, high watermark, group lag); switch off for "
+     "brokers with many partitions.",
+     BC(metrics_partition_level)},
     {NULL},
 };
 

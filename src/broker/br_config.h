@@ -79,6 +79,8 @@ typedef struct br_config {
     int64_t log_cleaner_min_compaction_lag_ms;
     char *log_file;
     char *log_level;
+    char *metrics_listener;       /* metrics.listener: http://host:port, NULL/"" off */
+    bool metrics_partition_level; /* metrics.partition.level */
 } br_config_t;
 
 typedef struct br_topic_config {

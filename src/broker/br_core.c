@@ -15,6 +15,7 @@
 #include "broker/br_core.h"
 
 #include "broker/br_api.h"
+#include "broker/br_metrics.h"
 #include "broker/br_shutdown.h"
 
 #include <errno.h>
@@ -360,11 +361,13 @@ static void core_session(void *arg, zkc_state_t st, bool new_session)
         return;
     switch (st) {
     case ZKC_CONNECTED:
+        core->zk_connects++;
         ev_timer_stop(core->loop, &core->connect_timeout);
         if (new_session)
             core_start_registration(core);
         break;
     case ZKC_EXPIRED:
+        core->zk_expirations++;
         ST_WARN(CORE_TAG, "ZooKeeper session expired: resigning leadership until registered again");
         if (core->pm)
             br_pm_resign_all(core->pm);
@@ -749,6 +752,13 @@ static void core_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* -------------------------------------------------------- life cycle */
 
+/* The request server's `answered` hook: request latency per API row. */
+static void core_answered(void *arg, int tag, int64_t elapsed_ns)
+{
+    br_core_t *core = arg;
+    br_metrics_observe(core->metrics, tag, elapsed_ns);
+}
+
 st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, char *err, size_t errlen)
 {
     memset(core, 0, sizeof *core);
@@ -876,7 +886,19 @@ st_err_t br_core_open(br_core_t *core, struct ev_loop *loop, br_config_t *conf, 
         goto fail;
     }
 
-    br_server_handlers_t h = {.produce = br_api_produce, .request = br_api_request, .arg = core};
+    if (conf->metrics_listener && *conf->metrics_listener) {
+        core->metrics = br_metrics_new(core);
+        if (!core->metrics) {
+            snprintf(err, errlen, "out of memory");
+            rc = ST_ERR_NOMEM;
+            goto fail;
+        }
+        rc = br_metrics_listen(core->metrics, conf->metrics_listener, err, errlen);
+        if (rc != ST_OK)
+            goto fail;
+    }
+    br_server_handlers_t h = {
+        .produce = br_api_produce, .request = br_api_request, .answered = core_answered, .arg = core};
     rc = br_server_open(loop, core->listeners, core->n_listeners, (size_t)conf->socket_request_max_bytes, &h,
                         &core->server, err, errlen);
     if (rc != ST_OK)
@@ -926,6 +948,8 @@ void br_core_stop(br_core_t *core, int exit_code)
 void br_core_close(br_core_t *core)
 {
     core->stopping = true;
+    br_metrics_free(core->metrics); /* first: its HTTP threads stop before the state they report goes */
+    core->metrics = NULL;
     if (core->server)
         br_server_stop_accepting(core->server);
     br_shutdown_free(core);

@@ -64,6 +64,7 @@ typedef struct br_groups br_groups_t;
 typedef struct br_cleaner br_cleaner_t;
 typedef struct br_shutdown br_shutdown_t;
 typedef struct br_md_member br_md_member_t;
+typedef struct br_metrics br_metrics_t;
 
 typedef enum br_member_state {
     BR_MEMBER_START = 0,   /* no session yet */
@@ -108,6 +109,9 @@ typedef struct br_core {
     br_member_state_t member;
     br_api_stats_t api_stats[BR_API_COUNT]; /* per row of br_api_table */
     int64_t api_epoch_log_ms;               /* last "broker epoch refused" log line (wall ms) */
+    br_metrics_t *metrics;                  /* metrics.listener, NULL when off */
+    uint64_t zk_connects;                   /* ZooKeeper connections established */
+    uint64_t zk_expirations;                /* ZooKeeper sessions expired */
     int64_t broker_epoch;                   /* czxid of /brokers/ids/<id>, -1 unknown */
     char cluster_id[32];
     int64_t prev_session_file; /* session id found in the session file at start */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 
 #define BR_SRV_LOG_INTERVAL_S 10
@@ -222,6 +223,8 @@ static void br_srv_on_msg(br_server_t *s, nng_msg *msg)
         return;
     call->srv = s;
     call->replica_id = -1;
+    call->tag = -1;
+    call->recv_ns = st_mono_ns();
     call->hdr_len = nng_msg_header_len(msg);
     call->hdr = malloc(call->hdr_len ? call->hdr_len : 1);
     if (!call->hdr) {

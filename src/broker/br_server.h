@@ -29,6 +29,9 @@ typedef struct br_server br_server_t;
 typedef struct br_server_handlers {
     void (*produce)(void *arg, br_call_t *call, const Strata__Raw__RawProduceRequest *req);
     void (*request)(void *arg, br_call_t *call, const Strata__Request *req);
+    /* Optional: a call given a tag (br_call_set_tag) was answered or
+     * dropped, elapsed_ns after it was received (request latency). */
+    void (*answered)(void *arg, int tag, int64_t elapsed_ns);
     void *arg;
 } br_server_handlers_t;
 

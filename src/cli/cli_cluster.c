@@ -8,28 +8,40 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_health.h"
 #include "cli/cli_util.h"
 #include "client/strata.h"
 
 static const char cli_cluster_help[] =
     "usage: strata cluster describe\n"
-    "Prints the cluster id, the brokers, the controller, and the offline and\n"
-    "under-replicated partitions.\n"
+    "       strata cluster health [--watch [--interval S]]\n"
+    "describe prints the cluster id, the brokers, the controller, and the offline and\n"
+    "under-replicated partitions. health prints one screen (brokers, controller,\n"
+    "partition health counts, the most lagging groups) and exits 3 when a partition\n"
+    "is offline or under-replicated or no controller is active; --watch redraws it\n"
+    "every S seconds (default 2) until interrupted.\n"
     "options:\n"
-    "      --timeout-ms MS   how long to wait (default 30000)\n" CLI_GLOBAL_HELP;
+    "      --timeout-ms MS   how long to wait (default 30000)\n"
+    "      --watch           health: redraw until interrupted\n"
+    "      --interval S      health --watch: seconds between screens (default 2)\n" CLI_GLOBAL_HELP;
 
 enum {
-    OPT_TIMEOUT = 2000
+    OPT_TIMEOUT = 2000,
+    OPT_WATCH,
+    OPT_INTERVAL,
 };
 
 int cli_cluster_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"watch", no_argument, NULL, OPT_WATCH},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
-    int64_t timeout = 30000;
+    int64_t timeout = 30000, interval = 2;
+    bool watch = false;
     int c;
     optind = 0; /* 0: full reset of GNU getopt (main already used it) */
     while ((c = getopt_long(argc, argv, CLI_GLOBAL_SHORTOPTS, longopts, NULL)) != -1) {
@@ -37,6 +49,13 @@ int cli_cluster_main(int argc, char **argv)
         case OPT_TIMEOUT:
             if (!cli_parse_i64(optarg, &timeout) || timeout < 0 || timeout > INT32_MAX)
                 return cli_usage_err("cluster", "--timeout-ms: bad value '%s'", optarg);
+            break;
+        case OPT_WATCH:
+            watch = true;
+            break;
+        case OPT_INTERVAL:
+            if (!cli_parse_i64(optarg, &interval) || interval < 1 || interval > 3600)
+                return cli_usage_err("cluster", "--interval: bad value '%s'", optarg);
             break;
         case 'h':
             fputs(cli_cluster_help, stdout);
@@ -46,10 +65,15 @@ int cli_cluster_main(int argc, char **argv)
                 return cli_usage_err("cluster", "bad option");
         }
     }
-    if (optind >= argc || strcmp(argv[optind], "describe") != 0)
-        return cli_usage_err("cluster", "expected 'describe'");
+    bool health = optind < argc && strcmp(argv[optind], "health") == 0;
+    if (optind >= argc || (!health && strcmp(argv[optind], "describe") != 0))
+        return cli_usage_err("cluster", "expected 'describe' or 'health'");
     if (optind + 1 < argc)
         return cli_usage_err("cluster", "unexpected argument '%s'", argv[optind + 1]);
+    if (watch && !health)
+        return cli_usage_err("cluster", "--watch is for 'health'");
+    if (health)
+        return cli_health_run(timeout, watch, (int)interval);
 
     strata_conf_t *conf = cli_conf();
     if (conf == NULL)

@@ -128,6 +128,12 @@ bool br_ctl_active(const br_ctl_t *ctl)
     return ctl && ctl->active;
 }
 
+void br_ctl_elections(const br_ctl_t *ctl, uint64_t *clean, uint64_t *unclean)
+{
+    *clean = ctl ? ctl->m_elections_clean : 0;
+    *unclean = ctl ? ctl->m_elections_unclean : 0;
+}
+
 int32_t br_ctl_epoch(const br_ctl_t *ctl)
 {
     return ctl ? ctl->epoch : 0;

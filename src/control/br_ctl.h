@@ -49,6 +49,10 @@ void br_ctl_md_changed(br_ctl_t *ctl);
 void br_ctl_tick(br_ctl_t *ctl);
 bool br_ctl_active(const br_ctl_t *ctl);
 int32_t br_ctl_epoch(const br_ctl_t *ctl);
+/* Leader elections this broker's controller made after a leader failed
+ * (reconciliation), since the process started: *clean from the ISR,
+ * *unclean from outside it (unclean.leader.election.enable). */
+void br_ctl_elections(const br_ctl_t *ctl, uint64_t *clean, uint64_t *unclean);
 
 /* ---- controlled shutdown, elections, reassignment -------------------- */
 

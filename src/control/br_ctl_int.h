@@ -44,6 +44,8 @@ struct br_ctl {
     bool electing;
     int32_t epoch;
     int32_t epoch_version;
+    uint64_t m_elections_clean;   /* leader failures: a new leader from the ISR */
+    uint64_t m_elections_unclean; /* ... from outside the ISR */
     char **inflight;
     size_t n_inflight;
     char **deletes; /* children of /admin/delete_topics */

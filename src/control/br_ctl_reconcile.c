@@ -293,6 +293,12 @@ static bool ctl_part_state(br_ctl_t *ctl, br_md_topic_t *t, int32_t p, bool uncl
             ST_INFO(CTL_TAG, "%s-%d: leader %d -> %d, leader epoch %d%s", t->name, p, part->leader,
                     next.leader, next.leader_epoch, next.leader < 0 ? " (offline)" : "");
             br_ctl_commit_state(ctl, m, key, t->name, p, part->state_version + 1);
+            if (next.leader >= 0 && next.leader != part->leader) {
+                if (ctl_has(part->isr, part->n_isr, next.leader))
+                    ctl->m_elections_clean++;
+                else
+                    ctl->m_elections_unclean++;
+            }
         }
     }
     free(json);

@@ -16,6 +16,7 @@
 
 #include <zookeeper/proto.h>
 
+#include "common/st_clock.h"
 #include "common/st_log.h"
 
 #define ZKC_TAG "zk"
@@ -46,10 +47,12 @@ struct zkc {
     struct ACL acl_entries[2];
     struct ACL_vector acl;
     zkc_watcher_t *watchers;
+    st_mhist_t latency; /* request to completion, every operation */
 };
 
 typedef struct zkc_op {
     zkc_t *z;
+    int64_t start_ns; /* st_mono_ns when sent */
     union {
         zkc_void_fn v;
         zkc_stat_fn s;
@@ -397,8 +400,21 @@ static zkc_op_t *zkc_op_new(zkc_t *z, void *arg)
     if (op) {
         op->z = z;
         op->arg = arg;
+        op->start_ns = st_mono_ns();
     }
     return op;
+}
+
+/* A completion arrived: its latency (not for ZCLOSING, the handle closing). */
+static void zkc_observe(const zkc_op_t *op, int rc)
+{
+    if (rc != ZCLOSING)
+        st_mhist_observe(&op->z->latency, (double)(st_mono_ns() - op->start_ns) / 1e9);
+}
+
+const st_mhist_t *zkc_latency(const zkc_t *z)
+{
+    return &z->latency;
 }
 
 /* Common tail of every call: free the op when the call was not queued. */
@@ -432,6 +448,7 @@ static zkc_op_t *zkc_begin(zkc_t *z, const char **path, char *full, void *arg, i
 static void zkc_create_done(int rc, const char *path, const struct Stat *stat, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     if (op->fn.cr)
         op->fn.cr(op->arg, rc, path ? zkc_strip(op->z, path) : NULL, stat);
     free(op);
@@ -452,6 +469,7 @@ int zkc_create(zkc_t *z, const char *path, const char *data, int len, int flags,
 static void zkc_data_done(int rc, const char *value, int len, const struct Stat *stat, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     if (op->fn.d)
         op->fn.d(op->arg, rc, value, value ? len : 0, stat);
     free(op);
@@ -473,6 +491,7 @@ int zkc_get(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_data_fn fn, void *
 static void zkc_stat_done(int rc, const struct Stat *stat, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     if (op->fn.s)
         op->fn.s(op->arg, rc, stat);
     free(op);
@@ -506,6 +525,7 @@ int zkc_exists(zkc_t *z, const char *path, zkc_watcher_t *w, zkc_stat_fn fn, voi
 static void zkc_void_done(int rc, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     if (op->fn.v)
         op->fn.v(op->arg, rc);
     free(op);
@@ -526,6 +546,7 @@ int zkc_delete(zkc_t *z, const char *path, int version, zkc_void_fn fn, void *ar
 static void zkc_children_done(int rc, const struct String_vector *strings, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     struct String_vector empty = {0, NULL};
     if (op->fn.c)
         op->fn.c(op->arg, rc, strings ? strings : &empty);
@@ -668,6 +689,7 @@ void zkc_multi_delete(zkc_multi_t *m, const char *path, int version)
 static void zkc_multi_done(int rc, const void *data)
 {
     zkc_op_t *op = (zkc_op_t *)data;
+    zkc_observe(op, rc);
     if (op->fn.m)
         op->fn.m(op->arg, rc, op->multi->results, op->multi->n);
     zkc_multi_free(op->multi);

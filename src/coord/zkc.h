@@ -31,6 +31,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include "common/st_err.h"
+#include "common/st_metrics.h"
 
 typedef struct zkc zkc_t;
 
@@ -64,6 +65,9 @@ int zkc_ensure_chroot(zkc_t *z, zkc_void_fn fn, void *arg);
 void zkc_close(zkc_t *z);
 
 zkc_state_t zkc_state(const zkc_t *z);
+/* Latency of every operation, request to completion (for metrics).
+ * Core loop. */
+const st_mhist_t *zkc_latency(const zkc_t *z);
 int64_t zkc_session_id(const zkc_t *z);
 /* The session timeout the server negotiated (ms), 0 when not connected. */
 int zkc_session_timeout_ms(const zkc_t *z);

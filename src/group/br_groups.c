@@ -444,3 +444,18 @@ bool br_groups_group_info(const br_groups_t *gc, const char *group_id, br_group_
         *n_members = (int)g->n_members;
     return true;
 }
+
+void br_groups_foreach_offset(const br_groups_t *gc, br_groups_offset_fn fn, void *arg)
+{
+    if (!gc || !fn)
+        return;
+    st_hmap_iter_t it = ST_HMAP_ITER(&gc->groups);
+    for (st_hnode_t *hn; (hn = st_hmap_iter_next(&it));) {
+        const br_group_t *g = ST_CONTAINER_OF(hn, br_group_t, hnode);
+        if (g->opart < 0 || g->opart >= gc->cfg.offsets_topic_num_partitions ||
+            gc->parts[g->opart].state != BR_OPART_LOADED)
+            continue;
+        for (size_t i = 0; i < g->n_offsets; i++)
+            fn(arg, g->id, g->offsets[i].topic, g->offsets[i].partition, g->offsets[i].offset);
+    }
+}

@@ -139,4 +139,11 @@ void br_groups_partition_led(br_groups_t *gc);
 bool br_groups_group_info(const br_groups_t *gc, const char *group_id, br_group_state_t *state,
                           int32_t *generation, int *n_members);
 
+/* Every committed offset of every group served here (loaded offsets
+ * partitions only), for metrics: fn gets the group id, the partition and
+ * the committed offset. fn must not call into br_groups. */
+typedef void (*br_groups_offset_fn)(void *arg, const char *group_id, const char *topic, int32_t partition,
+                                    int64_t offset);
+void br_groups_foreach_offset(const br_groups_t *gc, br_groups_offset_fn fn, void *arg);
+
 #endif

@@ -587,6 +587,13 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
     }
     if (isr_changed)
         br_part_clear_isr_proposal(part);
+    if (st->leader == pm->broker_id && part->leader == pm->broker_id &&
+        st->leader_epoch == part->leader_epoch) {
+        if (ni < part->n_isr)
+            pm->m_isr_shrinks++;
+        else if (ni > part->n_isr)
+            pm->m_isr_expands++;
+    }
     part->min_insync = st->min_insync_replicas > 0 ? st->min_insync_replicas : pm->limits.min_insync_replicas;
     part->ts_diff_max_ms = st->timestamp_difference_max_ms > 0
                                ? st->timestamp_difference_max_ms
@@ -985,6 +992,31 @@ static void br_part_ref(br_pm_t *pm, br_part_t *part, br_pm_log_ref_t *out)
     out->log_dir = sl_logdir_path(pm->dirs[part->dir_idx].ld);
     out->role = part->role;
     out->hw = part->hw;
+    out->leader = part->leader;
+    out->n_replicas = part->n_replicas;
+    out->n_isr = part->n_isr;
+    out->min_insync = part->min_insync;
+    out->bytes_in = part->m_bytes_in;
+    out->records_in = part->m_records_in;
+    out->bytes_out = part->m_bytes_out;
+    out->records_out = part->m_records_out;
+}
+
+void br_pm_get_stats(const br_pm_t *pm, br_pm_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!pm)
+        return;
+    out->isr_shrinks = pm->m_isr_shrinks;
+    out->isr_expands = pm->m_isr_expands;
+    for (const br_pending_t *p = pm->pending; p; p = p->next) {
+        if (br_pending_is_produce(p))
+            out->parked_produce++;
+        else if (br_pending_is_fetch(p))
+            out->parked_fetch++;
+    }
+    for (size_t i = 0; i < pm->n_dirs; i++)
+        out->offline_dirs += pm->dirs[i].offline;
 }
 
 void br_pm_foreach_log(br_pm_t *pm, br_pm_log_fn fn, void *arg)

@@ -174,6 +174,14 @@ typedef struct br_pm_log_ref {
     const char *log_dir; /* the log.dirs entry holding it */
     br_role_t role;
     int64_t hw; /* high watermark (a follower's as last learnt) */
+    /* for metrics (br_metrics): membership as last applied, and the
+     * replica's traffic since it was opened here */
+    int32_t leader;
+    size_t n_replicas;
+    size_t n_isr;
+    int32_t min_insync;
+    uint64_t bytes_in, records_in;   /* appended by Produce on this leader */
+    uint64_t bytes_out, records_out; /* batches sent by Fetch (clients and followers) */
 } br_pm_log_ref_t;
 
 typedef void (*br_pm_log_fn)(void *arg, const br_pm_log_ref_t *ref);
@@ -220,5 +228,15 @@ void br_pm_storage_error(br_pm_t *pm, const char *topic, int32_t partition, st_e
 bool br_pm_logdir_offline(const br_pm_t *pm, size_t i);
 
 /* END storage additions */
+/* Manager-wide counters and gauges for metrics (br_metrics). */
+typedef struct br_pm_stats {
+    uint64_t isr_shrinks;  /* ISR applied on this leader smaller, same leader epoch */
+    uint64_t isr_expands;  /* ... larger */
+    size_t parked_produce; /* acks=all Produce calls waiting for the high watermark */
+    size_t parked_fetch;   /* Fetch calls waiting for data (long poll) */
+    size_t offline_dirs;   /* log.dirs entries taken offline by an I/O error */
+} br_pm_stats_t;
+/* Fill *out (zeroes when pm is NULL). O(parked calls). */
+void br_pm_get_stats(const br_pm_t *pm, br_pm_stats_t *out);
 
 #endif

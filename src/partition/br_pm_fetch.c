@@ -238,6 +238,7 @@ static void br_fetch_reply(br_pm_t *pm, br_fetch_t *f)
         r->log_start_offset = it->log_start;
         r->preferred_read_replica = it->preferred;
         r->batches = &bd[bi];
+        br_part_t *mp = it->frames_len ? br_pm_find(pm, it->topic, it->partition) : NULL;
         const uint8_t *p = fb->data + it->frames_off, *end = p + it->frames_len;
         while (p < end) {
             st_batch_hdr_t h;
@@ -252,6 +253,10 @@ static void br_fetch_reply(br_pm_t *pm, br_fetch_t *f)
             }
             bd_off[bi] = before;
             bd[bi].len = wb->len - before;
+            if (mp) {
+                mp->m_bytes_out += bd[bi].len;
+                mp->m_records_out += (uint64_t)h.last_offset_delta + 1;
+            }
             bi++;
             r->n_batches++;
             p += fs;
@@ -364,6 +369,11 @@ static const br_pending_ops_t br_fetch_ops = {
     .detach = br_fetch_detach,
     .expire = br_fetch_expire,
 };
+
+bool br_pending_is_fetch(const br_pending_t *p)
+{
+    return p && p->ops == &br_fetch_ops;
+}
 
 /* ------------------------------------------------------------ entry point */
 

@@ -141,6 +141,8 @@ struct br_part {
     size_t n_isr_proposed;
     int64_t isr_proposed_ms;
     bool follower_served_logged; /* KIP-392: "serving client fetch as follower" logged */
+    /* metrics: traffic since the replica was opened here */
+    uint64_t m_bytes_in, m_records_in, m_bytes_out, m_records_out;
 };
 
 typedef struct br_dir {
@@ -199,6 +201,8 @@ struct br_pm {
         char *rack; /* never NULL */
     } * racks;
     size_t n_racks;
+    /* metrics (br_pm_get_stats) */
+    uint64_t m_isr_shrinks, m_isr_expands;
 };
 
 /* ---- br_pm.c --------------------------------------------------- */
@@ -253,6 +257,9 @@ void br_pending_finish(br_pending_t *p);
 /* True when p still has a waiter attached to a partition. */
 bool br_pending_attached(const br_pending_t *p);
 
+/* Whether p is a parked Produce (br_pm_produce.c) / Fetch (br_pm_fetch.c). */
+bool br_pending_is_produce(const br_pending_t *p);
+bool br_pending_is_fetch(const br_pending_t *p);
 /* ---- br_pm_replica.c ----------------------------------------------------- */
 
 /* apply_state made part a follower of part->leader (new_epoch: the leader

@@ -311,6 +311,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         if (first < 0)
             first = base;
         appended += (int64_t)spans[i].len;
+        part->m_bytes_in += spans[i].len;
+        part->m_records_in += (uint64_t)spans[i].h.last_offset_delta + 1;
         need_end = sl_log_end_offset(part->log);
         if (spans[i].h.producer_id >= 0) {
             spans[i].h.base_offset = base;
@@ -409,6 +411,11 @@ static const br_pending_ops_t br_produce_ops = {
     .detach = br_produce_detach,
     .expire = br_produce_expire,
 };
+
+bool br_pending_is_produce(const br_pending_t *p)
+{
+    return p && p->ops == &br_produce_ops;
+}
 
 /* Answer without waiting: results still short of their HW time out. */
 static void br_produce_answer_now(br_produce_t *pr)

@@ -27,6 +27,8 @@
  */
 #include "storage/sl_log_int.h"
 
+#include <stdatomic.h>
+
 void sl_log_config_default(sl_log_config_t *c)
 {
     c->segment_bytes = (int64_t)1 << 30;
@@ -424,6 +426,15 @@ int64_t sl_log_recovery_point(const sl_log_t *log)
 
 /* ==== flush ========================================================== */
 
+/* Process-wide, for metrics (sl_log_totals); any thread. */
+static _Atomic uint64_t sl_log_flushes_total, sl_log_rolls_total;
+
+void sl_log_totals(uint64_t *flushes, uint64_t *rolls)
+{
+    *flushes = atomic_load_explicit(&sl_log_flushes_total, memory_order_relaxed);
+    *rolls = atomic_load_explicit(&sl_log_rolls_total, memory_order_relaxed);
+}
+
 st_err_t sl_log_flush(sl_log_t *log)
 {
     for (int i = 0; i < log->lg_nseg; i++) {
@@ -452,6 +463,7 @@ st_err_t sl_log_flush(sl_log_t *log)
     }
     log->lg_rp = log->lg_end;
     log->lg_unflushed = 0;
+    atomic_fetch_add_explicit(&sl_log_flushes_total, 1, memory_order_relaxed);
     return ST_OK;
 }
 
@@ -486,6 +498,7 @@ st_err_t sl_log_roll(sl_log_t *log, int64_t now_ms)
     (void)now_ms;
     sl_seg_seal(log, old);
     log->lg_dir_dirty = true;
+    atomic_fetch_add_explicit(&sl_log_rolls_total, 1, memory_order_relaxed);
     ST_DEBUG(SL_TAG, "%s: rolled new segment at %" PRId64, log->lg_dir, log->lg_end);
     return ST_OK;
 }

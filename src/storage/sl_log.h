@@ -127,6 +127,9 @@ st_err_t sl_log_enforce_retention(sl_log_t *log, int64_t now_ms, int64_t upper, 
 /* fsync what is unflushed, write the leader-epoch checkpoint when it has
  * unwritten changes, and advance the recovery point. */
 st_err_t sl_log_flush(sl_log_t *log);
+/* Log flushes (sl_log_flush that succeeded) and segment rolls of every
+ * log of the process since it started, for metrics. Any thread. */
+void sl_log_totals(uint64_t *flushes, uint64_t *rolls);
 /* Flush when flush.ms has elapsed since the last flush. */
 st_err_t sl_log_maybe_flush(sl_log_t *log, int64_t now_ms);
 
