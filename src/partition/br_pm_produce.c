@@ -90,7 +90,8 @@ static void br_produce_reply(br_produce_t *pr)
 typedef struct br_span {
     size_t off, len;
     st_batch_hdr_t h;
-    int64_t dup_offset; /* >= 0: a retried batch, already in the log there */
+    bool dup;           /* a retried batch, already in the log */
+    int64_t dup_offset; /* where, -1 when not known (sl_pstate_find_retry) */
 } br_span_t;
 
 /* Idempotence check of batch i (producer id >= 0) against the state and
@@ -100,7 +101,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
     br_span_t *sp = &spans[i];
     const st_batch_hdr_t *h = &sp->h, *prev = NULL;
     for (size_t j = i; j-- > 0;) {
-        if (spans[j].h.producer_id == h->producer_id && spans[j].dup_offset < 0) {
+        if (spans[j].h.producer_id == h->producer_id && !spans[j].dup) {
             prev = &spans[j].h;
             break;
         }
@@ -116,6 +117,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
         sl_pstate_find_retry(part->pstate, part->log, h, &dup))
         err = ST_ERR_DUPLICATE_SEQUENCE_NUMBER;
     if (err == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+        sp->dup = true;
         sp->dup_offset = dup;
         return true;
     }
@@ -158,7 +160,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
                     h->producer_id, h->producer_epoch, h->base_sequence);
         break;
     }
-    br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: refused a batch of producer %" PRId64 ": %s", part->topic,
+    br_pm_logf(pm, part, BR_LOGK_SEQUENCE, "%s-%d: refused a batch of producer %" PRId64 ": %s", part->topic,
                part->partition, h->producer_id, st_err_name(err));
     return false;
 }
@@ -204,8 +206,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         br_res_fail(res, ST_ERR_NOT_ENOUGH_REPLICAS,
                     "%s-%d has %zu in-sync replica(s), min.insync.replicas is %d", topic, pp->partition,
                     part->n_isr, part->min_insync);
-        br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: acks=all refused, ISR below minimum", topic,
-                   pp->partition);
+        br_pm_logf(pm, part, BR_LOGK_ISR, "%s-%d: acks=all refused, ISR below minimum", topic, pp->partition);
         return;
     }
     size_t nb = pp->batches ? pp->n_batches : 0;
@@ -259,6 +260,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
             goto out;
         }
         spans[i].h = h;
+        spans[i].dup = false;
         spans[i].dup_offset = -1;
         if (diff >= 0 && diff < INT64_MAX / 4 && !(h.attributes & ST_BATCH_ATTR_LOG_APPEND_TIME) &&
             (h.first_timestamp < now - diff || h.max_timestamp > now + diff ||
@@ -283,12 +285,15 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
     int64_t first = -1, appended = 0, need_end = -1;
     for (size_t i = 0; i < nb; i++) {
         int64_t base = -1;
-        if (spans[i].dup_offset >= 0) {
+        if (spans[i].dup) {
             base = spans[i].dup_offset;
             if (first < 0)
                 first = base;
-            if (base + spans[i].h.last_offset_delta + 1 > need_end)
-                need_end = base + spans[i].h.last_offset_delta + 1;
+            /* an unknown offset is below the log end: wait for all of it */
+            int64_t dup_end =
+                base >= 0 ? base + spans[i].h.last_offset_delta + 1 : sl_log_end_offset(part->log);
+            if (dup_end > need_end)
+                need_end = dup_end;
             continue;
         }
         /* sb's frames were made and CRC-checked by st_batch_from_wire above */
