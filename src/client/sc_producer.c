@@ -409,11 +409,56 @@ static const Strata__ProducePartitionResult *sc_find_result(const Strata__Produc
     return NULL;
 }
 
-/* Per batch outcome, computed unlocked. */
-typedef struct sc_outcome {
-    st_err_t err;
-    int64_t base;
-} sc_outcome_t;
+void sc_produce_outcomes(const Strata__ProduceResponse *presp, st_err_t err, const sc_batch_t *batches,
+                         sc_outcome_t *oc)
+{
+    /* offsets: each batch's own from batch_base_offsets when the broker
+     * names one per batch sent; else (older brokers) consecutive across
+     * the batches of one partition from base_offset */
+    size_t i = 0, k = 0;
+    int64_t next_off = -1;
+    const sc_batch_t *prev = NULL;
+    const Strata__ProducePartitionResult *r = NULL;
+    bool per_batch = false;
+    for (const sc_batch_t *b = batches; b != NULL; prev = b, b = b->next, i++) {
+        if (err != ST_OK) {
+            oc[i].err = err;
+            oc[i].base = -1;
+            continue;
+        }
+        if (presp == NULL) { /* acks=0 */
+            oc[i].err = ST_OK;
+            oc[i].base = -1;
+            continue;
+        }
+        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
+            r = sc_find_result(presp, b->topic->name, b->partition);
+            size_t group = 0;
+            for (const sc_batch_t *g = b; g != NULL && g->topic == b->topic && g->partition == b->partition;
+                 g = g->next)
+                group++;
+            per_batch = r != NULL && r->error == 0 && r->n_batch_base_offsets == group;
+            k = 0;
+            if (r == NULL) {
+                oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
+                next_off = -1;
+            } else {
+                oc[i].err = (st_err_t)r->error;
+                next_off = r->error == 0 ? r->base_offset : -1;
+            }
+        } else {
+            oc[i].err = oc[i - 1].err;
+        }
+        if (per_batch) {
+            int64_t o = r->batch_base_offsets[k++];
+            oc[i].base = o >= 0 ? o : -1;
+            continue;
+        }
+        oc[i].base = next_off;
+        if (next_off >= 0)
+            next_off += (int64_t)b->n_refs;
+    }
+}
 
 static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *reply)
 {
@@ -436,39 +481,9 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
     }
     if (reply)
         nng_msg_free(reply);
-    /* offsets: consecutive across the batches of one partition */
-    size_t i = 0;
-    int64_t next_off = -1;
-    sc_batch_t *prev = NULL;
-    for (sc_batch_t *b = pr->batches; b != NULL; prev = b, b = b->next, i++) {
-        if (oc == NULL)
-            break;
-        if (err != ST_OK) {
-            oc[i].err = err;
-            oc[i].base = -1;
-            continue;
-        }
-        if (presp == NULL) { /* acks=0 */
-            oc[i].err = ST_OK;
-            oc[i].base = -1;
-            continue;
-        }
-        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
-            const Strata__ProducePartitionResult *r = sc_find_result(presp, b->topic->name, b->partition);
-            if (r == NULL) {
-                oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
-                next_off = -1;
-            } else {
-                oc[i].err = (st_err_t)r->error;
-                next_off = r->error == 0 ? r->base_offset : -1;
-            }
-        } else {
-            oc[i].err = oc[i - 1].err;
-        }
-        oc[i].base = next_off;
-        if (next_off >= 0)
-            next_off += (int64_t)b->n_refs;
-    }
+    if (oc != NULL)
+        sc_produce_outcomes(presp, err, pr->batches, oc);
+    size_t i;
 
     sc_batch_t *done = NULL, **done_tail = &done;
     sc_client_lock(cl);

@@ -32,6 +32,7 @@ typedef struct br_prod_res {
     int64_t need_hw; /* acks=all: the HW this result waits for; -1 when settled */
     br_part_t *part; /* acks=all: the partition waited on (valid while need_hw >= 0) */
     size_t topic_idx;
+    int64_t *offsets; /* r.batch_base_offsets, owned */
     char msg[BR_PRODUCE_MSG];
 } br_prod_res_t;
 
@@ -52,6 +53,9 @@ static void br_produce_free(br_produce_t *pr)
         for (size_t i = 0; i < pr->n_topics; i++)
             free(pr->names[i]);
     free(pr->names);
+    if (pr->res)
+        for (size_t i = 0; i < pr->n_res; i++)
+            free(pr->res[i].offsets);
     free(pr->topics);
     free(pr->topic_ptrs);
     free(pr->res);
@@ -72,6 +76,7 @@ static void br_res_fail(br_prod_res_t *res, st_err_t err, const char *fmt, ...)
     res->r.error_message = res->msg;
     res->r.base_offset = -1;
     res->r.log_start_offset = -1;
+    res->r.n_batch_base_offsets = 0;
     res->need_hw = -1;
 }
 
@@ -226,6 +231,11 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
             return;
         }
     }
+    res->offsets = malloc(nb * sizeof *res->offsets);
+    if (!res->offsets) {
+        br_res_fail(res, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        goto out;
+    }
     st_buf_t *sb = &pm->scratch;
     sb->len = 0;
 
@@ -294,6 +304,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
                 base >= 0 ? base + spans[i].h.last_offset_delta + 1 : sl_log_end_offset(part->log);
             if (dup_end > need_end)
                 need_end = dup_end;
+            res->offsets[i] = base;
             continue;
         }
         /* sb's frames were made and CRC-checked by st_batch_from_wire above */
@@ -311,6 +322,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         }
         if (first < 0)
             first = base;
+        res->offsets[i] = base;
         appended += (int64_t)spans[i].len;
         need_end = sl_log_end_offset(part->log);
         if (spans[i].h.producer_id >= 0) {
@@ -323,6 +335,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         br_part_appended(pm, part, appended);
     if (res->r.error == STRATA__ERROR_CODE__NONE) {
         res->r.base_offset = first;
+        res->r.batch_base_offsets = res->offsets;
+        res->r.n_batch_base_offsets = nb;
         res->r.log_start_offset = sl_log_start_offset(part->log);
         if (acks == -1)
             res->need_hw = need_end;

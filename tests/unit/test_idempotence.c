@@ -386,6 +386,46 @@ static void test_multi_batch(void)
     st_buf_free(&x[1]);
 }
 
+/* A retry carrying a stored batch and a new one, after another producer
+ * appended in between: each batch's own offset is in the answer. */
+static void test_batch_offsets(void)
+{
+    host_leader("bo", 0, 0);
+    st_buf_t w[2];
+    pbatch(2, 3, 0, 0, &w[0]);
+    pbatch(3, 3, 0, 2, &w[1]);
+    CU_ASSERT_EQUAL(send_n("bo", w, 1, NULL), 0);
+    CU_ASSERT_EQUAL(send_p("bo", 4, 9, 0, 0, NULL), 0); /* offsets 2..5 */
+    br_call_t c;
+    tu_call_init(&c, 11, -1);
+    produce_many(&c, "bo", w, 2);
+    Strata__Response *r = tu_call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
+    Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(pr->error, 0);
+    CU_ASSERT_EQUAL(pr->base_offset, 0); /* the first batch's, as before */
+    CU_ASSERT_EQUAL_FATAL(pr->n_batch_base_offsets, 2);
+    CU_ASSERT_EQUAL(pr->batch_base_offsets[0], 0);
+    CU_ASSERT_EQUAL(pr->batch_base_offsets[1], 6);
+    strata__response__free_unpacked(r, NULL);
+    tu_call_fini(&c);
+    CU_ASSERT_EQUAL(leo_of("bo"), 9);
+    /* a refused set carries none */
+    st_buf_t x;
+    pbatch(1, 3, 0, 9, &x);
+    tu_call_init(&c, 11, -1);
+    produce_many(&c, "bo", &x, 1);
+    r = tu_call_response(&c);
+    pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(pr->error, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(pr->n_batch_base_offsets, 0);
+    strata__response__free_unpacked(r, NULL);
+    tu_call_fini(&c);
+    st_buf_free(&w[0]);
+    st_buf_free(&w[1]);
+    st_buf_free(&x);
+}
+
 /* A request of more batches than the state remembers (the client sends a
  * partition's whole queue), its answer lost: the retry of the whole
  * request, plus a new batch, is answered from the log, appended once. */
@@ -812,6 +852,7 @@ static CU_TestInfo tests[] = {
     {"snapshot encoding", test_encode},
     {"duplicates answered with the original offset", test_duplicates},
     {"several batches in one request", test_multi_batch},
+    {"each batch's own offset in the answer", test_batch_offsets},
     {"retry of a request longer than the remembered batches", test_long_retry},
     {"retry found however far back its batch is", test_retry_far_back},
     {"refusal causes logged apart", test_log_slots},

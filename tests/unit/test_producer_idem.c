@@ -11,6 +11,7 @@
 
 #include "client/sc_accum.h"
 #include "client/sc_conf.h"
+#include "client/sc_producer.h"
 #include "client/strata.h"
 #include "common/st_batch.h"
 #include "tu.h"
@@ -262,6 +263,77 @@ static void test_requeue_order(void)
     }
 }
 
+/* A retry of [stored batch, new batch] after another producer appended in
+ * between: the broker names each batch's offset and each batch's records
+ * are reported at their own; a broker without per-batch offsets still
+ * gets consecutive numbering. */
+static void test_batch_offsets(void)
+{
+    sc_accum_t a;
+    sc_atopic_t *t = mk_topic(&a);
+    add(&a, t, 0, 2);
+    add(&a, t, 0, 3);
+    add(&a, t, 1, 4);
+    sc_batch_t *b0 = sc_accum_pop(&a, &t->parts[0]);
+    sc_batch_t *b1 = sc_accum_pop(&a, &t->parts[0]);
+    sc_batch_t *b2 = sc_accum_pop(&a, &t->parts[1]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b2);
+    b0->next = b1;
+    b1->next = b2;
+    b2->next = NULL;
+
+    Strata__ProducePartitionResult r0 = STRATA__PRODUCE_PARTITION_RESULT__INIT, r1 = r0;
+    int64_t offs0[] = {10, 40}, offs1[] = {7};
+    r0.partition = 0;
+    r0.base_offset = 10;
+    r0.n_batch_base_offsets = 2;
+    r0.batch_base_offsets = offs0;
+    r1.partition = 1;
+    r1.base_offset = 7;
+    r1.n_batch_base_offsets = 1;
+    r1.batch_base_offsets = offs1;
+    Strata__ProducePartitionResult *rp[] = {&r0, &r1};
+    Strata__ProduceTopicResult tr = STRATA__PRODUCE_TOPIC_RESULT__INIT;
+    tr.name = (char *)"t";
+    tr.n_partitions = 2;
+    tr.partitions = rp;
+    Strata__ProduceTopicResult *trp = &tr;
+    Strata__ProduceResponse resp = STRATA__PRODUCE_RESPONSE__INIT;
+    resp.n_topics = 1;
+    resp.topics = &trp;
+
+    sc_outcome_t oc[3];
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[0].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[0].base, 10);
+    CU_ASSERT_EQUAL(oc[1].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[1].base, 40);
+    CU_ASSERT_EQUAL(oc[2].base, 7);
+    /* an older broker: one offset per partition, batches consecutive */
+    r0.n_batch_base_offsets = 0;
+    r1.n_batch_base_offsets = 0;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[0].base, 10);
+    CU_ASSERT_EQUAL(oc[1].base, 12);
+    CU_ASSERT_EQUAL(oc[2].base, 7);
+    /* a count that does not match the batches sent is not trusted */
+    r0.n_batch_base_offsets = 1;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[1].base, 12);
+    /* stored, offset unknown to the leader */
+    offs0[1] = -1;
+    r0.n_batch_base_offsets = 2;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[1].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[1].base, -1);
+    sc_accum_release(&a, b0);
+    sc_accum_release(&a, b1);
+    sc_accum_release(&a, b2);
+    sc_accum_fini(&a);
+}
+
 static void test_conf_rules(void)
 {
     char err[256];
@@ -313,6 +385,7 @@ static CU_TestInfo idem_tests[] = {
     {"a retry resends the same bytes", test_retry_same_bytes},
     {"epoch bump renumbers refused batches", test_epoch_bump},
     {"requeue keeps creation order", test_requeue_order},
+    {"each batch reported at its own offset", test_batch_offsets},
     {"enable.idempotence rules", test_conf_rules},
     CU_TEST_INFO_NULL,
 };
