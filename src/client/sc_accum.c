@@ -319,6 +319,28 @@ size_t sc_accum_reset_seq(sc_apart_t *ap, int64_t pid, int16_t epoch)
     return n;
 }
 
+bool sc_accum_bump_ready(const sc_accum_t *a, int64_t pid, int16_t epoch)
+{
+    for (const sc_atopic_t *t = a->topics; t != NULL; t = t->next) {
+        for (int32_t i = 0; i < t->n_parts; i++) {
+            const sc_apart_t *ap = &t->parts[i];
+            if (ap->reseq)
+                continue;
+            if (ap->inflight > 0)
+                return false;
+            for (const sc_batch_t *b = ap->head; b != NULL; b = b->next)
+                if (b->seq_set && b->bld.producer_id == pid && b->bld.producer_epoch == epoch)
+                    return false;
+        }
+    }
+    return true;
+}
+
+bool sc_accum_sendable_in_bump(const sc_apart_t *ap, const sc_batch_t *b)
+{
+    return !ap->reseq && b->seq_set;
+}
+
 st_err_t sc_batch_finish(sc_batch_t *b)
 {
     if (b->finished)

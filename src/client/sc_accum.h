@@ -142,6 +142,22 @@ void sc_accum_assign_seq(sc_apart_t *ap, sc_batch_t *b, int64_t pid, int16_t epo
  * sequence); their frames are rebuilt when next sent. Returns how many. */
 size_t sc_accum_reset_seq(sc_apart_t *ap, int64_t pid, int16_t epoch);
 
+/* An epoch bump is wanted (a partition's sequences were refused): may the
+ * producer ask for the next epoch now? Only once no batch numbered under
+ * (pid, epoch) is unresolved - in flight, or queued for a retry - on a
+ * partition whose sequences were not refused (ap->reseq): such a batch
+ * may be stored already, and once a newer epoch reached its partition the
+ * broker would answer its retry INVALID_PRODUCER_EPOCH instead of
+ * DUPLICATE (Kafka's client, likewise, bumps only when the in-flight
+ * batches are resolved). Refused partitions' batches are not stored and
+ * are renumbered under the new epoch. */
+bool sc_accum_bump_ready(const sc_accum_t *a, int64_t pid, int16_t epoch);
+/* While an epoch bump is wanted: may b, the head of ap's queue, be sent?
+ * Only a retry of a batch already numbered (seq_set) on a partition whose
+ * sequences were not refused; new batches wait for the new epoch, so no
+ * partition ever gets a newer epoch while an older one is unresolved. */
+bool sc_accum_sendable_in_bump(const sc_apart_t *ap, const sc_batch_t *b);
+
 /* Finish a batch's frame (compress, CRC) once; lock need not be held
  * as long as the batch is owned by the caller. */
 st_err_t sc_batch_finish(sc_batch_t *b);

@@ -14,9 +14,14 @@
  * partition queue. OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID
  * (the broker lost our state) bump the epoch (InitProducerId with the
  * current id and epoch) and renumber the refused partition's batches from
- * 0: the broker refused them, so none of them is in its log. Batches of
- * other partitions that were already sent keep their old epoch and go out
- * first. INVALID_PRODUCER_EPOCH is fatal.
+ * 0: the broker refused them, so none of them is in its log. The bump
+ * waits until every batch already numbered under the old epoch on the
+ * other partitions is resolved (acknowledged or failed; meanwhile only
+ * those retries go out, new batches wait): a retry of a batch that may be
+ * stored must never reach its partition after a newer epoch did, or the
+ * broker answers INVALID_PRODUCER_EPOCH instead of DUPLICATE. New batches
+ * then start again at sequence 0 under the new epoch. INVALID_PRODUCER_EPOCH
+ * is fatal.
  *
  * Leader changes (NOT_LEADER_OR_FOLLOWER, a lost connection, ...): the
  * metadata refresh goes out at once (concurrent ones coalesce), is
@@ -73,7 +78,8 @@ struct strata_producer {
     int64_t pid; /* -1 until InitProducerId answered */
     int16_t epoch;
     int64_t pid_retry_at;
-    st_err_t fatal; /* != ST_OK: fenced, every send fails */
+    bool bump_wanted; /* refused sequences: bump once the old epoch is resolved */
+    st_err_t fatal;   /* != ST_OK: fenced, every send fails */
 };
 
 typedef struct sc_preq {
@@ -382,15 +388,14 @@ static bool sc_leader_error(st_err_t e)
 
 /* Lock held: the broker refused batch b's sequence (OUT_OF_ORDER or
  * UNKNOWN_PRODUCER_ID). Its partition is renumbered under the next epoch;
- * ask for that epoch unless a bump already happened or is under way. */
+ * want that epoch unless a bump already happened or is under way (the
+ * tick asks once sc_accum_bump_ready). */
 static void sc_idem_refused(strata_producer_t *p, sc_batch_t *b)
 {
     sc_apart_t *ap = &b->topic->parts[b->partition];
     ap->reseq = true;
-    if (p->pid_state == SC_PID_READY && b->bld.producer_id == p->pid && b->bld.producer_epoch == p->epoch) {
-        p->pid_state = SC_PID_NONE;
-        p->pid_retry_at = 0;
-    }
+    if (p->pid_state == SC_PID_READY && b->bld.producer_id == p->pid && b->bld.producer_epoch == p->epoch)
+        p->bump_wanted = true;
 }
 
 static const Strata__ProducePartitionResult *sc_find_result(const Strata__ProduceResponse *r,
@@ -409,11 +414,56 @@ static const Strata__ProducePartitionResult *sc_find_result(const Strata__Produc
     return NULL;
 }
 
-/* Per batch outcome, computed unlocked. */
-typedef struct sc_outcome {
-    st_err_t err;
-    int64_t base;
-} sc_outcome_t;
+void sc_produce_outcomes(const Strata__ProduceResponse *presp, st_err_t err, const sc_batch_t *batches,
+                         sc_outcome_t *oc)
+{
+    /* offsets: each batch's own from batch_base_offsets when the broker
+     * names one per batch sent; else (older brokers) consecutive across
+     * the batches of one partition from base_offset */
+    size_t i = 0, k = 0;
+    int64_t next_off = -1;
+    const sc_batch_t *prev = NULL;
+    const Strata__ProducePartitionResult *r = NULL;
+    bool per_batch = false;
+    for (const sc_batch_t *b = batches; b != NULL; prev = b, b = b->next, i++) {
+        if (err != ST_OK) {
+            oc[i].err = err;
+            oc[i].base = -1;
+            continue;
+        }
+        if (presp == NULL) { /* acks=0 */
+            oc[i].err = ST_OK;
+            oc[i].base = -1;
+            continue;
+        }
+        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
+            r = sc_find_result(presp, b->topic->name, b->partition);
+            size_t group = 0;
+            for (const sc_batch_t *g = b; g != NULL && g->topic == b->topic && g->partition == b->partition;
+                 g = g->next)
+                group++;
+            per_batch = r != NULL && r->error == 0 && r->n_batch_base_offsets == group;
+            k = 0;
+            if (r == NULL) {
+                oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
+                next_off = -1;
+            } else {
+                oc[i].err = (st_err_t)r->error;
+                next_off = r->error == 0 ? r->base_offset : -1;
+            }
+        } else {
+            oc[i].err = oc[i - 1].err;
+        }
+        if (per_batch) {
+            int64_t o = r->batch_base_offsets[k++];
+            oc[i].base = o >= 0 ? o : -1;
+            continue;
+        }
+        oc[i].base = next_off;
+        if (next_off >= 0)
+            next_off += (int64_t)b->n_refs;
+    }
+}
 
 static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *reply)
 {
@@ -436,39 +486,9 @@ static void sc_produce_cb(sc_client_t *cl, sc_req_t *rq, st_err_t err, nng_msg *
     }
     if (reply)
         nng_msg_free(reply);
-    /* offsets: consecutive across the batches of one partition */
-    size_t i = 0;
-    int64_t next_off = -1;
-    sc_batch_t *prev = NULL;
-    for (sc_batch_t *b = pr->batches; b != NULL; prev = b, b = b->next, i++) {
-        if (oc == NULL)
-            break;
-        if (err != ST_OK) {
-            oc[i].err = err;
-            oc[i].base = -1;
-            continue;
-        }
-        if (presp == NULL) { /* acks=0 */
-            oc[i].err = ST_OK;
-            oc[i].base = -1;
-            continue;
-        }
-        if (prev == NULL || prev->topic != b->topic || prev->partition != b->partition) {
-            const Strata__ProducePartitionResult *r = sc_find_result(presp, b->topic->name, b->partition);
-            if (r == NULL) {
-                oc[i].err = ST_ERR_UNKNOWN_SERVER_ERROR;
-                next_off = -1;
-            } else {
-                oc[i].err = (st_err_t)r->error;
-                next_off = r->error == 0 ? r->base_offset : -1;
-            }
-        } else {
-            oc[i].err = oc[i - 1].err;
-        }
-        oc[i].base = next_off;
-        if (next_off >= 0)
-            next_off += (int64_t)b->n_refs;
-    }
+    if (oc != NULL)
+        sc_produce_outcomes(presp, err, pr->batches, oc);
+    size_t i;
 
     sc_batch_t *done = NULL, **done_tail = &done;
     sc_client_lock(cl);
@@ -682,6 +702,7 @@ static void sc_produce_drain(strata_producer_t *p, sc_broker_t *br, int64_t now,
                     continue;
                 }
                 while (ap->head != NULL && ap->head->retry_at_ms <= now &&
+                       (!p->bump_wanted || sc_accum_sendable_in_bump(ap, ap->head)) &&
                        (bytes == 0 || bytes + ap->head->bytes <= (size_t)p->cl.conf.max_request_size)) {
                     if (pr == NULL && (pr = calloc(1, sizeof *pr)) == NULL)
                         return;
@@ -773,7 +794,7 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
     for (sc_atopic_t *t = p->acc.topics; t != NULL; t = t->next) {
         for (int32_t i = 0; i < t->n_parts; i++) {
             sc_apart_t *ap = &t->parts[i];
-            if (ap->reseq && p->pid_state == SC_PID_READY) {
+            if (ap->reseq && p->pid_state == SC_PID_READY && !p->bump_wanted) {
                 /* the epoch moved on: renumber what the broker refused */
                 sc_accum_reset_seq(ap, p->pid, p->epoch);
                 ap->reseq = false;
@@ -789,6 +810,13 @@ static void sc_producer_tick(sc_client_t *cl, int64_t now, int64_t *next)
             if (lb == NULL || !sc_broker_usable(lb, now))
                 sc_client_md_want(cl); /* no leader, or it is down: ask another broker */
         }
+    }
+    if (p->idem && p->bump_wanted && p->pid_state == SC_PID_READY &&
+        sc_accum_bump_ready(&p->acc, p->pid, p->epoch)) {
+        /* the old epoch is resolved everywhere: ask for the next one */
+        p->bump_wanted = false;
+        p->pid_state = SC_PID_NONE;
+        p->pid_retry_at = 0;
     }
     if (p->idem)
         sc_pid_tick(p, now, next);

@@ -45,6 +45,8 @@ typedef enum br_logk {
     BR_LOGK_RANGE,
     BR_LOGK_EPOCH,
     BR_LOGK_INVALID,
+    BR_LOGK_SEQUENCE, /* an idempotent producer's batch refused */
+    BR_LOGK_ISR,      /* acks=all refused: ISR under min.insync.replicas */
     BR_LOGK__COUNT
 } br_logk_t;
 

@@ -35,6 +35,7 @@ typedef struct br_prod_res {
     int64_t need_hw; /* acks=all: the HW this result waits for; -1 when settled */
     br_part_t *part; /* acks=all: the partition waited on (valid while need_hw >= 0) */
     size_t topic_idx;
+    int64_t *offsets; /* r.batch_base_offsets, owned */
     char msg[BR_PRODUCE_MSG];
 } br_prod_res_t;
 
@@ -55,6 +56,9 @@ static void br_produce_free(br_produce_t *pr)
         for (size_t i = 0; i < pr->n_topics; i++)
             free(pr->names[i]);
     free(pr->names);
+    if (pr->res)
+        for (size_t i = 0; i < pr->n_res; i++)
+            free(pr->res[i].offsets);
     free(pr->topics);
     free(pr->topic_ptrs);
     free(pr->res);
@@ -75,6 +79,7 @@ static void br_res_fail(br_prod_res_t *res, st_err_t err, const char *fmt, ...)
     res->r.error_message = res->msg;
     res->r.base_offset = -1;
     res->r.log_start_offset = -1;
+    res->r.n_batch_base_offsets = 0;
     res->need_hw = -1;
 }
 
@@ -93,7 +98,8 @@ static void br_produce_reply(br_produce_t *pr)
 typedef struct br_span {
     size_t off, len;
     st_batch_hdr_t h;
-    int64_t dup_offset; /* >= 0: a retried batch, already in the log there */
+    bool dup;           /* a retried batch, already in the log */
+    int64_t dup_offset; /* where, -1 when not known (sl_pstate_find_retry) */
 } br_span_t;
 
 /* Idempotence check of batch i (producer id >= 0) against the state and
@@ -103,7 +109,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
     br_span_t *sp = &spans[i];
     const st_batch_hdr_t *h = &sp->h, *prev = NULL;
     for (size_t j = i; j-- > 0;) {
-        if (spans[j].h.producer_id == h->producer_id && spans[j].dup_offset < 0) {
+        if (spans[j].h.producer_id == h->producer_id && !spans[j].dup) {
             prev = &spans[j].h;
             break;
         }
@@ -119,6 +125,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
         sl_pstate_find_retry(part->pstate, part->log, h, &dup))
         err = ST_ERR_DUPLICATE_SEQUENCE_NUMBER;
     if (err == ST_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+        sp->dup = true;
         sp->dup_offset = dup;
         return true;
     }
@@ -161,7 +168,7 @@ static bool br_produce_check_seq(br_pm_t *pm, br_part_t *part, br_prod_res_t *re
                     h->producer_id, h->producer_epoch, h->base_sequence);
         break;
     }
-    br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: refused a batch of producer %" PRId64 ": %s", part->topic,
+    br_pm_logf(pm, part, BR_LOGK_SEQUENCE, "%s-%d: refused a batch of producer %" PRId64 ": %s", part->topic,
                part->partition, h->producer_id, st_err_name(err));
     return false;
 }
@@ -207,8 +214,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         br_res_fail(res, ST_ERR_NOT_ENOUGH_REPLICAS,
                     "%s-%d has %zu in-sync replica(s), min.insync.replicas is %d", topic, pp->partition,
                     part->n_isr, part->min_insync);
-        br_pm_logf(pm, part, BR_LOGK_INVALID, "%s-%d: acks=all refused, ISR below minimum", topic,
-                   pp->partition);
+        br_pm_logf(pm, part, BR_LOGK_ISR, "%s-%d: acks=all refused, ISR below minimum", topic, pp->partition);
         return;
     }
     size_t nb = pp->batches ? pp->n_batches : 0;
@@ -227,6 +233,11 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
             br_res_fail(res, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
             return;
         }
+    }
+    res->offsets = malloc(nb * sizeof *res->offsets);
+    if (!res->offsets) {
+        br_res_fail(res, ST_ERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        goto out;
     }
     st_buf_t *sb = &pm->scratch;
     sb->len = 0;
@@ -263,6 +274,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
             goto out;
         }
         spans[i].h = h;
+        spans[i].dup = false;
         spans[i].dup_offset = -1;
         if (diff >= 0 && diff < INT64_MAX / 4 &&
             (h.first_timestamp < now - diff || h.max_timestamp > now + diff ||
@@ -287,12 +299,16 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
     int64_t first = -1, appended = 0, need_end = -1;
     for (size_t i = 0; i < nb; i++) {
         int64_t base = -1;
-        if (spans[i].dup_offset >= 0) {
+        if (spans[i].dup) {
             base = spans[i].dup_offset;
             if (first < 0)
                 first = base;
-            if (base + spans[i].h.last_offset_delta + 1 > need_end)
-                need_end = base + spans[i].h.last_offset_delta + 1;
+            /* an unknown offset is below the log end: wait for all of it */
+            int64_t dup_end =
+                base >= 0 ? base + spans[i].h.last_offset_delta + 1 : sl_log_end_offset(part->log);
+            if (dup_end > need_end)
+                need_end = dup_end;
+            res->offsets[i] = base;
             continue;
         }
         /* sb's frames were made and CRC-checked by st_batch_from_wire above */
@@ -310,6 +326,7 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         }
         if (first < 0)
             first = base;
+        res->offsets[i] = base;
         appended += (int64_t)spans[i].len;
         part->m_bytes_in += spans[i].len;
         part->m_records_in += (uint64_t)spans[i].h.last_offset_delta + 1;
@@ -324,6 +341,8 @@ static void br_produce_partition(br_pm_t *pm, br_prod_res_t *res, const char *to
         br_part_appended(pm, part, appended);
     if (res->r.error == STRATA__ERROR_CODE__NONE) {
         res->r.base_offset = first;
+        res->r.batch_base_offsets = res->offsets;
+        res->r.n_batch_base_offsets = nb;
         res->r.log_start_offset = sl_log_start_offset(part->log);
         if (acks == -1)
             res->need_hw = need_end;

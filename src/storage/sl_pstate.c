@@ -22,14 +22,14 @@
 
 #define BR_PS_TAG "pstate"
 #define BR_PS_MAGIC "STPS"
-#define BR_PS_VERSION 1
+#define BR_PS_VERSION 2
 #define BR_PS_HDR 16 /* magic, version, pad, crc, count */
 #define BR_PS_ENTRY_HDR 12
 #define BR_PS_BATCH 20
+#define BR_PS_POINT 12
 #define BR_PS_SCAN_BYTES (1u << 20)
-#define BR_PS_MAX_SNAPSHOTS 64 /* listed per directory */
-#define BR_PS_RETRY_BACK 4096  /* offsets before the guess a retried batch is looked for */
-#define BR_PS_RETRY_SCAN_BYTES (16u << 20)
+#define BR_PS_MAX_SNAPSHOTS 64             /* listed per directory */
+#define BR_PS_RETRY_SCAN_BYTES (64u << 20) /* read at most per retried batch looked for */
 
 struct sl_pstate {
     sl_pstate_entry_t *ps_e; /* sorted by producer_id */
@@ -176,6 +176,26 @@ static sl_pstate_entry_t *br_ps_entry(sl_pstate_t *ps, int64_t producer_id)
     return e;
 }
 
+/* Add the retry index point of a batch of e's epoch: a sequence below
+ * the newest point (a wrap at INT32_MAX) restarts the index; when full,
+ * every other point of the older half goes (the first one stays). */
+static void br_ps_add_point(sl_pstate_entry_t *e, int32_t base_seq, int64_t base_offset)
+{
+    if (e->n_points > 0 && e->points[e->n_points - 1].base_seq >= base_seq)
+        e->n_points = 0;
+    if (e->n_points == SL_PSTATE_POINTS) {
+        size_t half = SL_PSTATE_POINTS / 2, k = 1;
+        for (size_t i = 2; i < half; i += 2)
+            e->points[k++] = e->points[i];
+        for (size_t i = half; i < SL_PSTATE_POINTS; i++)
+            e->points[k++] = e->points[i];
+        e->n_points = (uint8_t)k;
+    }
+    e->points[e->n_points].base_seq = base_seq;
+    e->points[e->n_points].base_offset = base_offset;
+    e->n_points++;
+}
+
 st_err_t sl_pstate_update(sl_pstate_t *ps, const st_batch_hdr_t *h)
 {
     if (h->producer_id < 0)
@@ -186,7 +206,9 @@ st_err_t sl_pstate_update(sl_pstate_t *ps, const st_batch_hdr_t *h)
     if (h->producer_epoch != e->epoch) {
         e->epoch = h->producer_epoch;
         e->n_batches = 0;
+        e->n_points = 0;
     }
+    br_ps_add_point(e, h->base_sequence, h->base_offset);
     if (e->n_batches == SL_PSTATE_BATCHES) {
         memmove(&e->batches[0], &e->batches[1], (SL_PSTATE_BATCHES - 1) * sizeof e->batches[0]);
         e->n_batches--;
@@ -259,7 +281,8 @@ st_err_t sl_pstate_encode(const sl_pstate_t *ps, st_buf_t *out)
 {
     size_t size = BR_PS_HDR;
     for (size_t i = 0; i < ps->ps_n; i++)
-        size += BR_PS_ENTRY_HDR + (size_t)ps->ps_e[i].n_batches * BR_PS_BATCH;
+        size += BR_PS_ENTRY_HDR + (size_t)ps->ps_e[i].n_batches * BR_PS_BATCH +
+                (size_t)ps->ps_e[i].n_points * BR_PS_POINT;
     if (st_buf_reserve(out, size) != ST_OK)
         return ST_ERR_NOMEM;
     uint8_t *start = out->data + out->len, *p = start;
@@ -273,7 +296,7 @@ st_err_t sl_pstate_encode(const sl_pstate_t *ps, st_buf_t *out)
         br_ps_put64(p, (uint64_t)e->producer_id);
         br_ps_put16(p + 8, (uint16_t)e->epoch);
         p[10] = e->n_batches;
-        p[11] = 0;
+        p[11] = e->n_points;
         p += BR_PS_ENTRY_HDR;
         for (size_t j = 0; j < e->n_batches; j++) {
             const sl_pstate_batch_t *b = &e->batches[j];
@@ -282,6 +305,11 @@ st_err_t sl_pstate_encode(const sl_pstate_t *ps, st_buf_t *out)
             br_ps_put64(p + 8, (uint64_t)b->base_offset);
             br_ps_put32(p + 16, (uint32_t)b->last_offset_delta);
             p += BR_PS_BATCH;
+        }
+        for (size_t j = 0; j < e->n_points; j++) {
+            br_ps_put32(p, (uint32_t)e->points[j].base_seq);
+            br_ps_put64(p + 4, (uint64_t)e->points[j].base_offset);
+            p += BR_PS_POINT;
         }
     }
     br_ps_put32(start + 8, st_crc32c(start + 12, size - 12));
@@ -292,8 +320,11 @@ st_err_t sl_pstate_encode(const sl_pstate_t *ps, st_buf_t *out)
 st_err_t sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len)
 {
     sl_pstate_clear(ps);
-    if (len < BR_PS_HDR || memcmp(p, BR_PS_MAGIC, 4) != 0 || br_ps_get16(p + 4) != BR_PS_VERSION ||
-        br_ps_get16(p + 6) != 0 || br_ps_get32(p + 8) != st_crc32c(p + 12, len - 12))
+    if (len < BR_PS_HDR || memcmp(p, BR_PS_MAGIC, 4) != 0)
+        return ST_ERR_CORRUPT;
+    uint16_t version = br_ps_get16(p + 4);
+    if ((version != 1 && version != BR_PS_VERSION) || br_ps_get16(p + 6) != 0 ||
+        br_ps_get32(p + 8) != st_crc32c(p + 12, len - 12))
         return ST_ERR_CORRUPT;
     uint32_t count = br_ps_get32(p + 12);
     if (count > (len - BR_PS_HDR) / BR_PS_ENTRY_HDR)
@@ -305,9 +336,10 @@ st_err_t sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len)
             goto corrupt;
         int64_t id = (int64_t)br_ps_get64(p + pos);
         int16_t epoch = (int16_t)br_ps_get16(p + pos + 8);
-        uint8_t n = p[pos + 10];
+        uint8_t n = p[pos + 10], m = p[pos + 11];
         pos += BR_PS_ENTRY_HDR;
-        if (id <= prev_id || epoch < 0 || n == 0 || n > SL_PSTATE_BATCHES || (len - pos) / BR_PS_BATCH < n)
+        if (id <= prev_id || epoch < 0 || n == 0 || n > SL_PSTATE_BATCHES || (len - pos) / BR_PS_BATCH < n ||
+            m > SL_PSTATE_POINTS || (version == 1 && m != 0))
             goto corrupt;
         prev_id = id;
         sl_pstate_entry_t *e = br_ps_entry(ps, id); /* appended: ids ascend */
@@ -326,6 +358,21 @@ st_err_t sl_pstate_decode(sl_pstate_t *ps, const uint8_t *p, size_t len)
             if (b->base_seq < 0 || b->last_seq < 0 || b->base_offset < 0 || b->last_offset_delta < 0)
                 goto corrupt;
         }
+        if ((len - pos) / BR_PS_POINT < m)
+            goto corrupt;
+        e->n_points = 0;
+        for (size_t j = 0; j < m; j++, pos += BR_PS_POINT) {
+            sl_pstate_point_t *pt = &e->points[j];
+            pt->base_seq = (int32_t)br_ps_get32(p + pos);
+            pt->base_offset = (int64_t)br_ps_get64(p + pos + 4);
+            if (pt->base_seq < 0 || pt->base_offset < 0 ||
+                (j > 0 && (pt->base_seq <= pt[-1].base_seq || pt->base_offset <= pt[-1].base_offset)))
+                goto corrupt;
+            e->n_points++;
+        }
+        if (m == 0) /* version 1: the last batches are the points known */
+            for (size_t j = 0; j < n; j++)
+                br_ps_add_point(e, e->batches[j].base_seq, e->batches[j].base_offset);
     }
     if (pos != len)
         goto corrupt;
@@ -471,20 +518,32 @@ bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_h
     /* only a batch wholly before the remembered ones (no wrap in between) */
     if (last_seq >= old->base_seq)
         return false;
-    /* each sequence is one offset: the batch is at least this far back;
-     * other producers' batches in between push it further */
-    int64_t start = sl_log_start_offset(log);
-    int64_t guess = old->base_offset - ((int64_t)old->base_seq - h->base_sequence);
-    int64_t off = guess - BR_PS_RETRY_BACK;
+    /* the batch lies between the points that bracket its sequence: the
+     * producer's batches of one epoch are in the log in sequence order */
+    int64_t start = sl_log_start_offset(log), off = start, end = old->base_offset;
+    bool bracketed = false;
+    for (size_t i = 0; i < e->n_points; i++) {
+        const sl_pstate_point_t *pt = &e->points[i];
+        if (pt->base_seq <= h->base_sequence) {
+            off = pt->base_offset;
+            bracketed = true;
+        } else {
+            if (pt->base_offset < end)
+                end = pt->base_offset;
+            break;
+        }
+    }
     if (off < start)
         off = start;
     st_buf_t buf;
     st_buf_init(&buf);
-    bool found = false;
+    bool found = false, passed = false;
     size_t scanned = 0;
-    while (off < old->base_offset && scanned < BR_PS_RETRY_SCAN_BYTES && !found) {
+    while (off < end && !found && !passed) {
+        if (scanned >= BR_PS_RETRY_SCAN_BYTES)
+            break;
         buf.len = 0;
-        if (sl_log_read(log, off, BR_PS_SCAN_BYTES, old->base_offset, &buf) != ST_OK || buf.len == 0)
+        if (sl_log_read(log, off, BR_PS_SCAN_BYTES, end, &buf) != ST_OK || buf.len == 0)
             break;
         scanned += buf.len;
         size_t pos = 0;
@@ -492,16 +551,19 @@ bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_h
         while (pos < buf.len) {
             st_batch_hdr_t b;
             if (st_batch_hdr_decode(buf.data + pos, buf.len - pos, &b) != ST_OK ||
-                st_batch_frame_size(&b) > buf.len - pos)
-                goto out;
-            if (b.producer_id == h->producer_id && b.producer_epoch == h->producer_epoch) {
+                st_batch_frame_size(&b) > buf.len - pos) {
+                passed = true; /* unreadable: do not claim it */
+                break;
+            }
+            if (b.producer_id == h->producer_id && b.producer_epoch == h->producer_epoch &&
+                b.base_sequence >= h->base_sequence) {
                 if (b.base_sequence == h->base_sequence && b.last_offset_delta == h->last_offset_delta) {
                     *dup_offset = b.base_offset;
                     found = true;
-                    break;
+                } else {
+                    passed = true; /* where it would be, other boundaries */
                 }
-                if (b.base_sequence > h->base_sequence)
-                    goto out; /* passed where it would be: not in the log */
+                break;
             }
             next = b.base_offset + b.last_offset_delta + 1;
             pos += st_batch_frame_size(&b);
@@ -510,8 +572,13 @@ bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_h
             break;
         off = next;
     }
-out:
     st_buf_free(&buf);
+    if (!found && !passed && bracketed && scanned >= BR_PS_RETRY_SCAN_BYTES && off < end) {
+        /* accepted in order after the bracketing point: stored, offset
+         * not reached within the bound */
+        *dup_offset = -1;
+        return true;
+    }
     return found;
 }
 

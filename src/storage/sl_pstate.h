@@ -9,6 +9,17 @@
  * is a pure function of the log: leaders update it on append, followers
  * on every replicated batch, so a new leader already has it.
  *
+ * Retry index. Besides its last batches, each producer keeps up to
+ * SL_PSTATE_POINTS points (base sequence -> base offset) of its current
+ * epoch's batches: every new batch adds one, and when the points are
+ * full every other point of the older half goes, so the newest half stays
+ * one point per batch and older ones thin out geometrically. The first
+ * point (the oldest batch known of the epoch) always stays. A retried
+ * batch older than the last batches lies in the log between the two
+ * points that bracket its sequence (a producer's batches of one epoch are
+ * appended in sequence order), so sl_pstate_find_retry finds it wherever
+ * it is, however many other producers' records came in between.
+ *
  * Persistence. A snapshot <partition dir>/<offset, 20 digits>.snapshot
  * holds the state of every batch below <offset> (written temp -> fsync ->
  * rename through sl_file_write_atomic; the latest SL_PSTATE_KEEP kept).
@@ -17,11 +28,13 @@
  * there; snapshots above the log end (a log tail lost in a crash, or cut
  * by truncation) are deleted first. Truncation reloads the same way.
  *
- * Snapshot file (little-endian): "STPS" | u16 version (1) | u16 0 |
+ * Snapshot file (little-endian): "STPS" | u16 version (2) | u16 0 |
  * u32 CRC32C of everything after it | u32 count | count entries of
- * { i64 producer_id | i16 epoch | u8 n | u8 0 | n x { i32 base_seq |
- * i32 last_seq | i64 base_offset | i32 last_offset_delta } }, sorted by
- * producer id.
+ * { i64 producer_id | i16 epoch | u8 n | u8 m | n x { i32 base_seq |
+ * i32 last_seq | i64 base_offset | i32 last_offset_delta } | m x {
+ * i32 base_seq | i64 base_offset } }, sorted by producer id. Version 1
+ * (m always 0, no points) is still read: its points are then seeded from
+ * the last batches.
  *
  * Owns: the state and the snapshot files. Core loop only.
  */
@@ -38,6 +51,7 @@
 
 #define SL_PSTATE_BATCHES 5 /* batches remembered per producer, as in Kafka */
 #define SL_PSTATE_KEEP 2    /* snapshot files kept */
+#define SL_PSTATE_POINTS 64 /* retry index points per producer */
 
 typedef struct sl_pstate_batch {
     int32_t base_seq;
@@ -46,11 +60,19 @@ typedef struct sl_pstate_batch {
     int32_t last_offset_delta;
 } sl_pstate_batch_t;
 
+/* One retry index point: a batch of the current epoch. */
+typedef struct sl_pstate_point {
+    int32_t base_seq;
+    int64_t base_offset;
+} sl_pstate_point_t;
+
 typedef struct sl_pstate_entry {
     int64_t producer_id;
     int16_t epoch;
     uint8_t n_batches;                            /* 1..SL_PSTATE_BATCHES */
+    uint8_t n_points;                             /* 0..SL_PSTATE_POINTS */
     sl_pstate_batch_t batches[SL_PSTATE_BATCHES]; /* oldest first */
+    sl_pstate_point_t points[SL_PSTATE_POINTS];   /* ascending sequence and offset */
 } sl_pstate_entry_t;
 
 typedef struct sl_pstate sl_pstate_t;
@@ -88,10 +110,15 @@ st_err_t sl_pstate_check(const sl_pstate_t *ps, const st_batch_hdr_t *h, const s
  * batches remembered for it: a retry of a request holding more than
  * SL_PSTATE_BATCHES batches (the client sends a partition's whole queue
  * in one request) whose first answer was lost, e.g. with the old leader.
- * Looks for it in the log (a bounded scan of batch headers just before
- * the remembered batches). true and *dup_offset = its base offset when
- * the same producer, epoch, base sequence and record count are there:
- * answer it as a duplicate; false otherwise (keep OUT_OF_ORDER). */
+ * Looks for it in the log between the two retry index points that
+ * bracket its sequence. true and *dup_offset = its base offset when the
+ * same producer, epoch, base sequence and record count are there: answer
+ * it as a duplicate. true and *dup_offset = -1 when the scan stopped at
+ * its byte bound before reaching the batch but the batch's sequences lie
+ * between the epoch's oldest known batch and the remembered ones, so the
+ * leader accepted them (in order) and they are stored: a duplicate whose
+ * offset is unknown. false when the batch is not in the log (the log
+ * holds other boundaries there): keep OUT_OF_ORDER. */
 bool sl_pstate_find_retry(const sl_pstate_t *ps, sl_log_t *log, const st_batch_hdr_t *h, int64_t *dup_offset);
 /* Record an appended batch (h->base_offset is its offset in the log).
  * Batches without a producer id are ignored. No checks: leaders check

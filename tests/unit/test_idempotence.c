@@ -20,6 +20,7 @@
 #include "partition/br_pm_int.h"
 #include "storage/sl_pstate.h"
 #include "common/st_batch.h"
+#include "common/st_log.h"
 #include "raw.pb-c.h"
 #include "record.pb-c.h"
 #include "strata.pb-c.h"
@@ -58,6 +59,8 @@ static void pbatch(int n, int64_t pid, int16_t epoch, int32_t seq, st_buf_t *wir
     st_buf_free(&frame);
 }
 
+static int32_t g_acks = 1; /* acks of the produce requests sent */
+
 static void produce_many(br_call_t *c, const char *topic, st_buf_t *wires, size_t n)
 {
     ProtobufCBinaryData *bd = calloc(n, sizeof *bd);
@@ -76,7 +79,7 @@ static void produce_many(br_call_t *c, const char *topic, st_buf_t *wires, size_
     pt.partitions = &ppp;
     Strata__Raw__RawProduceTopic *ptp = &pt;
     Strata__Raw__RawProduceRequest req = STRATA__RAW__RAW_PRODUCE_REQUEST__INIT;
-    req.acks = 1;
+    req.acks = g_acks;
     req.timeout_ms = 1000;
     req.n_topics = 1;
     req.topics = &ptp;
@@ -383,6 +386,46 @@ static void test_multi_batch(void)
     st_buf_free(&x[1]);
 }
 
+/* A retry carrying a stored batch and a new one, after another producer
+ * appended in between: each batch's own offset is in the answer. */
+static void test_batch_offsets(void)
+{
+    host_leader("bo", 0, 0);
+    st_buf_t w[2];
+    pbatch(2, 3, 0, 0, &w[0]);
+    pbatch(3, 3, 0, 2, &w[1]);
+    CU_ASSERT_EQUAL(send_n("bo", w, 1, NULL), 0);
+    CU_ASSERT_EQUAL(send_p("bo", 4, 9, 0, 0, NULL), 0); /* offsets 2..5 */
+    br_call_t c;
+    tu_call_init(&c, 11, -1);
+    produce_many(&c, "bo", w, 2);
+    Strata__Response *r = tu_call_response(&c);
+    CU_ASSERT_FATAL(r->body_case == STRATA__RESPONSE__BODY_PRODUCE);
+    Strata__ProducePartitionResult *pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(pr->error, 0);
+    CU_ASSERT_EQUAL(pr->base_offset, 0); /* the first batch's, as before */
+    CU_ASSERT_EQUAL_FATAL(pr->n_batch_base_offsets, 2);
+    CU_ASSERT_EQUAL(pr->batch_base_offsets[0], 0);
+    CU_ASSERT_EQUAL(pr->batch_base_offsets[1], 6);
+    strata__response__free_unpacked(r, NULL);
+    tu_call_fini(&c);
+    CU_ASSERT_EQUAL(leo_of("bo"), 9);
+    /* a refused set carries none */
+    st_buf_t x;
+    pbatch(1, 3, 0, 9, &x);
+    tu_call_init(&c, 11, -1);
+    produce_many(&c, "bo", &x, 1);
+    r = tu_call_response(&c);
+    pr = r->produce->topics[0]->partitions[0];
+    CU_ASSERT_EQUAL(pr->error, ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    CU_ASSERT_EQUAL(pr->n_batch_base_offsets, 0);
+    strata__response__free_unpacked(r, NULL);
+    tu_call_fini(&c);
+    st_buf_free(&w[0]);
+    st_buf_free(&w[1]);
+    st_buf_free(&x);
+}
+
 /* A request of more batches than the state remembers (the client sends a
  * partition's whole queue), its answer lost: the retry of the whole
  * request, plus a new batch, is answered from the log, appended once. */
@@ -422,6 +465,102 @@ static void test_long_retry(void)
     CU_ASSERT_EQUAL(leo_of("lr"), 3 + 2 * (N + 1));
     for (int i = 0; i <= N; i++)
         st_buf_free(&w[i]);
+}
+
+/* A request's first batches appended by an earlier attempt, then more
+ * than 4,096 offsets of another producer, then the rest of the request
+ * (the retry carried the whole queue); the leader restarts and the whole
+ * request comes again: every batch is a duplicate at its own offset,
+ * nothing is appended and nothing is refused. */
+static void test_retry_far_back(void)
+{
+    host_leader("fb", 0, 0);
+    enum {
+        N = SL_PSTATE_BATCHES + 4,
+        FIRST = 3,
+        OTHER = 6000
+    };
+    st_buf_t w[N], big;
+    for (int i = 0; i < N; i++)
+        pbatch(2, 4, 0, 2 * i, &w[i]);
+    int64_t base = -1, want[N];
+    CU_ASSERT_EQUAL(send_n("fb", w, FIRST, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    for (int i = 0; i < FIRST; i++)
+        want[i] = 2 * i;
+    pbatch(OTHER, 9, 0, 0, &big); /* another producer, in between */
+    CU_ASSERT_EQUAL(send_n("fb", &big, 1, &base), 0);
+    CU_ASSERT_EQUAL(base, 2 * FIRST);
+    CU_ASSERT_EQUAL(send_n("fb", w, N, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    for (int i = FIRST; i < N; i++)
+        want[i] = 2 * FIRST + OTHER + 2 * (i - FIRST);
+    int64_t leo = leo_of("fb");
+    CU_ASSERT_EQUAL(leo, 2 * N + OTHER);
+
+    /* the leader restarts: the state is rebuilt from snapshot and log */
+    fixture_close();
+    fixture_open();
+    host_leader("fb", 0, 1);
+    br_part_t *p = part_of(g_pm, "fb");
+    for (int i = 0; i < N; i++) {
+        st_batch_hdr_t h = hdr(4, 0, 2 * i, 2, 0);
+        int64_t dup = -1;
+        st_err_t err = sl_pstate_check(p->pstate, &h, NULL, false, &dup);
+        if (err == ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER) {
+            CU_ASSERT(sl_pstate_find_retry(p->pstate, p->log, &h, &dup));
+        } else {
+            CU_ASSERT_EQUAL(err, ST_ERR_DUPLICATE_SEQUENCE_NUMBER);
+        }
+        CU_ASSERT_EQUAL(dup, want[i]);
+    }
+    CU_ASSERT_EQUAL(send_n("fb", w, N, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    CU_ASSERT_EQUAL(leo_of("fb"), leo);
+    /* and again without any snapshot: rebuilt from the log alone */
+    fixture_close();
+    CU_ASSERT(snapshot_files("fb", true) >= 1);
+    fixture_open();
+    host_leader("fb", 0, 2);
+    CU_ASSERT_EQUAL(send_n("fb", w, N, &base), 0);
+    CU_ASSERT_EQUAL(base, 0);
+    CU_ASSERT_EQUAL(leo_of("fb"), leo);
+    /* a batch never written (same epoch, past sequence, another count) */
+    st_batch_hdr_t bad = hdr(4, 0, 2, 1, 0);
+    int64_t dup = -1;
+    CU_ASSERT_FALSE(sl_pstate_find_retry(part_of(g_pm, "fb")->pstate, part_of(g_pm, "fb")->log, &bad, &dup));
+    for (int i = 0; i < N; i++)
+        st_buf_free(&w[i]);
+    st_buf_free(&big);
+}
+
+/* A refused sequence and an acks=all refusal each get a log line: they
+ * are rate-limited apart. */
+static void test_log_slots(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/slots.log", g_dir);
+    CU_ASSERT_EQUAL_FATAL(st_log_open(path, ST_LOG_INFO), 0);
+    host_leader("ls", 0, 0);
+    br_part_t *p = part_of(g_pm, "ls");
+    p->min_insync = 2; /* the ISR is this broker alone */
+    g_acks = -1;
+    CU_ASSERT_EQUAL(send_p("ls", 1, 8, 0, 0, NULL), ST_ERR_NOT_ENOUGH_REPLICAS);
+    g_acks = 1;
+    CU_ASSERT_EQUAL(send_p("ls", 1, 8, 0, 0, NULL), 0);
+    CU_ASSERT_EQUAL(send_p("ls", 1, 8, 0, 5, NULL), ST_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    st_log_close();
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_FATAL(f != NULL);
+    char line[1024];
+    bool isr = false, seq = false;
+    while (fgets(line, sizeof line, f)) {
+        isr |= strstr(line, "acks=all refused") != NULL;
+        seq |= strstr(line, "refused a batch of producer 8") != NULL;
+    }
+    fclose(f);
+    CU_ASSERT(isr);
+    CU_ASSERT(seq);
 }
 
 /* The state survives a restart through its snapshot, and is rebuilt from
@@ -713,7 +852,10 @@ static CU_TestInfo tests[] = {
     {"snapshot encoding", test_encode},
     {"duplicates answered with the original offset", test_duplicates},
     {"several batches in one request", test_multi_batch},
+    {"each batch's own offset in the answer", test_batch_offsets},
     {"retry of a request longer than the remembered batches", test_long_retry},
+    {"retry found however far back its batch is", test_retry_far_back},
+    {"refusal causes logged apart", test_log_slots},
     {"state survives restart, rebuilt without snapshot", test_restart},
     {"truncation drops state", test_truncation},
     {"followers build state from replicated batches", test_follower},

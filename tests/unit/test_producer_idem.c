@@ -2,8 +2,10 @@
  * Unit tests of the idempotent producer's pure parts (no network): base
  * sequence assignment per partition and its wrap at INT32_MAX, a retried
  * batch keeping its exact bytes, the epoch bump renumbering refused
- * batches from 0, retried batches going back in creation order whatever
- * order their requests completed in, and the enable.idempotence rules.
+ * batches from 0 and waiting until no batch of the old epoch is
+ * unresolved, retried batches going back in creation order whatever
+ * order their requests completed in, each batch's delivery offset taken
+ * from the Produce answer, and the enable.idempotence rules.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "client/sc_accum.h"
 #include "client/sc_conf.h"
+#include "client/sc_producer.h"
 #include "client/strata.h"
 #include "common/st_batch.h"
 #include "tu.h"
@@ -228,6 +231,59 @@ static void test_epoch_bump(void)
     sc_accum_fini(&a);
 }
 
+/* p0's sequences are refused while p1's request (epoch 0) is in flight
+ * and then comes back for a retry (its answer lost: it may be stored).
+ * The bump must wait until p1's epoch-0 batch is resolved, and meanwhile
+ * only that retry may go out; after the bump p1's new batch starts epoch
+ * 1 at 0 and no request ever carries epoch 0 after epoch 1. */
+static void test_bump_waits(void)
+{
+    sc_accum_t a;
+    sc_atopic_t *t = mk_topic(&a);
+    sc_apart_t *p0 = &t->parts[0], *p1 = &t->parts[1];
+    add(&a, t, 0, 2);
+    add(&a, t, 1, 3);
+    sc_batch_t *b0 = sc_accum_pop(&a, p0), *c0 = sc_accum_pop(&a, p1);
+    sc_accum_assign_seq(p0, b0, 7, 0);
+    sc_accum_assign_seq(p1, c0, 7, 0);
+    p0->inflight = p1->inflight = 1;
+    /* p0 refused: back in its queue, marked for renumbering */
+    p0->inflight = 0;
+    p0->reseq = true;
+    sc_accum_requeue(&a, p0, b0);
+    CU_ASSERT_FALSE(sc_accum_bump_ready(&a, 7, 0)); /* c0 in flight */
+    /* c0's answer is lost: it is queued for a retry, a new batch behind */
+    p1->inflight = 0;
+    sc_accum_requeue(&a, p1, c0);
+    add(&a, t, 1, 2);
+    CU_ASSERT_FALSE(sc_accum_bump_ready(&a, 7, 0));           /* c0 still unresolved */
+    CU_ASSERT_FALSE(sc_accum_sendable_in_bump(p0, p0->head)); /* refused: waits */
+    CU_ASSERT_PTR_EQUAL(p1->head, c0);
+    CU_ASSERT_TRUE(sc_accum_sendable_in_bump(p1, c0)); /* the retry goes */
+    sc_batch_t *r = sc_accum_pop(&a, p1);
+    p1->inflight = 1;
+    CU_ASSERT_FALSE(sc_accum_sendable_in_bump(p1, p1->head)); /* new: waits */
+    CU_ASSERT_FALSE(sc_accum_bump_ready(&a, 7, 0));
+    /* the retry is answered (a duplicate, stored): now the bump may go */
+    p1->inflight = 0;
+    sc_accum_release(&a, r);
+    CU_ASSERT_TRUE(sc_accum_bump_ready(&a, 7, 0));
+    /* epoch 1: p0 renumbered from 0, p1's new batch starts at 0 */
+    CU_ASSERT_EQUAL(sc_accum_reset_seq(p0, 7, 1), 1);
+    p0->reseq = false;
+    sc_batch_t *x = sc_accum_pop(&a, p0), *c1 = sc_accum_pop(&a, p1);
+    sc_accum_assign_seq(p0, x, 7, 1);
+    sc_accum_assign_seq(p1, c1, 7, 1);
+    st_batch_hdr_t hx = hdr_of(x), hc = hdr_of(c1);
+    CU_ASSERT_EQUAL(hx.producer_epoch, 1);
+    CU_ASSERT_EQUAL(hx.base_sequence, 0);
+    CU_ASSERT_EQUAL(hc.producer_epoch, 1);
+    CU_ASSERT_EQUAL(hc.base_sequence, 0);
+    sc_accum_release(&a, x);
+    sc_accum_release(&a, c1);
+    sc_accum_fini(&a);
+}
+
 /* Requests R0, R1, R2 of one partition all fail (a dropped connection):
  * whatever order their callbacks run in, the batches must go back in
  * creation order, ahead of batches never sent. */
@@ -260,6 +316,77 @@ static void test_requeue_order(void)
             CU_ASSERT_PTR_NULL(ap->tail->next);
         sc_accum_fini(&a);
     }
+}
+
+/* A retry of [stored batch, new batch] after another producer appended in
+ * between: the broker names each batch's offset and each batch's records
+ * are reported at their own; a broker without per-batch offsets still
+ * gets consecutive numbering. */
+static void test_batch_offsets(void)
+{
+    sc_accum_t a;
+    sc_atopic_t *t = mk_topic(&a);
+    add(&a, t, 0, 2);
+    add(&a, t, 0, 3);
+    add(&a, t, 1, 4);
+    sc_batch_t *b0 = sc_accum_pop(&a, &t->parts[0]);
+    sc_batch_t *b1 = sc_accum_pop(&a, &t->parts[0]);
+    sc_batch_t *b2 = sc_accum_pop(&a, &t->parts[1]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b2);
+    b0->next = b1;
+    b1->next = b2;
+    b2->next = NULL;
+
+    Strata__ProducePartitionResult r0 = STRATA__PRODUCE_PARTITION_RESULT__INIT, r1 = r0;
+    int64_t offs0[] = {10, 40}, offs1[] = {7};
+    r0.partition = 0;
+    r0.base_offset = 10;
+    r0.n_batch_base_offsets = 2;
+    r0.batch_base_offsets = offs0;
+    r1.partition = 1;
+    r1.base_offset = 7;
+    r1.n_batch_base_offsets = 1;
+    r1.batch_base_offsets = offs1;
+    Strata__ProducePartitionResult *rp[] = {&r0, &r1};
+    Strata__ProduceTopicResult tr = STRATA__PRODUCE_TOPIC_RESULT__INIT;
+    tr.name = (char *)"t";
+    tr.n_partitions = 2;
+    tr.partitions = rp;
+    Strata__ProduceTopicResult *trp = &tr;
+    Strata__ProduceResponse resp = STRATA__PRODUCE_RESPONSE__INIT;
+    resp.n_topics = 1;
+    resp.topics = &trp;
+
+    sc_outcome_t oc[3];
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[0].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[0].base, 10);
+    CU_ASSERT_EQUAL(oc[1].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[1].base, 40);
+    CU_ASSERT_EQUAL(oc[2].base, 7);
+    /* an older broker: one offset per partition, batches consecutive */
+    r0.n_batch_base_offsets = 0;
+    r1.n_batch_base_offsets = 0;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[0].base, 10);
+    CU_ASSERT_EQUAL(oc[1].base, 12);
+    CU_ASSERT_EQUAL(oc[2].base, 7);
+    /* a count that does not match the batches sent is not trusted */
+    r0.n_batch_base_offsets = 1;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[1].base, 12);
+    /* stored, offset unknown to the leader */
+    offs0[1] = -1;
+    r0.n_batch_base_offsets = 2;
+    sc_produce_outcomes(&resp, ST_OK, b0, oc);
+    CU_ASSERT_EQUAL(oc[1].err, ST_OK);
+    CU_ASSERT_EQUAL(oc[1].base, -1);
+    sc_accum_release(&a, b0);
+    sc_accum_release(&a, b1);
+    sc_accum_release(&a, b2);
+    sc_accum_fini(&a);
 }
 
 static void test_conf_rules(void)
@@ -313,6 +440,8 @@ static CU_TestInfo idem_tests[] = {
     {"a retry resends the same bytes", test_retry_same_bytes},
     {"epoch bump renumbers refused batches", test_epoch_bump},
     {"requeue keeps creation order", test_requeue_order},
+    {"the epoch bump waits for unresolved batches", test_bump_waits},
+    {"each batch reported at its own offset", test_batch_offsets},
     {"enable.idempotence rules", test_conf_rules},
     CU_TEST_INFO_NULL,
 };
