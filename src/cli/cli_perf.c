@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli_perf_e2e.h"
 #include "cli/cli_util.h"
 #include "client/strata.h"
 
@@ -26,6 +27,7 @@ static const char cli_perf_help[] =
     "usage: strata perf produce -t TOPIC --num-records N --record-size S [--throughput R]\n"
     "                           [--acks 0|1|all] [--batch-size B] [--linger-ms L] [-z CODEC]\n"
     "       strata perf consume -t TOPIC --num-records N [--timeout-ms MS]\n"
+    "       strata perf e2e -t TOPIC [--rate R] [--seconds S] [--record-size B] (see perf e2e --help)\n"
     "options:\n"
     "  -t, --topic TOPIC       topic\n"
     "      --num-records N     records to produce / consume\n"
@@ -379,6 +381,8 @@ int cli_perf_main(int argc, char **argv)
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
+    if (argc > 1 && strcmp(argv[1], "e2e") == 0)
+        return cli_perf_e2e_main(argc, argv);
     const char *topic = NULL, *acks = NULL, *batch = NULL, *linger = NULL, *codec = NULL;
     int64_t num = -1, size = -1, tput = -1, timeout = 10000, tmp;
     int c;
