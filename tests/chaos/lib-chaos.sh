@@ -39,7 +39,8 @@ ch_zk_start() {
         org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >>"$dir/zk.log" 2>&1 &
     st_track_pid zk $!
     disown $!
-    ch_zk_up() { ip netns exec "$FA_NS-hub" bash -c "exec 3<>/dev/tcp/$FA_SUBNET.200/$ST_ZK_PORT && printf srvr >&3 && grep -q '^Mode: ' <&3"; }
+    # each probe bounded: a ZooKeeper still starting may accept and never answer
+    ch_zk_up() { timeout 3 ip netns exec "$FA_NS-hub" bash -c "exec 3<>/dev/tcp/$FA_SUBNET.200/$ST_ZK_PORT && printf srvr >&3 && grep -q '^Mode: ' <&3"; }
     st_wait 40 ch_zk_up || ch_liveness "ZooKeeper did not come back within 40 s"
 }
 
