@@ -773,7 +773,8 @@ static int cl_dump(cl_ctx_t *c, const char *path)
     }
     if (c->json) {
         printf("],\"problems\":");
-        cl_emit(c->plist);
+        cl_emit(c->plist); /* releases it */
+        c->plist = NULL;
         printf(",\"ok\":%s}\n", c->problems ? "false" : "true");
     } else {
         printf("Result: %s (%d problem%s)\n", c->problems ? "INVALID" : "ok", c->problems,
