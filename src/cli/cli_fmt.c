@@ -150,7 +150,7 @@ static bool cli_utf8_ok(const unsigned char *s, size_t n)
     return true;
 }
 
-static json_t *cli_json_bytes(const void *p, size_t n, bool *b64)
+json_t *cli_fmt_json_bytes(const void *p, size_t n, bool *b64)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     *b64 = false;
@@ -192,8 +192,8 @@ bool cli_fmt_json(const strata_message_t *m, cli_out_t *o)
     json_object_set_new(obj, "partition", json_integer(m->partition));
     json_object_set_new(obj, "offset", json_integer(m->offset));
     json_object_set_new(obj, "timestamp", json_integer(m->timestamp));
-    json_object_set_new(obj, "key", cli_json_bytes(m->key, m->key_len, &kb));
-    json_object_set_new(obj, "value", cli_json_bytes(m->value, m->value_len, &vb));
+    json_object_set_new(obj, "key", cli_fmt_json_bytes(m->key, m->key_len, &kb));
+    json_object_set_new(obj, "value", cli_fmt_json_bytes(m->value, m->value_len, &vb));
     if (kb)
         json_object_set_new(obj, "key_encoding", json_string("base64"));
     if (vb)
@@ -202,7 +202,8 @@ bool cli_fmt_json(const strata_message_t *m, cli_out_t *o)
         bool hb;
         char *k = strndup(m->headers[i].key, m->headers[i].key_len);
         if (k != NULL)
-            json_object_set_new(hdrs, k, cli_json_bytes(m->headers[i].value, m->headers[i].value_len, &hb));
+            json_object_set_new(hdrs, k,
+                                cli_fmt_json_bytes(m->headers[i].value, m->headers[i].value_len, &hb));
         free(k);
     }
     json_object_set_new(obj, "headers", hdrs);

@@ -9,6 +9,8 @@
 #ifndef CLI_FMT_H
 #define CLI_FMT_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -27,6 +29,12 @@ bool cli_out_put(cli_out_t *o, const void *p, size_t n);
 
 /* Append the rendering of m through fmt to o. false on ENOMEM. */
 bool cli_fmt_render(const char *fmt, const strata_message_t *m, cli_out_t *o);
+
+/* The JSON value of n bytes at p, the one encoding of byte strings in
+ * the CLI's JSON: null when p is NULL, a string when the bytes are valid
+ * UTF-8 text (no NUL), else their base64 text with *b64 set (the caller
+ * adds "<name>_encoding":"base64"). NULL only on ENOMEM. */
+json_t *cli_fmt_json_bytes(const void *p, size_t n, bool *b64);
 
 /* Append one JSON object line for m (key/value as strings when valid
  * UTF-8 text, else base64 with "key_encoding":"base64"). */

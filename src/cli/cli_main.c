@@ -3,7 +3,7 @@
  * may come before the command group (`strata -b URL topic list`) or among
  * the command's own options; this module only picks the group and hands
  * the remaining arguments to its module (cli_topic, cli_produce,
- * cli_consume, cli_cluster, cli_perf, cli_zk).
+ * cli_consume, cli_cluster, cli_perf, cli_zk, cli_log).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "cli/cli_cluster.h"
 #include "cli/cli_consume.h"
 #include "cli/cli_group.h"
+#include "cli/cli_log.h"
 #include "cli/cli_perf.h"
 #include "cli/cli_produce.h"
 #include "cli/cli_topic.h"
@@ -30,6 +31,7 @@ static const char cli_main_help[] =
     "  cluster describe                          brokers, controller, partition health\n"
     "  perf produce|consume ...                  throughput and latency tests\n"
     "  zk check|tree|...                         inspect the ZooKeeper tree\n"
+    "  log dump PATH [--records] [--index]        print a segment or partition directory (offline)\n"
     "  version                                   print the version\n"
     "global options:\n" CLI_GLOBAL_HELP "Run 'strata COMMAND --help' for a command's options.\n";
 
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
         rc = cli_group_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "cluster") == 0)
         rc = cli_cluster_main(sub_argc, sub_argv);
+    else if (strcmp(cmd, "log") == 0)
+        rc = cli_log_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "perf") == 0)
         rc = cli_perf_main(sub_argc, sub_argv);
     else if (strcmp(cmd, "zk") == 0) {

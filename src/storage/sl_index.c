@@ -125,6 +125,38 @@ st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, s
     return ST_OK;
 }
 
+st_err_t sl_index_open_readonly(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t *slots,
+                                size_t *trailing)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->ix_kind = kind;
+    ix->ix_esz = kind == SL_INDEX_OFFSET ? SL_INDEX_OFFSET_ENTRY : SL_INDEX_TIME_ENTRY;
+    *slots = 0;
+    *trailing = 0;
+    ix->ix_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (ix->ix_fd < 0)
+        return errno == ENOENT ? ST_ERR_NOT_FOUND : st_err_from_errno(errno);
+    struct stat st;
+    if (fstat(ix->ix_fd, &st) != 0) {
+        st_err_t err = st_err_from_errno(errno);
+        sl_index_close(ix);
+        return err;
+    }
+    size_t size = (size_t)st.st_size;
+    size_t entries = size / ix->ix_esz;
+    st_err_t err = sl_index_map(ix, entries * ix->ix_esz);
+    if (err != ST_OK) {
+        sl_index_close(ix);
+        return err;
+    }
+    ix->ix_n = sl_index_valid_prefix(ix, entries);
+    ix->ix_file_exact = size == ix->ix_n * ix->ix_esz;
+    ix->ix_max_n = ix->ix_n;
+    *slots = entries;
+    *trailing = size - entries * ix->ix_esz;
+    return ST_OK;
+}
+
 void sl_index_close(sl_index_t *ix)
 {
     if (ix->ix_map)

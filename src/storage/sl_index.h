@@ -51,6 +51,16 @@ typedef struct sl_index {
  * cap (segment.index.bytes) used while active. Returns ST_OK or an I/O
  * error. */
 st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes, bool active);
+/* Open an existing index file read-only, for offline inspection: no file
+ * is created, grown or trimmed. ix->ix_n is the valid prefix as
+ * sl_index_open counts it (the longest strictly increasing run, ending at
+ * an unwritten slot); *slots is the number of whole entries in the file
+ * (entries i < *slots may be read with sl_index_offset_at /
+ * sl_index_time_at, past ix_n too) and *trailing the bytes after the last
+ * whole entry. Close with sl_index_close; never append to it.
+ * ST_ERR_NOT_FOUND when the file does not exist. */
+st_err_t sl_index_open_readonly(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t *slots,
+                                size_t *trailing);
 /* Unmap and close (does not trim; use sl_index_set_active(false) first). */
 void sl_index_close(sl_index_t *ix);
 /* Grow the file to its maximum and map it all (active), or trim it to the

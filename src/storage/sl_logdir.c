@@ -185,6 +185,28 @@ static st_err_t sl_ld_write_ckpt(sl_logdir_t *ld, const char *name, bool hw)
     return err;
 }
 
+st_err_t sl_logdir_peek_checkpoints(const char *dir, const char *topic, int32_t partition, int64_t *rp,
+                                    int64_t *hw)
+{
+    *rp = -1;
+    *hw = -1;
+    sl_logdir_t ld;
+    memset(&ld, 0, sizeof ld);
+    ld.ld_path = (char *)dir;
+    st_err_t err = sl_ld_load_ckpt(&ld, SL_LD_RP_FILE, false);
+    if (err == ST_OK)
+        err = sl_ld_load_ckpt(&ld, SL_LD_HW_FILE, true);
+    sl_ld_part_t *p = err == ST_OK ? sl_ld_find(&ld, topic, partition) : NULL;
+    if (p) {
+        *rp = p->lp_rp;
+        *hw = p->lp_hw;
+    }
+    for (size_t i = 0; i < ld.ld_n; i++)
+        free(ld.ld_parts[i].lp_topic);
+    free(ld.ld_parts);
+    return err;
+}
+
 st_err_t sl_logdir_open(const char *dir, sl_logdir_t **out)
 {
     st_err_t err;

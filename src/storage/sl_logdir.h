@@ -50,6 +50,14 @@ st_err_t sl_logdir_set_aside(sl_logdir_t *ld, const char *topic, int32_t partiti
 st_err_t sl_logdir_scan(sl_logdir_t *ld, void (*cb)(void *arg, const char *topic, int32_t partition),
                         void *arg);
 
+/* Read-only look at the directory-wide checkpoints of dir (which need not
+ * be open, and is not changed: the clean-shutdown marker stays): the
+ * recovery point and the high watermark recorded for topic/partition, -1
+ * each when not recorded. A malformed checkpoint counts as not recorded
+ * (and is logged once). Returns ST_OK or an I/O error. */
+st_err_t sl_logdir_peek_checkpoints(const char *dir, const char *topic, int32_t partition, int64_t *rp,
+                                    int64_t *hw);
+
 /* Write recovery-point-offset-checkpoint for all open logs. */
 st_err_t sl_logdir_checkpoint_recovery(sl_logdir_t *ld);
 /* Truncation of an open log (sl_log_truncate_to, and

@@ -12,8 +12,12 @@
  * record at its offset exactly once, per-partition order, no offset
  * holding two records across rounds). `compare` reads copies of the
  * replicas' log directories offline with sl_log and checks that all
- * replicas hold byte-identical frames below the high watermark. Owns: only
- * this test tool.
+ * replicas hold byte-identical frames below the high watermark. `consume`
+ * (tests/chaos) is one member of a consumer group that reads the topic
+ * and commits its positions synchronously every -c ms, logging each
+ * commit the coordinator acknowledged as "commit partition offset ms"
+ * and, when stopped, the offsets the coordinator then reports
+ * ("final partition offset"). Owns: only this test tool.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,7 +54,8 @@ static void ch_usage(void)
         "                      [-r RECORDS_PER_SEC (0: no limit)] [-a ACKS (all; 1 only to test the tool)]\n"
         "       st_chaos verify  -b BOOT -t TOPIC -n PARTS -a ACKFILE [-s SEEN_IN] [-S SEEN_OUT]\n"
         "                        [-H HW_OUT] [-w WAIT_SECS] [-M (mid-run: acks past the HW are fine)]\n"
-        "       st_chaos compare -t TOPIC -n PARTS -H HW_FILE DIR...\n");
+        "       st_chaos compare -t TOPIC -n PARTS -H HW_FILE DIR...\n"
+        "       st_chaos consume -b BOOT -t TOPIC -n PARTS -g GROUP -o COMMITFILE [-c COMMIT_MS]\n");
 }
 
 /* ------------------------------------------------------------ produce */
@@ -807,6 +812,134 @@ static int ch_compare(int argc, char **argv)
     return ch_fails ? 1 : 0;
 }
 
+/* ------------------------------------------------------------ consume */
+
+static int ch_consume(int argc, char **argv)
+{
+    const char *boot = NULL, *topic = NULL, *out = NULL, *group = NULL;
+    int nparts = 0, commit_ms = 500, c, rc = 1;
+    while ((c = getopt(argc, argv, "b:t:o:g:n:c:")) != -1) {
+        switch (c) {
+        case 'b':
+            boot = optarg;
+            break;
+        case 't':
+            topic = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'g':
+            group = optarg;
+            break;
+        case 'n':
+            nparts = atoi(optarg);
+            break;
+        case 'c':
+            commit_ms = atoi(optarg);
+            break;
+        default:
+            ch_usage();
+            return 2;
+        }
+    }
+    if (!boot || !topic || !out || !group || nparts <= 0 || nparts > CH_MAX_PARTS || commit_ms <= 0) {
+        ch_usage();
+        return 2;
+    }
+    FILE *f = fopen(out, "w");
+    if (!f) {
+        fprintf(stderr, "st_chaos: %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    fprintf(f, "# consumer group %s\n", group);
+    char err[256];
+    strata_conf_t *conf = strata_conf_new();
+    strata_consumer_t *co = NULL;
+    struct {
+        const char *k, *v;
+    } props[] = {
+        {"bootstrap.servers", boot},     {"group.id", group},
+        {"enable.auto.commit", "false"}, {"auto.offset.reset", "earliest"},
+        {"session.timeout.ms", "10000"}, {"heartbeat.interval.ms", "1000"},
+        {"request.timeout.ms", "5000"},  {"metadata.max.age.ms", "2000"},
+        {"client.id", "chaos-consumer"},
+    };
+    for (size_t i = 0; conf && i < sizeof props / sizeof props[0]; i++) {
+        if (strata_conf_set(conf, props[i].k, props[i].v, err, sizeof err) != STRATA_OK) {
+            fprintf(stderr, "st_chaos: %s=%s: %s\n", props[i].k, props[i].v, err);
+            goto done;
+        }
+    }
+    if (!conf || !(co = strata_consumer_new(conf, err, sizeof err))) {
+        fprintf(stderr, "st_chaos: consumer: %s\n", conf ? err : "out of memory");
+        goto done;
+    }
+    const char *topics[] = {topic};
+    if (strata_consumer_subscribe(co, topics, 1) != STRATA_OK) {
+        fprintf(stderr, "st_chaos: subscribe failed\n");
+        goto done;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = ch_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* next offset to commit per partition (last record read + 1), -1 none */
+    static int64_t next[CH_MAX_PARTS], committed[CH_MAX_PARTS];
+    for (int p = 0; p < nparts; p++)
+        next[p] = committed[p] = -1;
+    int64_t consumed = 0, commits = 0, commit_errs = 0, last_commit = ch_now_ms(CLOCK_MONOTONIC);
+    while (!ch_stop) {
+        const strata_message_t *m = NULL;
+        strata_err_t e = strata_consumer_poll(co, 200, &m);
+        if (e == STRATA_OK && m && m->err == STRATA_OK && m->partition >= 0 && m->partition < nparts) {
+            next[m->partition] = m->offset + 1;
+            consumed++;
+        }
+        int64_t now = ch_now_ms(CLOCK_MONOTONIC);
+        if (now - last_commit < commit_ms)
+            continue;
+        last_commit = now;
+        strata_commit_t cs[CH_MAX_PARTS];
+        size_t n = 0;
+        for (int p = 0; p < nparts; p++)
+            if (next[p] >= 0 && next[p] != committed[p])
+                cs[n++] = (strata_commit_t){topic, p, next[p], NULL};
+        if (n == 0)
+            continue;
+        e = strata_consumer_commit(co, cs, n, false, NULL, NULL);
+        if (e != STRATA_OK) {
+            commit_errs++;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            committed[cs[i].partition] = cs[i].offset;
+            fprintf(f, "commit %" PRId32 " %" PRId64 " %" PRId64 "\n", cs[i].partition, cs[i].offset,
+                    ch_now_ms(CLOCK_REALTIME));
+        }
+        commits++;
+    }
+    /* what the coordinator says now (a lost commit shows as a lower value) */
+    for (int p = 0; p < nparts; p++) {
+        int64_t off = -1;
+        char *md = NULL;
+        if (strata_consumer_committed(co, topic, p, &off, &md, 10000) == STRATA_OK)
+            fprintf(f, "final %d %" PRId64 "\n", p, off);
+        free(md);
+    }
+    printf("consumed=%" PRId64 " commits=%" PRId64 " commit_errors=%" PRId64 "\n", consumed, commits,
+           commit_errs);
+    rc = 0;
+done:
+    if (co)
+        strata_consumer_close(co);
+    strata_conf_free(conf);
+    fclose(f);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -823,6 +956,8 @@ int main(int argc, char **argv)
         return ch_verify(argc, argv);
     if (strcmp(mode, "compare") == 0)
         return ch_compare(argc, argv);
+    if (strcmp(mode, "consume") == 0)
+        return ch_consume(argc, argv);
     ch_usage();
     return 2;
 }
