@@ -37,7 +37,9 @@ static const char cli_perf_help[] =
     "      --batch-size B      producer batch.size (default 16384)\n"
     "      --linger-ms L       producer linger.ms (default 5)\n"
     "  -z, --compression C     none, zstd or lz4\n"
-    "      --timeout-ms MS     consume: give up after MS without a record (default 10000)\n" CLI_GLOBAL_HELP;
+    "      --timeout-ms MS     consume: give up after MS without a record (default 10000)\n"
+    "      --stats-interval-ms MS  also print the client's statistics (round trips, queues) every "
+    "MS\n" CLI_GLOBAL_HELP;
 
 enum {
     OPT_NUM = 2000,
@@ -47,6 +49,7 @@ enum {
     OPT_BATCH,
     OPT_LINGER,
     OPT_TIMEOUT,
+    OPT_STATS,
 };
 
 int64_t cli_perf_percentile(const int64_t *sorted, size_t n, double p)
@@ -120,6 +123,61 @@ static void cli_perf_window(cli_pstats_t *s, int64_t now, bool produce)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* --stats-interval-ms: libstrata's statistics report as a progress line
+ * (JSON: {"stats":report}; text: per broker round trips and requests in
+ * flight, what is queued). Runs on the client's I/O thread. */
+static void cli_perf_stats(const char *json, void *opaque)
+{
+    (void)opaque;
+    if (cli_g.json) {
+        printf("{\"stats\":%s}\n", json);
+        fflush(stdout);
+        return;
+    }
+    json_t *r = json_loads(json, 0, NULL);
+    if (!r)
+        return;
+    printf("stats (%s):", json_string_value(json_object_get(r, "type")));
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(r, "brokers"), i, b)
+    {
+        if (json_integer_value(json_object_get(b, "id")) < 0)
+            continue; /* bootstrap entry */
+        printf(" broker %lld rtt %lld us avg, %lld max (%lld answers), %lld/%lld produce/fetch in flight;",
+               (long long)json_integer_value(json_object_get(b, "id")),
+               (long long)json_integer_value(json_object_get(b, "rtt_avg_us")),
+               (long long)json_integer_value(json_object_get(b, "rtt_max_us")),
+               (long long)json_integer_value(json_object_get(b, "rtt_count")),
+               (long long)json_integer_value(json_object_get(b, "produce_in_flight")),
+               (long long)json_integer_value(json_object_get(b, "fetch_in_flight")));
+    }
+    if (json_object_get(r, "records_queued"))
+        printf(" %lld records queued", (long long)json_integer_value(json_object_get(r, "records_queued")));
+    else
+        printf(" %lld bytes fetched and not yet polled",
+               (long long)json_integer_value(json_object_get(r, "bytes_queued")));
+    printf("\n");
+    fflush(stdout);
+    json_decref(r);
+}
+
+/* cli_conf() with the statistics callback when --stats-interval-ms was given. */
+static const char *cli_perf_stats_ms;
+
+static strata_conf_t *cli_perf_conf(void)
+{
+    strata_conf_t *conf = cli_conf();
+    if (conf && cli_perf_stats_ms) {
+        if (!cli_conf_set(conf, "statistics.interval.ms", cli_perf_stats_ms)) {
+            strata_conf_free(conf);
+            return NULL;
+        }
+        strata_conf_set_stats_cb(conf, cli_perf_stats, NULL);
+    }
+    return conf;
+}
+
 /* Delivery callback: opaque is the send time in microseconds. */
 static cli_pstats_t *cli_perf_cur;
 
@@ -159,7 +217,7 @@ static void cli_sleep_us(int64_t us)
 static int cli_perf_produce(const char *topic, int64_t num, int64_t size, int64_t tput, const char *acks,
                             const char *batch, const char *linger, const char *codec)
 {
-    strata_conf_t *conf = cli_conf();
+    strata_conf_t *conf = cli_perf_conf();
     strata_producer_t *p = NULL;
     cli_pstats_t s;
     char *value = NULL;
@@ -266,7 +324,7 @@ out:
 
 static int cli_perf_consume(const char *topic, int64_t num, int64_t timeout_ms)
 {
-    strata_conf_t *conf = cli_conf();
+    strata_conf_t *conf = cli_perf_conf();
     strata_admin_t *a = NULL;
     strata_consumer_t *c = NULL;
     strata_metadata_t *md = NULL;
@@ -378,6 +436,7 @@ int cli_perf_main(int argc, char **argv)
         {"linger-ms", required_argument, NULL, OPT_LINGER},
         {"compression", required_argument, NULL, 'z'},
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+        {"stats-interval-ms", required_argument, NULL, OPT_STATS},
         CLI_GLOBAL_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -423,6 +482,11 @@ int cli_perf_main(int argc, char **argv)
         case OPT_TIMEOUT:
             if (!cli_parse_i64(optarg, &timeout) || timeout < 1)
                 return cli_usage_err("perf", "--timeout-ms: bad value '%s'", optarg);
+            break;
+        case OPT_STATS:
+            if (!cli_parse_i64(optarg, &tmp) || tmp < 1)
+                return cli_usage_err("perf", "--stats-interval-ms: bad value '%s'", optarg);
+            cli_perf_stats_ms = optarg;
             break;
         case 'h':
             fputs(cli_perf_help, stdout);

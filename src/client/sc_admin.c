@@ -36,6 +36,9 @@ strata_admin_t *strata_admin_new(const strata_conf_t *conf, char *errstr, size_t
         free(a);
         return NULL;
     }
+    sc_client_lock(&a->cl);
+    a->cl.kind = "admin";
+    sc_client_unlock(&a->cl);
     return a;
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/st_log.h"
 #include "config.h"
 
@@ -264,6 +266,13 @@ static void sc_req_finish(sc_req_t *rq, st_err_t err, nng_msg *reply)
         ((err == ST_ERR_NETWORK_EXCEPTION && !rq->disconnected) ||
          (err == ST_ERR_REQUEST_TIMED_OUT && rq->timeout_ms >= cl->conf.request_timeout_ms)))
         sc_broker_mark_down(cl, rq->br, st_mono_ms());
+    if (err == ST_OK && reply != NULL && rq->br != NULL && rq->start_us > 0) {
+        int64_t rtt = st_mono_us() - rq->start_us;
+        rq->br->rtt_n++;
+        rq->br->rtt_sum_us += rtt;
+        if (rtt > rq->br->rtt_max_us)
+            rq->br->rtt_max_us = rtt;
+    }
     rq->err = err;
     rq->reply = reply;
     rq->state = SC_REQ_DONE;
@@ -323,6 +332,7 @@ static void sc_req_start(sc_client_t *cl, sc_req_t *rq)
     rq->net.no_reply = rq->no_reply;
     pthread_mutex_lock(&cl->lock);
     rq->state = SC_REQ_SEND;
+    rq->start_us = st_mono_us();
     pthread_mutex_unlock(&cl->lock);
     nng_msg *msg = rq->msg;
     rq->msg = NULL;
@@ -589,6 +599,71 @@ static void sc_abort_inflight(sc_client_t *cl, sc_broker_t *only)
     pthread_mutex_lock(&cl->lock);
 }
 
+/* Lock held: the statistics report, as malloc'd JSON text (NULL on
+ * ENOMEM); the round-trip windows restart. */
+static char *sc_stats_report(sc_client_t *cl)
+{
+    json_t *r = json_object(), *brs = json_array();
+    if (!r || !brs) {
+        json_decref(r);
+        json_decref(brs);
+        return NULL;
+    }
+    size_t queued = 0;
+    for (sc_req_t *q = cl->sendq; q; q = q->next)
+        queued++;
+    json_object_set_new(r, "type", json_string(cl->kind ? cl->kind : "client"));
+    json_object_set_new(r, "client_id", json_string(cl->conf.client_id ? cl->conf.client_id : ""));
+    json_object_set_new(r, "ts_ms", json_integer(st_wall_ms()));
+    json_object_set_new(r, "requests_alive", json_integer(cl->n_reqs));
+    json_object_set_new(r, "requests_queued", json_integer((json_int_t)queued));
+    json_object_set_new(r, "metadata_version", json_integer(cl->md_version));
+    for (size_t i = 0; i < cl->n_brokers; i++) {
+        sc_broker_t *br = cl->brokers[i];
+        json_t *b = json_object();
+        if (!b)
+            break;
+        json_object_set_new(b, "id", json_integer(br->id));
+        json_object_set_new(b, "url", json_string(br->url ? br->url : ""));
+        json_object_set_new(b, "connected", json_boolean(br->pipes > 0));
+        json_object_set_new(b, "produce_in_flight", json_integer(br->inflight));
+        json_object_set_new(b, "fetch_in_flight", json_integer(br->fetching));
+        json_object_set_new(b, "rtt_count", json_integer(br->rtt_n));
+        json_object_set_new(b, "rtt_avg_us", json_integer(br->rtt_n ? br->rtt_sum_us / br->rtt_n : 0));
+        json_object_set_new(b, "rtt_max_us", json_integer(br->rtt_max_us));
+        json_array_append_new(brs, b);
+        br->rtt_n = br->rtt_sum_us = br->rtt_max_us = 0;
+    }
+    json_object_set_new(r, "brokers", brs);
+    if (cl->ops && cl->ops->stats)
+        cl->ops->stats(cl, r);
+    char *s = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    return s;
+}
+
+/* Lock held: a statistics report when due, delivered unlocked. */
+static void sc_stats_maybe(sc_client_t *cl, int64_t now, int64_t *next)
+{
+    int64_t iv = cl->conf.statistics_interval_ms;
+    if (iv <= 0 || cl->conf.stats_cb == NULL || cl->stopping)
+        return;
+    if (cl->stats_next_ms == 0)
+        cl->stats_next_ms = now + iv;
+    if (now >= cl->stats_next_ms) {
+        cl->stats_next_ms = now + iv;
+        char *s = sc_stats_report(cl);
+        if (s) {
+            pthread_mutex_unlock(&cl->lock);
+            cl->conf.stats_cb(s, cl->conf.stats_opaque);
+            free(s);
+            pthread_mutex_lock(&cl->lock);
+        }
+    }
+    if (cl->stats_next_ms < *next)
+        *next = cl->stats_next_ms;
+}
+
 static void *sc_client_run(void *arg)
 {
     sc_client_t *cl = arg;
@@ -638,6 +713,7 @@ static void *sc_client_run(void *arg)
             if (cl->ops->tick)
                 cl->ops->tick(cl, now, &next);
         }
+        sc_stats_maybe(cl, now, &next);
         if (cl->sendq != NULL) {
             sc_req_t *q = cl->sendq;
             cl->sendq = cl->sendq_tail = NULL;

@@ -16,6 +16,7 @@
 #ifndef SC_CLIENT_H
 #define SC_CLIENT_H
 
+#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
@@ -51,7 +52,8 @@ struct sc_req {
     sc_req_t *lprev, *lnext; /* every live request (for cancelling at close) */
     sc_client_t *cl;
     sc_broker_t *br;
-    net_req_t net; /* the exchange (src/net) */
+    net_req_t net;    /* the exchange (src/net) */
+    int64_t start_us; /* handed to the connection (monotonic µs) */
     sc_req_state_t state;
     bool no_reply;     /* acks=0 produce: done once sent */
     bool disconnected; /* cancelled because the broker connection dropped */
@@ -83,6 +85,8 @@ struct sc_broker {
     bool was_connected; /* had a connection once: none now means down */
     int64_t down_until; /* monotonic ms: avoid until then (backoff) */
     int64_t backoff_ms; /* current backoff, doubles up to the max */
+    /* round trips answered since the last statistics report */
+    int64_t rtt_n, rtt_sum_us, rtt_max_us;
 };
 
 typedef struct sc_mdpart {
@@ -104,6 +108,9 @@ typedef struct sc_ops {
     void (*tick)(sc_client_t *cl, int64_t now, int64_t *next_ms);
     /* New metadata arrived (lock held). */
     void (*on_metadata)(sc_client_t *cl);
+    /* Optional, lock held: add the owner's fields (queues, per-partition
+     * positions) to a statistics report (a jansson object). */
+    void (*stats)(sc_client_t *cl, json_t *report);
 } sc_ops_t;
 
 struct sc_client {
@@ -143,6 +150,8 @@ struct sc_client {
 
     const sc_ops_t *ops;
     void *owner;
+    const char *kind;      /* "producer", "consumer", "admin" (statistics) */
+    int64_t stats_next_ms; /* next statistics report (monotonic ms) */
 };
 
 /* Copy conf, open bootstrap sockets, start the I/O thread. With ops NULL

@@ -79,6 +79,9 @@ const st_conf_prop_t sc_conf_table[] = {
     {"enable.partition.eof", ST_CONF_BOOL, "false", 0, 0, NULL, false, false,
      "consumer: poll() reports STRATA_ERR_PARTITION_EOF when a partition is read to its end",
      OFF(enable_partition_eof)},
+    {"statistics.interval.ms", ST_CONF_INT, "0", 0, 86400000, NULL, false, false,
+     "how often the statistics callback (strata_conf_set_stats_cb) gets a JSON report; 0 = never",
+     OFF(statistics_interval_ms)},
     {"queued.max.messages.kbytes", ST_CONF_INT, "65536", 1, 1048576, NULL, false, false,
      "consumer: fetched bytes buffered per consumer before fetching pauses", OFF(queued_max_kbytes)},
     {"group.id", ST_CONF_STRING, NULL, 0, 0, NULL, false, false,
@@ -251,7 +254,17 @@ st_err_t sc_conf_copy(strata_conf_t *dst, const strata_conf_t *src)
         free(v);
     }
     dst->explicit_set = src->explicit_set;
+    dst->stats_cb = src->stats_cb;
+    dst->stats_opaque = src->stats_opaque;
     return e;
+}
+
+void strata_conf_set_stats_cb(strata_conf_t *conf, strata_stats_cb cb, void *opaque)
+{
+    if (conf == NULL)
+        return;
+    conf->stats_cb = cb;
+    conf->stats_opaque = opaque;
 }
 
 strata_conf_t *strata_conf_dup(const strata_conf_t *conf)

@@ -54,7 +54,10 @@ struct strata_conf {
     bool enable_auto_commit;
     int64_t auto_commit_interval_ms;
     char *partition_assignment_strategy;
-    unsigned explicit_set; /* SC_SET_* bits: set by the user, not defaults */
+    unsigned explicit_set;          /* SC_SET_* bits: set by the user, not defaults */
+    int64_t statistics_interval_ms; /* 0: off */
+    strata_stats_cb stats_cb;
+    void *stats_opaque;
 };
 
 /* enable.idempotence was set by the user (Kafka: a conflicting acks,

@@ -627,9 +627,38 @@ static void sc_consumer_on_metadata(sc_client_t *cl)
     sc_client_wakeup(cl);
 }
 
+/* Statistics (lock held): per assigned partition, the fetch position,
+ * the high watermark of the last answer and the lag between them. */
+static void sc_consumer_stats(sc_client_t *cl, json_t *r)
+{
+    strata_consumer_t *c = cl->owner;
+    json_t *ps = json_array();
+    if (!ps)
+        return;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        const sc_cpart_t *cp = &c->parts[i];
+        json_t *o = json_object();
+        if (!o)
+            break;
+        json_object_set_new(o, "topic", json_string(cp->topic));
+        json_object_set_new(o, "partition", json_integer(cp->partition));
+        json_object_set_new(o, "fetch_offset", json_integer(cp->fetch_pos));
+        json_object_set_new(o, "high_watermark", json_integer(cp->hwm));
+        json_object_set_new(o, "lag",
+                            json_integer(cp->hwm >= 0 && cp->fetch_pos >= 0 && cp->hwm > cp->fetch_pos
+                                             ? cp->hwm - cp->fetch_pos
+                                             : 0));
+        json_object_set_new(o, "paused", json_boolean(cp->paused));
+        json_array_append_new(ps, o);
+    }
+    json_object_set_new(r, "bytes_queued", json_integer((json_int_t)c->queued));
+    json_object_set_new(r, "partitions", ps);
+}
+
 static const sc_ops_t sc_consumer_ops = {
     .tick = sc_consumer_tick,
     .on_metadata = sc_consumer_on_metadata,
+    .stats = sc_consumer_stats,
 };
 
 /* ---------------------------------------------------------- public API */
@@ -658,6 +687,9 @@ strata_consumer_t *strata_consumer_new(const strata_conf_t *conf, char *errstr, 
         free(c);
         return NULL;
     }
+    sc_client_lock(&c->cl);
+    c->cl.kind = "consumer";
+    sc_client_unlock(&c->cl);
     return c;
 }
 

@@ -890,9 +890,22 @@ static void sc_producer_on_metadata(sc_client_t *cl)
     sc_client_wakeup(cl);
 }
 
+/* Statistics (lock held): what waits where. */
+static void sc_producer_stats(sc_client_t *cl, json_t *r)
+{
+    strata_producer_t *p = cl->owner;
+    json_object_set_new(r, "records_queued", json_integer((json_int_t)p->acc.records));
+    json_object_set_new(r, "bytes_queued", json_integer((json_int_t)p->acc.bytes));
+    json_object_set_new(r, "batches_ready", json_integer((json_int_t)p->acc.n_ready));
+    json_object_set_new(r, "records_waiting_metadata", json_integer((json_int_t)p->pend_n));
+    json_object_set_new(r, "producer_id", json_integer(p->pid));
+    json_object_set_new(r, "producer_epoch", json_integer(p->epoch));
+}
+
 static const sc_ops_t sc_producer_ops = {
     .tick = sc_producer_tick,
     .on_metadata = sc_producer_on_metadata,
+    .stats = sc_producer_stats,
 };
 
 /* ----------------------------------------------------------- life cycle */
@@ -929,6 +942,7 @@ strata_producer_t *strata_producer_new(const strata_conf_t *conf, char *errstr, 
     }
     sc_client_lock(&p->cl);
     p->cl.allow_auto_create = true;
+    p->cl.kind = "producer";
     sc_client_unlock(&p->cl);
     return p;
 }

@@ -134,6 +134,14 @@ strata_err_t strata_conf_set(strata_conf_t *conf, const char *key, const char *v
 char *strata_conf_get(const strata_conf_t *conf, const char *key);
 /* Write the Markdown reference of every client property to out. */
 void strata_conf_write_markdown(FILE *out);
+/* Statistics, like librdkafka's statistics.interval.ms: with that property
+ * > 0, every producer, consumer and admin client made from conf calls cb
+ * with a JSON object (NUL-terminated, valid during the call) every
+ * statistics.interval.ms, on the client's I/O thread; cb must not block
+ * and must not call back into the same client. The fields are listed in
+ * docs/client.md ("Statistics"). cb NULL turns them off. */
+typedef void (*strata_stats_cb)(const char *json, void *opaque);
+void strata_conf_set_stats_cb(strata_conf_t *conf, strata_stats_cb cb, void *opaque);
 
 /* ------------------------------------------------------------ records */
 

@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <pthread.h>
 
 #include "client/sc_accum.h"
 #include "client/sc_conf.h"
@@ -480,6 +484,95 @@ static void test_err_names(void)
     CU_ASSERT_FALSE(strata_err_retriable(STRATA_ERR_TOPIC_ALREADY_EXISTS));
 }
 
+/* Statistics callback: reports arrive every statistics.interval.ms with
+ * the client's brokers and the owner's fields (no broker needs to answer). */
+static pthread_mutex_t g_stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_stats_n;
+static char g_stats_last[8192];
+
+static void stats_cb(const char *json, void *opaque)
+{
+    CU_ASSERT_PTR_EQUAL(opaque, &g_stats_n);
+    pthread_mutex_lock(&g_stats_lock);
+    g_stats_n++;
+    snprintf(g_stats_last, sizeof g_stats_last, "%s", json);
+    pthread_mutex_unlock(&g_stats_lock);
+}
+
+/* Wait (bounded, 5 s) for n reports; the last one parsed. */
+static json_t *stats_wait(int n)
+{
+    for (int i = 0; i < 500; i++) {
+        pthread_mutex_lock(&g_stats_lock);
+        int got = g_stats_n;
+        pthread_mutex_unlock(&g_stats_lock);
+        if (got >= n)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&g_stats_lock);
+    json_t *j = g_stats_n >= n ? json_loads(g_stats_last, 0, NULL) : NULL;
+    pthread_mutex_unlock(&g_stats_lock);
+    return j;
+}
+
+static void test_stats_cb(void)
+{
+    strata_conf_t *c = strata_conf_new();
+    char err[256];
+    CU_ASSERT_EQUAL(strata_conf_set(c, "bootstrap.servers", "tcp://127.0.0.1:1", err, sizeof err), STRATA_OK);
+    CU_ASSERT_EQUAL(strata_conf_set(c, "statistics.interval.ms", "50", err, sizeof err), STRATA_OK);
+    strata_conf_set_stats_cb(c, stats_cb, &g_stats_n);
+    g_stats_n = 0;
+    strata_producer_t *p = strata_producer_new(c, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(strata_producer_send(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, NULL, NULL), STRATA_OK);
+    json_t *j = stats_wait(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "type")), "producer");
+    json_t *brs = json_object_get(j, "brokers");
+    CU_ASSERT_EQUAL(json_array_size(brs), 1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(brs, 0), "url")),
+                           "tcp://127.0.0.1:1");
+    CU_ASSERT_EQUAL(json_is_false(json_object_get(json_array_get(brs, 0), "connected")), 1);
+    CU_ASSERT(json_integer_value(json_object_get(j, "records_queued")) +
+                  json_integer_value(json_object_get(j, "records_waiting_metadata")) >=
+              1);
+    json_decref(j);
+    strata_producer_close(p, 0);
+
+    /* a consumer reports its assignment */
+    g_stats_n = 0;
+    strata_consumer_t *k = strata_consumer_new(c, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    strata_tp_t tp = {.topic = "t", .partition = 3, .offset = 7};
+    CU_ASSERT_EQUAL(strata_consumer_assign(k, &tp, 1), STRATA_OK);
+    j = stats_wait(2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "type")), "consumer");
+    json_t *ps = json_object_get(j, "partitions");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(ps), 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(ps, 0), "partition")), 3);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_array_get(ps, 0), "fetch_offset")), 7);
+    json_decref(j);
+    strata_consumer_close(k);
+
+    /* off by default */
+    strata_conf_t *d = strata_conf_new();
+    CU_ASSERT_EQUAL(strata_conf_set(d, "bootstrap.servers", "tcp://127.0.0.1:1", err, sizeof err), STRATA_OK);
+    strata_conf_set_stats_cb(d, stats_cb, &g_stats_n);
+    g_stats_n = 0;
+    strata_admin_t *a = strata_admin_new(d, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    struct timespec ts = {0, 200000000};
+    nanosleep(&ts, NULL);
+    CU_ASSERT_EQUAL(g_stats_n, 0);
+    strata_admin_free(a);
+    strata_conf_free(d);
+    strata_conf_free(c);
+}
+
 static CU_TestInfo part_tests[] = {
     {"murmur2 Kafka vectors", test_murmur2_vectors},
     {"keyed partition mapping", test_partition_mapping},
@@ -495,13 +588,10 @@ static CU_TestInfo accum_tests[] = {
 };
 
 static CU_TestInfo conf_tests[] = {
-    {"defaults", test_conf_defaults},
-    {"set and validate", test_conf_set},
-    {"bootstrap list", test_conf_bootstrap},
-    {"markdown reference", test_conf_markdown},
-    {"error names", test_err_names},
-    {"every wire code named", test_err_wire_names},
-    CU_TEST_INFO_NULL,
+    {"defaults", test_conf_defaults},        {"set and validate", test_conf_set},
+    {"bootstrap list", test_conf_bootstrap}, {"markdown reference", test_conf_markdown},
+    {"error names", test_err_names},         {"every wire code named", test_err_wire_names},
+    {"statistics callback", test_stats_cb},  CU_TEST_INFO_NULL,
 };
 
 static CU_SuiteInfo suites[] = {
