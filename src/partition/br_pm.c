@@ -316,7 +316,8 @@ void br_part_update_hw(br_pm_t *pm, br_part_t *part)
         if (!br_part_hw_member(pm, part, part->isr[i], &hw))
             return;
     for (size_t i = 0; i < part->n_isr_proposed; i++)
-        if (!br_part_hw_member(pm, part, part->isr_proposed[i], &hw))
+        if (br_part_replica(part, part->isr_proposed[i]) && /* a replica still */
+            !br_part_hw_member(pm, part, part->isr_proposed[i], &hw))
             return;
     if (hw > part->hw) {
         part->hw = hw;
@@ -584,6 +585,15 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
         isr[i] = st->isr[i];
         if (!isr_changed && part->isr[i] != isr[i])
             isr_changed = true;
+    }
+    /* a proposal naming a broker that is no longer a replica (moved away
+     * by a reassignment) will never be applied: drop it, it would hold
+     * the HW (KIP-497) */
+    for (size_t i = 0; !isr_changed && i < part->n_isr_proposed; i++) {
+        bool still = false;
+        for (size_t j = 0; j < nr && !still; j++)
+            still = st->replicas[j] == part->isr_proposed[i];
+        isr_changed = !still;
     }
     if (isr_changed)
         br_part_clear_isr_proposal(part);

@@ -1251,6 +1251,35 @@ static void test_isr_expansion_bounds_hw(void)
     br_pm_set_isr_change_fn(g_pm, NULL, NULL);
 }
 
+/* A proposal adding a replica that a reassignment then removes is never
+ * applied: the new assignment drops it, and it does not hold the HW. */
+static void test_isr_proposal_of_removed_replica(void)
+{
+    g_isr_calls = 0;
+    br_pm_set_isr_change_fn(g_pm, isr_cb, NULL);
+    int32_t isr12[] = {1, 2}, r12[] = {1, 2};
+    host("is", 0, 1, 1, isr12, 2);
+    br_part_t *l = part_of(g_pm, "is");
+    produce_n("is", 1);
+    int64_t leo1 = br_part_leo(l);
+    replica_fetch("is", 2, leo1);
+    replica_fetch("is", 3, leo1); /* caught up: expansion to {1,2,3} proposed */
+    CU_ASSERT_EQUAL_FATAL(g_isr_calls, 1);
+    br_part_state_t st = {.leader = 1,
+                          .leader_epoch = 1,
+                          .controller_epoch = 1,
+                          .replicas = r12,
+                          .n_replicas = 2,
+                          .isr = isr12,
+                          .n_isr = 2};
+    CU_ASSERT_FATAL(br_pm_apply_state(g_pm, "is", 0, &st, &g_cfg) == ST_OK);
+    produce_n("is", 2);
+    int64_t leo2 = br_part_leo(l);
+    replica_fetch("is", 2, leo2);
+    CU_ASSERT_EQUAL(l->hw, leo2);
+    br_pm_set_isr_change_fn(g_pm, NULL, NULL);
+}
+
 /* Retention never deletes above the HW, so it never moves the HW: an
  * acks=all produce whose records only the leader has stays parked. */
 static void test_retention_below_hw(void)
@@ -1426,6 +1455,7 @@ static CU_TestInfo tests[] = {
     {"KIP-392: follower serves a client in its rack", test_follower_serves_client},
     {"ISR expand and shrink proposals", test_isr_proposals},
     {"KIP-497: a proposed expansion bounds the HW", test_isr_expansion_bounds_hw},
+    {"a proposal adding a reassigned-away replica", test_isr_proposal_of_removed_replica},
     {"KIP-279: follow-up epoch question", test_follower_epoch_follow_up},
     {"KIP-516: a re-created topic's replica starts empty", test_topic_id_recreated},
     {"retention stays below the HW", test_retention_below_hw},
