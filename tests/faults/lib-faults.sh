@@ -352,7 +352,8 @@ EOF
         org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >"$dir/zk.log" 2>&1 &
     st_track_pid zk $!
     disown $!
-    zk_up() { ip netns exec "$FA_NS-hub" bash -c "exec 3<>/dev/tcp/$FA_SUBNET.200/$port && printf srvr >&3 && grep -q '^Mode: ' <&3"; }
+    # bounded: a starting ZooKeeper may accept the connection and never answer
+    zk_up() { timeout -k 1 3 ip netns exec "$FA_NS-hub" bash -c "exec 3<>/dev/tcp/$FA_SUBNET.200/$port && printf srvr >&3 && grep -q '^Mode: ' <&3"; }
     st_wait 40 zk_up || return 1
     ST_ZK_PORT=$port
     ST_CHROOT=/strata-faults
