@@ -84,6 +84,28 @@ static size_t sl_index_valid_prefix(const sl_index_t *ix, size_t entries)
     return i;
 }
 
+/* The open file's size and whole entries, mapped, with the valid prefix
+ * counted; closes ix on failure. */
+static st_err_t sl_index_load(sl_index_t *ix, size_t *size, size_t *entries)
+{
+    struct stat st;
+    if (fstat(ix->ix_fd, &st) != 0) {
+        st_err_t err = st_err_from_errno(errno);
+        sl_index_close(ix);
+        return err;
+    }
+    *size = (size_t)st.st_size;
+    *entries = *size / ix->ix_esz;
+    st_err_t err = sl_index_map(ix, *entries * ix->ix_esz);
+    if (err != ST_OK) {
+        sl_index_close(ix);
+        return err;
+    }
+    ix->ix_n = sl_index_valid_prefix(ix, *entries);
+    ix->ix_file_exact = *size == ix->ix_n * ix->ix_esz;
+    return ST_OK;
+}
+
 st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, size_t max_bytes, bool active)
 {
     memset(ix, 0, sizeof *ix);
@@ -96,21 +118,10 @@ st_err_t sl_index_open(sl_index_t *ix, const char *path, sl_index_kind_t kind, s
     }
     if (ix->ix_fd < 0)
         return st_err_from_errno(errno);
-    struct stat st;
-    if (fstat(ix->ix_fd, &st) != 0) {
-        st_err_t err = st_err_from_errno(errno);
-        sl_index_close(ix);
+    size_t size, entries;
+    st_err_t err = sl_index_load(ix, &size, &entries);
+    if (err != ST_OK)
         return err;
-    }
-    size_t size = (size_t)st.st_size;
-    size_t entries = size / ix->ix_esz;
-    st_err_t err = sl_index_map(ix, entries * ix->ix_esz);
-    if (err != ST_OK) {
-        sl_index_close(ix);
-        return err;
-    }
-    ix->ix_n = sl_index_valid_prefix(ix, entries);
-    ix->ix_file_exact = size == ix->ix_n * ix->ix_esz;
     ix->ix_max_n = max_bytes / ix->ix_esz;
     if (ix->ix_max_n < 1)
         ix->ix_max_n = 1;
@@ -136,21 +147,10 @@ st_err_t sl_index_open_readonly(sl_index_t *ix, const char *path, sl_index_kind_
     ix->ix_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (ix->ix_fd < 0)
         return errno == ENOENT ? ST_ERR_NOT_FOUND : st_err_from_errno(errno);
-    struct stat st;
-    if (fstat(ix->ix_fd, &st) != 0) {
-        st_err_t err = st_err_from_errno(errno);
-        sl_index_close(ix);
+    size_t size, entries;
+    st_err_t err = sl_index_load(ix, &size, &entries);
+    if (err != ST_OK)
         return err;
-    }
-    size_t size = (size_t)st.st_size;
-    size_t entries = size / ix->ix_esz;
-    st_err_t err = sl_index_map(ix, entries * ix->ix_esz);
-    if (err != ST_OK) {
-        sl_index_close(ix);
-        return err;
-    }
-    ix->ix_n = sl_index_valid_prefix(ix, entries);
-    ix->ix_file_exact = size == ix->ix_n * ix->ix_esz;
     ix->ix_max_n = ix->ix_n;
     *slots = entries;
     *trailing = size - entries * ix->ix_esz;
