@@ -617,8 +617,6 @@ static st_err_t br_part_set_members(br_pm_t *pm, br_part_t *part, const br_part_
     return ST_OK;
 }
 
-static size_t br_pm_unhosted_on_disk(br_pm_t *pm, const char *topic, int32_t partition);
-
 st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, const br_part_state_t *state,
                            const sl_log_config_t *topic_config)
 {
@@ -627,8 +625,8 @@ st_err_t br_pm_apply_state(br_pm_t *pm, const char *topic, int32_t partition, co
     st_err_t err;
     br_part_t *part = br_pm_find(pm, topic, partition);
     const char *tid = state->topic_id && *state->topic_id ? state->topic_id : NULL;
-    if (tid && !part && br_pm_unhosted_on_disk(pm, topic, partition) != SIZE_MAX) {
-        /* an unhosted replica on disk: open it to see whose it is */
+    if (tid && !part) {
+        /* open it now (a replica left on disk included) to see whose it is */
         if ((err = br_part_open(pm, topic, partition, topic_config, &part)) != ST_OK)
             return err;
     }
