@@ -32,6 +32,16 @@ const char *br_call_peer(const br_call_t *call)
     return call ? call->peer : "?";
 }
 
+const char *br_call_host(const br_call_t *call)
+{
+    return call ? call->host : "?";
+}
+
+const char *br_call_principal(const br_call_t *call)
+{
+    return call && call->principal[0] ? call->principal : "User:ANONYMOUS";
+}
+
 bool br_call_is_closing(const br_call_t *call)
 {
     return !call || !call->srv || call->srv->closing;

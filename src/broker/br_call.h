@@ -29,6 +29,12 @@ int32_t br_call_replica_id(const br_call_t *call);
 int64_t br_call_broker_epoch(const br_call_t *call);
 /* Peer address as text ("tcp://127.0.0.1:53412"), for logs. */
 const char *br_call_peer(const br_call_t *call);
+/* The peer's host alone ("127.0.0.1"; the whole peer text when it has no
+ * host), as ACL bindings match it. */
+const char *br_call_host(const br_call_t *call);
+/* The principal the sender's connection authenticated as, Kafka style
+ * ("User:alice"); "User:ANONYMOUS" on a listener without authentication. */
+const char *br_call_principal(const br_call_t *call);
 
 /* Answer with a protobuf-c Response (correlation id filled in here). */
 void br_call_reply(br_call_t *call, Strata__Response *resp);

@@ -216,6 +216,17 @@ static void br_srv_peer_name(nng_msg *msg, char *out, size_t n)
     }
 }
 
+/* "tcp://10.0.0.1:5000" -> "10.0.0.1"; anything else is copied whole. */
+static void br_srv_host_of(const char *peer, char *out, size_t n)
+{
+    const char *h = strncmp(peer, "tcp://", 6) == 0 ? peer + 6 : NULL;
+    const char *colon = h ? strrchr(h, ':') : NULL;
+    if (h && colon)
+        snprintf(out, n, "%.*s", (int)(colon - h), h);
+    else
+        snprintf(out, n, "%s", peer);
+}
+
 static void br_srv_on_msg(br_server_t *s, nng_msg *msg)
 {
     br_call_t *call = calloc(1, sizeof *call);
@@ -233,6 +244,7 @@ static void br_srv_on_msg(br_server_t *s, nng_msg *msg)
     }
     memcpy(call->hdr, nng_msg_header(msg), call->hdr_len);
     br_srv_peer_name(msg, call->peer, sizeof call->peer);
+    br_srv_host_of(call->peer, call->host, sizeof call->host);
     call->next = s->calls;
     if (s->calls)
         s->calls->prev = call;

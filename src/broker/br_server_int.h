@@ -23,8 +23,10 @@ struct br_call {
     int32_t replica_id;
     int64_t broker_epoch;
     char peer[160];
-    int tag;         /* br_call_set_tag, -1 none */
-    int64_t recv_ns; /* st_mono_ns when received */
+    char host[160];      /* peer's host alone (br_call_host) */
+    char principal[256]; /* br_call_principal */
+    int tag;             /* br_call_set_tag, -1 none */
+    int64_t recv_ns;     /* st_mono_ns when received */
     struct br_call *prev, *next;
 };
 

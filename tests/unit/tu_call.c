@@ -25,6 +25,17 @@ const char *br_call_peer(const br_call_t *call)
     return "test";
 }
 
+const char *br_call_host(const br_call_t *call)
+{
+    (void)call;
+    return "127.0.0.1";
+}
+
+const char *br_call_principal(const br_call_t *call)
+{
+    return call->principal ? call->principal : "User:ANONYMOUS";
+}
+
 void br_call_reply_bytes(br_call_t *call, const uint8_t *buf, size_t len)
 {
     free(call->buf);

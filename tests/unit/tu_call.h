@@ -20,7 +20,8 @@ struct br_call {
     int32_t replica_id; /* -1: a client; >= 0: a follower broker */
     int replies;
     int drops;
-    uint8_t *buf; /* the last reply, encoded */
+    const char *principal; /* br_call_principal; NULL: User:ANONYMOUS */
+    uint8_t *buf;          /* the last reply, encoded */
     size_t len;
 };
 
